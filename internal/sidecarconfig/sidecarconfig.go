@@ -1,0 +1,315 @@
+// Package sidecarconfig defines the live config files the CLI writes into a
+// bottle's state dir and the sidecar daemons read: the egress routes file,
+// the pipelock firewall config and the git-gate remotes file. Approvals from
+// the dashboard rewrite the first two while the bottle runs, so every write
+// is atomic and every read validates fully before anything is applied.
+//
+// The files are JSON: written by programs, decoded strictly (unknown keys are
+// errors), and errors name the file, the key and the value at fault.
+package sidecarconfig
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Routes is the egress daemon's routes file (routes.json).
+type Routes struct {
+	Routes []Route `json:"routes"`
+}
+
+// Route lets the agent reach Host (matched case-insensitively) on the listed
+// path prefixes, optionally with a credential egress injects.
+type Route struct {
+	Host string `json:"host"`
+	// PathAllowlist holds path prefixes; empty means any path.
+	PathAllowlist []string `json:"path_allowlist,omitempty"`
+	Auth          *Auth    `json:"auth,omitempty"`
+}
+
+// Auth says which credential to inject: "<Scheme> <value of TokenSlot>" in
+// the Authorization header. TokenSlot names an environment variable of the
+// egress process (EGRESS_TOKEN_<N>); the value itself is never in a file.
+type Auth struct {
+	Scheme    string `json:"scheme"`
+	TokenSlot string `json:"token_slot"`
+}
+
+// Pipelock is the firewall's config (pipelock.json).
+type Pipelock struct {
+	// Allowlist: hosts the bottle may reach besides the built-in defaults.
+	// The CLI puts the bottle's egress.allowlist and every route host here.
+	Allowlist []string `json:"allowlist"`
+	// Passthrough: allowed hosts whose TLS is not intercepted (SNI checked).
+	Passthrough []string `json:"passthrough,omitempty"`
+	// InjectedCredentials lets the credential egress injects for a route host
+	// pass DLP (DESIGN.md §8.4) without pipelock knowing the token: only a
+	// header value whose SHA-256 matches, sent to that host, is exempt.
+	InjectedCredentials []InjectedCredential `json:"injected_credentials,omitempty"`
+	// KnownSecretEnv names environment variables of the pipelock process
+	// (PIPELOCK_SECRET_<N>) whose values are the agent's own secrets: exact
+	// matches of them, in any encoding, are exfiltration.
+	KnownSecretEnv []string `json:"known_secret_env,omitempty"`
+	// AllowIPLiterals lists IP literals the bottle may address directly.
+	AllowIPLiterals []string `json:"allow_ip_literals,omitempty"`
+	// MaxBodyBytes caps an inspected request body; 0 means the default.
+	MaxBodyBytes int64 `json:"max_body_bytes,omitempty"`
+}
+
+// InjectedCredential identifies one credential egress injects.
+type InjectedCredential struct {
+	Host   string `json:"host"`
+	Header string `json:"header"`
+	// SHA256 is the lower-case hex SHA-256 of the full header value
+	// ("Bearer <token>").
+	SHA256 string `json:"sha256"`
+}
+
+// Gate is the git-gate's remotes file (gate.json).
+type Gate struct {
+	Remotes []GateRemote `json:"remotes"`
+}
+
+// GateRemote is one upstream the gate mirrors and pushes to.
+type GateRemote struct {
+	Name     string `json:"name"`
+	Upstream string `json:"upstream"`
+	// IdentityFile is the in-container path of the private key (0600).
+	IdentityFile string `json:"identity_file"`
+	// KnownHostKey is the pinned upstream host key ("ssh-ed25519 AAAA...").
+	KnownHostKey   string   `json:"known_host_key"`
+	PushBranches   []string `json:"push_branches,omitempty"`
+	AllowForcePush bool     `json:"allow_force_push,omitempty"`
+	AllowDelete    bool     `json:"allow_delete,omitempty"`
+}
+
+// LoadRoutes reads and validates a routes file.
+func LoadRoutes(path string) (*Routes, error) {
+	var r Routes
+	if err := decodeFile(path, &r); err != nil {
+		return nil, err
+	}
+	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &r, nil
+}
+
+// Validate checks every route; the error names the key and value.
+func (r *Routes) Validate() error {
+	seen := map[string]bool{}
+	for i, rt := range r.Routes {
+		key := fmt.Sprintf("routes[%d]", i)
+		if err := ValidateHost(rt.Host); err != nil {
+			return fmt.Errorf("%s.host: %w", key, err)
+		}
+		h := strings.ToLower(rt.Host)
+		if seen[h] {
+			return fmt.Errorf("%s.host: %q is declared twice; merge the two routes into one", key, rt.Host)
+		}
+		seen[h] = true
+		for j, p := range rt.PathAllowlist {
+			if !strings.HasPrefix(p, "/") {
+				return fmt.Errorf("%s.path_allowlist[%d]: %q must start with /", key, j, p)
+			}
+		}
+		if rt.Auth != nil {
+			if rt.Auth.Scheme == "" || strings.ContainsAny(rt.Auth.Scheme, " \t\r\n") {
+				return fmt.Errorf("%s.auth.scheme: %q must be one word such as Bearer", key, rt.Auth.Scheme)
+			}
+			if !strings.HasPrefix(rt.Auth.TokenSlot, "EGRESS_TOKEN_") {
+				return fmt.Errorf("%s.auth.token_slot: %q must be an EGRESS_TOKEN_<N> variable", key, rt.Auth.TokenSlot)
+			}
+		}
+	}
+	return nil
+}
+
+// LoadPipelock reads and validates a pipelock config.
+func LoadPipelock(path string) (*Pipelock, error) {
+	var p Pipelock
+	if err := decodeFile(path, &p); err != nil {
+		return nil, err
+	}
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &p, nil
+}
+
+// Validate checks the pipelock config; the error names the key and value.
+func (p *Pipelock) Validate() error {
+	for i, h := range p.Allowlist {
+		if err := ValidateHost(h); err != nil {
+			return fmt.Errorf("allowlist[%d]: %w", i, err)
+		}
+	}
+	for i, h := range p.Passthrough {
+		if err := ValidateHost(h); err != nil {
+			return fmt.Errorf("passthrough[%d]: %w", i, err)
+		}
+	}
+	for i, c := range p.InjectedCredentials {
+		if err := ValidateHost(c.Host); err != nil {
+			return fmt.Errorf("injected_credentials[%d].host: %w", i, err)
+		}
+		if c.Header == "" {
+			return fmt.Errorf("injected_credentials[%d].header: must name a header such as Authorization", i)
+		}
+		if len(c.SHA256) != 64 || strings.Trim(strings.ToLower(c.SHA256), "0123456789abcdef") != "" {
+			return fmt.Errorf("injected_credentials[%d].sha256: %q is not 64 hex digits", i, c.SHA256)
+		}
+	}
+	if p.MaxBodyBytes < 0 {
+		return fmt.Errorf("max_body_bytes: %d must not be negative", p.MaxBodyBytes)
+	}
+	return nil
+}
+
+// LoadGate reads and validates a gate file.
+func LoadGate(path string) (*Gate, error) {
+	var g Gate
+	if err := decodeFile(path, &g); err != nil {
+		return nil, err
+	}
+	if err := g.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &g, nil
+}
+
+// Validate checks the gate file; the error names the key and value.
+func (g *Gate) Validate() error {
+	seen := map[string]bool{}
+	for i, r := range g.Remotes {
+		key := fmt.Sprintf("remotes[%d]", i)
+		if !ValidName(r.Name) {
+			return fmt.Errorf("%s.name: %q must match [a-z][a-z0-9-]*", key, r.Name)
+		}
+		if seen[r.Name] {
+			return fmt.Errorf("%s.name: %q is declared twice", key, r.Name)
+		}
+		seen[r.Name] = true
+		if r.Upstream == "" {
+			return fmt.Errorf("%s.upstream: must be set", key)
+		}
+		if strings.TrimSpace(r.KnownHostKey) == "" {
+			return fmt.Errorf("%s.known_host_key: must be set; the gate never trusts a host key on first use", key)
+		}
+	}
+	return nil
+}
+
+// ValidName reports whether s matches [a-z][a-z0-9-]*.
+func ValidName(s string) bool {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidateHost accepts a DNS name (no scheme, port, path or wildcard).
+func ValidateHost(h string) error {
+	if h == "" {
+		return errors.New("host must not be empty")
+	}
+	if len(h) > 253 {
+		return fmt.Errorf("%q is longer than 253 characters", h)
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 {
+			return fmt.Errorf("%q is not a host name (empty or over-long label); give a bare name like api.example.com", h)
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return fmt.Errorf("%q is not a host name (character %q); give a bare name like api.example.com, no scheme, port or path", h, c)
+			}
+		}
+	}
+	return nil
+}
+
+func decodeFile(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return Decode(path, data, v)
+}
+
+// Decode strictly decodes JSON into v; the error names the file and, where
+// the decoder knows it, the key.
+func Decode(name string, data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return fmt.Errorf("%s: key %q: %s cannot hold a JSON %s", name, te.Field, te.Type, te.Value)
+		}
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%s: trailing data after the JSON object", name)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%s: trailing data after the JSON object", name)
+	}
+	return nil
+}
+
+// WriteJSON writes v as indented JSON to path atomically: a temp file in the
+// same dir, fsync, rename, fsync of the dir. A reader sees the old file or
+// the new one, never a mix.
+func WriteJSON(path string, v any, perm os.FileMode) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, append(data, '\n'), perm)
+}
+
+// WriteFileAtomic writes data to path atomically with the given mode.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}

@@ -1,0 +1,13 @@
+package supervise
+
+import (
+	"fmt"
+	"os"
+)
+
+// Main is a placeholder until the daemon lands; the helper building this
+// package replaces this file.
+func Main(args []string) int {
+	fmt.Fprintln(os.Stderr, "supervise: not built yet")
+	return 2
+}
