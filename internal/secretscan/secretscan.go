@@ -1,0 +1,190 @@
+// Package secretscan wraps gitleaks v8 (used as a library) behind a small,
+// concurrency-safe API shared by pipelock (DLP on outgoing requests) and
+// git-gate (secrets in pushed commits).
+//
+// gitleaks keeps process-wide state: NewDetectorDefaultConfig reads its rules
+// through the global viper instance, and it logs through a global zerolog
+// logger on stderr. So the detectors are built exactly once (sync.Once) and
+// the logger is silenced before that. A built Detector is safe to share:
+// DetectString keeps no findings in the detector.
+//
+// Build with -tags gore2regex (the project always does): gitleaks then uses
+// RE2 through wazero, which is 10-30x faster than the stdlib regexp here.
+package secretscan
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/rs/zerolog"
+	"github.com/zricethezav/gitleaks/v8/config"
+	"github.com/zricethezav/gitleaks/v8/detect"
+	"github.com/zricethezav/gitleaks/v8/logging"
+	"github.com/zricethezav/gitleaks/v8/report"
+)
+
+// GenericRuleID is gitleaks' catch-all "key = high-entropy value" rule. It
+// costs about ten times more than any other rule, so ScanBulk skips it.
+const GenericRuleID = "generic-api-key"
+
+// MaxDecodeDepth is how many nested encodings (base64, hex, percent) gitleaks
+// peels before matching. At 0 (the library default) a base64-wrapped token
+// is missed.
+const MaxDecodeDepth = 2
+
+// Chunking for large inputs: gitleaks' throughput per byte falls as the
+// fragment grows, so long inputs are scanned in windows that overlap by more
+// than the longest realistic secret, so a secret on a boundary is still whole
+// in one window.
+const (
+	ChunkSize    = 32 << 10
+	ChunkOverlap = 1 << 10
+)
+
+// Finding is one secret found. It never carries the secret itself.
+type Finding struct {
+	RuleID      string
+	Description string
+	// Redacted is at most a short prefix of the secret followed by "…".
+	Redacted string
+	// Line is 1-based; StartColumn is 1-based within that line. Best effort
+	// for decoded (base64/hex) matches.
+	Line        int
+	StartColumn int
+}
+
+func (f Finding) String() string {
+	return fmt.Sprintf("%s (%s) at line %d col %d: %s", f.RuleID, f.Description, f.Line, f.StartColumn, f.Redacted)
+}
+
+// Scanner runs gitleaks' default rules. Use Default to get the shared one.
+type Scanner struct {
+	full *detect.Detector // every default rule
+	bulk *detect.Detector // every default rule except GenericRuleID
+}
+
+var (
+	once       sync.Once
+	defaultSc  *Scanner
+	defaultErr error
+)
+
+func init() {
+	// Before any gitleaks code can log: its default logger writes
+	// human-oriented lines to stderr, which would break our JSON logs.
+	logging.Logger = zerolog.Nop()
+}
+
+// Default returns the process-wide Scanner, built on first use.
+func Default() (*Scanner, error) {
+	once.Do(func() {
+		logging.Logger = zerolog.Nop()
+		defaultSc, defaultErr = build()
+	})
+	return defaultSc, defaultErr
+}
+
+// MustDefault is Default for callers that cannot go on without it.
+func MustDefault() *Scanner {
+	s, err := Default()
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+func build() (*Scanner, error) {
+	full, err := detect.NewDetectorDefaultConfig()
+	if err != nil {
+		return nil, fmt.Errorf("secretscan: loading gitleaks default rules: %w", err)
+	}
+	full.MaxDecodeDepth = MaxDecodeDepth
+	bulk := detect.NewDetector(withoutRule(full.Config, GenericRuleID))
+	bulk.MaxDecodeDepth = MaxDecodeDepth
+	return &Scanner{full: full, bulk: bulk}, nil
+}
+
+// withoutRule copies cfg without one rule, recomputing the keyword set so the
+// prefilter no longer wakes up for that rule's (very common) keywords.
+func withoutRule(cfg config.Config, id string) config.Config {
+	out := cfg
+	out.Rules = make(map[string]config.Rule, len(cfg.Rules))
+	out.Keywords = map[string]struct{}{}
+	out.OrderedRules = nil
+	for _, rid := range cfg.OrderedRules {
+		if rid == id {
+			continue
+		}
+		out.OrderedRules = append(out.OrderedRules, rid)
+	}
+	for rid, r := range cfg.Rules {
+		if rid == id {
+			continue
+		}
+		out.Rules[rid] = r
+		for _, k := range r.Keywords {
+			out.Keywords[strings.ToLower(k)] = struct{}{}
+		}
+	}
+	return out
+}
+
+// ScanString runs every rule (generic-api-key included) over s. Long inputs
+// are scanned in overlapping chunks.
+func (s *Scanner) ScanString(in string) []Finding { return scan(s.full, in) }
+
+// ScanBytes is ScanString over a byte slice.
+func (s *Scanner) ScanBytes(b []byte) []Finding { return scan(s.full, string(b)) }
+
+// ScanBulk runs every rule except generic-api-key: the fast path for large
+// bodies, where that rule dominates the cost and mostly finds noise.
+func (s *Scanner) ScanBulk(in string) []Finding { return scan(s.bulk, in) }
+
+func scan(d *detect.Detector, in string) []Finding {
+	if len(in) <= ChunkSize+ChunkOverlap {
+		return convert(d.DetectString(in), 0, nil)
+	}
+	seen := map[string]bool{}
+	var out []Finding
+	line := 0 // newlines before the current chunk start
+	prev := 0
+	for start := 0; start < len(in); start += ChunkSize {
+		end := min(start+ChunkSize+ChunkOverlap, len(in))
+		line += strings.Count(in[prev:start], "\n")
+		prev = start
+		out = append(out, convert(d.DetectString(in[start:end]), line, seen)...)
+		if end == len(in) {
+			break
+		}
+	}
+	return out
+}
+
+func convert(fs []report.Finding, lineBase int, seen map[string]bool) []Finding {
+	out := make([]Finding, 0, len(fs))
+	for _, f := range fs {
+		if seen != nil {
+			k := f.RuleID + "\x00" + f.Secret
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+		}
+		out = append(out, Finding{
+			RuleID:      f.RuleID,
+			Description: f.Description,
+			Redacted:    Redact(f.Secret),
+			Line:        lineBase + max(f.StartLine, 0) + 1,
+			StartColumn: f.StartColumn,
+		})
+	}
+	return out
+}
+
+// Redact shows at most the first four characters of a secret, and fewer for
+// a short one (a quarter of it), followed by "…". The rest never leaves.
+func Redact(secret string) string {
+	n := min(4, len(secret)/4)
+	return secret[:n] + "…"
+}
