@@ -1,0 +1,329 @@
+// Package egress is the credential-injecting, TLS-intercepting forward
+// proxy that is the agent's HTTP(S) proxy when its bottle declares routes
+// (DESIGN.md §1, §3). Route hosts are intercepted with the bottle's egress
+// CA, checked against their path allowlist, and get the route's credential
+// injected; every other host is passed, uninspected, to the upstream proxy
+// (pipelock), which decides. Real tokens live only in this process.
+package egress
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/elazarl/goproxy"
+
+	"github.com/claude-bottle/claude-bottle/internal/ca"
+	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
+)
+
+// Options configure a Server.
+type Options struct {
+	// CA is the egress MITM CA (ca.Load). Required.
+	CA *tls.Certificate
+	// Upstream is the proxy every outbound connection goes through
+	// (pipelock). Nil means direct connections: tests and benchmarks only.
+	Upstream *url.URL
+	// RootCAs verifies upstream TLS: pipelock's CA plus the system roots.
+	RootCAs *x509.CertPool
+	// Logger receives one JSON line per request. Defaults to slog.Default().
+	Logger *slog.Logger
+	// Getenv reads the EGRESS_TOKEN_<N> slots. Defaults to os.Getenv.
+	Getenv func(string) string
+	// LeafCacheSize bounds the minted leaf certificates kept (default 1024).
+	LeafCacheSize int
+}
+
+// Server is the egress proxy. Its routes can be swapped while it serves.
+type Server struct {
+	routes   atomic.Pointer[table]
+	proxy    *goproxy.ProxyHttpServer
+	tr       *http.Transport
+	upstream *url.URL
+	log      *slog.Logger
+	getenv   func(string) string
+	mitm     *goproxy.ConnectAction
+	tunnel   *goproxy.ConnectAction
+}
+
+// connInfo is the CONNECT target of an intercepted connection; every
+// request inside it inherits it through goproxy's UserData.
+type connInfo struct{ host string }
+
+// New builds a Server serving routes.
+func New(opts Options, routes *sidecarconfig.Routes) (*Server, error) {
+	if opts.CA == nil {
+		return nil, errors.New("egress: no CA given")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Getenv == nil {
+		opts.Getenv = osGetenv
+	}
+	if opts.LeafCacheSize <= 0 {
+		opts.LeafCacheSize = 1024
+	}
+	s := &Server{
+		upstream: opts.Upstream,
+		log:      opts.Logger,
+		getenv:   opts.Getenv,
+		tr:       newTransport(opts.Upstream, opts.RootCAs),
+	}
+	if err := s.SetRoutes(routes); err != nil {
+		return nil, err
+	}
+
+	p := goproxy.NewProxyHttpServer()
+	p.Verbose = false
+	p.Logger = goproxyLogger{log: opts.Logger}
+	p.AllowHTTP2 = true
+	p.Tr = s.tr
+	// Leaves are minted per host and kept, bounded, for a day (well inside
+	// their one-year validity).
+	p.CertStore = ca.NewLeafCache(opts.LeafCacheSize, 24*time.Hour)
+	// NewProxyHttpServer reads HTTPS_PROXY from the environment; egress
+	// never does: its upstream is set explicitly, here and in s.tr.
+	p.ConnectDial = nil
+	p.ConnectDialWithReq = s.dialTunnel
+	p.ConnectionErrHandler = s.tunnelError
+	p.NonproxyHandler = http.HandlerFunc(s.nonProxy)
+	s.mitm = &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: goproxy.TLSConfigFromCA(opts.CA)}
+	s.tunnel = &goproxy.ConnectAction{Action: goproxy.ConnectAccept}
+	p.OnRequest().HandleConnectFunc(s.handleConnect)
+	p.OnRequest().DoFunc(s.handleRequest)
+	s.proxy = p
+	return s, nil
+}
+
+// Handler is the proxy's http.Handler.
+func (s *Server) Handler() http.Handler { return s.proxy }
+
+// SetRoutes compiles routes and swaps them in atomically. On error the
+// routes in force stay.
+func (s *Server) SetRoutes(rs *sidecarconfig.Routes) error {
+	t, err := buildTable(rs, s.getenv)
+	if err != nil {
+		return err
+	}
+	s.routes.Store(t)
+	return nil
+}
+
+// Close drops idle upstream connections.
+func (s *Server) Close() { s.tr.CloseIdleConnections() }
+
+// handleConnect intercepts route hosts and tunnels every other host.
+func (s *Server) handleConnect(host string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
+	h, _, err := splitHostPort(host, "443")
+	if err != nil {
+		l := s.newLog(ctx.Req, "connect", host, "")
+		l.decision, l.reason, l.status = decBlock, err.Error(), http.StatusBadRequest
+		l.done()
+		ctx.Resp = goproxy.NewResponse(ctx.Req, "text/plain; charset=utf-8", http.StatusBadRequest,
+			"blocked: bad CONNECT target: "+err.Error()+"\n")
+		return goproxy.RejectConnect, host
+	}
+	if s.routes.Load().lookup(h) != nil {
+		ctx.UserData = &connInfo{host: h}
+		return s.mitm, host
+	}
+	return s.tunnel, host
+}
+
+// handleRequest decides one request: plain HTTP sent to the proxy, or a
+// request inside an intercepted route connection.
+func (s *Server) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Request, *http.Response) {
+	t := s.routes.Load() // one snapshot for the whole request
+	host := hostKey(req.URL.Hostname())
+	l := s.newLog(req, req.URL.Scheme, host, req.URL.Path)
+
+	ci, intercepted := ctx.UserData.(*connInfo)
+	switch {
+	case intercepted && host != ci.host:
+		return nil, s.block(req, l, fmt.Sprintf("request host %q does not match the CONNECT target %q", host, ci.host))
+	case !intercepted && req.Host != "" && hostKey(stripPort(req.Host)) != host:
+		return nil, s.block(req, l, fmt.Sprintf("Host header %q does not match the request URL host %q", req.Host, host))
+	case isGitPush(req.URL):
+		return nil, s.block(req, l, "git push over HTTP(S) is not allowed; push through git-gate (the bottle's git remote)")
+	}
+
+	rt := t.lookup(host)
+	if rt == nil {
+		// Not ours to judge: pipelock decides.
+		l.decision = decForward
+		return s.forward(req, ctx, l, nil), nil
+	}
+	l.route = rt.host
+	if reason := rt.checkPath(req.URL.Path); reason != "" {
+		return nil, s.block(req, l, reason)
+	}
+	if rt.header != "" {
+		// The agent's own credential never reaches a route with auth.
+		req.Header.Del("Authorization")
+		if req.URL.Scheme != "https" {
+			return nil, s.block(req, l, fmt.Sprintf("route %q injects a credential and this request is plain http; use https", rt.host))
+		}
+		req.Header.Set("Authorization", rt.header)
+		l.slot = rt.slot
+	}
+	l.decision = decAllow
+	var red *redactor
+	if intercepted {
+		red = t.redactor
+	}
+	return s.forward(req, ctx, l, red), nil
+}
+
+// forward arranges for req to go out through s.roundTrip with its log.
+func (s *Server) forward(req *http.Request, ctx *goproxy.ProxyCtx, l *reqLog, red *redactor) *http.Request {
+	if req.Body != nil && req.Body != http.NoBody && req.ContentLength != 0 {
+		req.Body = &countBody{ReadCloser: req.Body, n: &l.bytesIn}
+	}
+	ctx.UserData = &reqState{log: l, red: red}
+	ctx.RoundTripper = goproxy.RoundTripperFunc(s.roundTrip)
+	return req
+}
+
+type reqState struct {
+	log *reqLog
+	red *redactor
+}
+
+// roundTrip sends a request out and prepares the response for the agent:
+// tokens masked, bytes counted, the log line written when the body ends.
+// An upstream failure becomes a 502 response (goproxy would otherwise drop
+// an intercepted connection without an answer).
+func (s *Server) roundTrip(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Response, error) {
+	st := ctx.UserData.(*reqState)
+	l := st.log
+	resp, err := s.tr.RoundTrip(req)
+	if err != nil {
+		l.decision, l.status, l.reason = decError, http.StatusBadGateway, err.Error()
+		if st.red != nil {
+			l.reason = st.red.string(l.reason)
+		}
+		l.done()
+		return goproxy.NewResponse(req, "text/plain; charset=utf-8", http.StatusBadGateway,
+			"egress: upstream request failed: "+l.reason+"\n"), nil
+	}
+	l.status = resp.StatusCode
+	if st.red != nil {
+		st.red.header(resp.Header)
+		if resp.StatusCode != http.StatusSwitchingProtocols && !resp.Uncompressed && !identityEncoding(resp.Header) {
+			// A body we cannot read is a body we cannot redact.
+			enc := resp.Header.Get("Content-Encoding")
+			resp.Body.Close()
+			return s.block(req, l, fmt.Sprintf("the response from route %q is encoded (%s) and egress cannot redact credentials from it", l.route, enc)), nil
+		}
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// WebSocket: goproxy needs the raw body to relay frames.
+		l.done()
+		return resp, nil
+	}
+	body := resp.Body
+	if st.red != nil {
+		body = newRedactReader(st.red, body, resp.Trailer)
+	}
+	resp.Body = &countBody{ReadCloser: body, n: &l.bytesOut, end: l.done}
+	return resp, nil
+}
+
+// block answers 403 "blocked: <reason>" and logs it.
+func (s *Server) block(req *http.Request, l *reqLog, reason string) *http.Response {
+	l.decision, l.reason, l.status = decBlock, reason, http.StatusForbidden
+	l.done()
+	resp := goproxy.NewResponse(req, "text/plain; charset=utf-8", http.StatusForbidden, "blocked: "+reason+"\n")
+	resp.Header.Set("X-Claude-Bottle-Blocked-By", "egress")
+	return resp
+}
+
+func (s *Server) newLog(req *http.Request, scheme, host, path string) *reqLog {
+	return &reqLog{log: s.log, start: time.Now(), method: req.Method, scheme: scheme, host: host, path: path}
+}
+
+// dialTunnel opens the raw stream for a CONNECT to a non-route host.
+func (s *Server) dialTunnel(req *http.Request, network, addr string) (net.Conn, error) {
+	h, _, _ := splitHostPort(addr, "443")
+	l := s.newLog(req, "connect", h, "")
+	l.decision = decTunnel
+	ctx, cancel := context.WithTimeout(req.Context(), 45*time.Second)
+	defer cancel()
+	c, err := dialTunnel(ctx, s.upstream, addr)
+	if err != nil {
+		var ref *upstreamRefused
+		if errors.As(err, &ref) {
+			l.status = ref.status
+		} else {
+			l.status = http.StatusBadGateway
+		}
+		l.decision, l.reason = decError, err.Error()
+		l.done()
+		return nil, &dialError{err: err}
+	}
+	l.status = http.StatusOK
+	hc, ok := c.(halfCloser)
+	if !ok {
+		l.done()
+		return c, nil
+	}
+	return &countConn{halfCloser: hc, in: &l.bytesIn, out: &l.bytesOut, end: l.done}, nil
+}
+
+// tunnelError answers a CONNECT whose tunnel could not be opened. An
+// upstream refusal (pipelock's "blocked: ...") is relayed as it is.
+func (s *Server) tunnelError(w io.Writer, ctx *goproxy.ProxyCtx, err error) {
+	var de *dialError
+	if !errors.As(err, &de) {
+		return // an error while relaying: the tunnel is already open
+	}
+	status, body := http.StatusBadGateway, "egress: cannot open a tunnel: "+err.Error()+"\n"
+	var ref *upstreamRefused
+	if errors.As(err, &ref) {
+		status, body = ref.status, ref.body
+	}
+	rw, ok := w.(http.ResponseWriter)
+	if p, isH2 := w.(interface{ ResponseWriter() http.ResponseWriter }); isH2 {
+		rw, ok = p.ResponseWriter(), true
+	}
+	if ok {
+		rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		rw.WriteHeader(status)
+		_, _ = io.WriteString(rw, body)
+		return
+	}
+	_, _ = fmt.Fprintf(w, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+		status, http.StatusText(status), len(body), body)
+}
+
+// nonProxy answers requests addressed to egress itself.
+func (s *Server) nonProxy(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/healthz" {
+		_, _ = io.WriteString(w, "ok\n")
+		return
+	}
+	http.Error(w, "egress is an HTTP(S) proxy; set HTTP_PROXY/HTTPS_PROXY to it", http.StatusBadRequest)
+}
+
+func identityEncoding(h http.Header) bool {
+	enc := strings.TrimSpace(h.Get("Content-Encoding"))
+	return enc == "" || strings.EqualFold(enc, "identity")
+}
+
+func stripPort(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return hostport
+}

@@ -1,0 +1,324 @@
+package egress
+
+import (
+	"bufio"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func get(t *testing.T, c *http.Client, method, u string, hdr map[string]string, body io.Reader) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, u, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading body: %v", method, u, err)
+	}
+	return resp, string(b)
+}
+
+// TestGoClient runs the core behaviours with Go's client over HTTP/1.1 and
+// HTTP/2 to egress.
+func TestGoClient(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, h2 := range []bool{false, true} {
+		c := e.client(t, h2)
+		wantProto := map[bool]string{false: "HTTP/1.1", true: "HTTP/2.0"}[h2]
+		tests := []struct {
+			name       string
+			method     string
+			url        string
+			agentAuth  string
+			wantStatus int
+			wantBody   string // substring
+			wantOrigin string // Authorization the origin must see; "-" = request must not reach it
+		}{
+			{"injects and drops agent auth", "GET", e.url("https", hostAPI, "/v1/echo"), "Bearer agent-fake", 200, `"Auth":"Bearer ` + strings.Repeat("*", len(tokenA)), "Bearer " + tokenA},
+			{"host matched case-insensitively", "GET", e.url("https", "Api.TEST", "/v1/echo"), "", 200, `"Upstream":true`, "Bearer " + tokenA},
+			{"path outside allowlist", "GET", e.url("https", hostAPI, "/v2/echo"), "", 403, `blocked: path "/v2/echo" is outside path_allowlist [/v1, /git/] of route "api.test"`, "-"},
+			{"prefix is segment-aware", "GET", e.url("https", hostAPI, "/v1evil"), "", 403, "blocked: path", "-"},
+			{"dot segments refused", "GET", e.url("https", hostAPI, "/v1/%2e%2e/v2"), "", 403, "blocked: path", "-"},
+			{"git push advert blocked", "GET", e.url("https", hostAPI, "/git/org/repo.git/info/refs?service=git-receive-pack"), "", 403, "blocked: git push", "-"},
+			{"git push pack blocked on open route", "POST", e.url("https", hostOpen, "/org/repo.git/git-receive-pack"), "", 403, "blocked: git push", "-"},
+			{"git fetch allowed", "GET", e.url("https", hostAPI, "/git/org/repo.git/info/refs?service=git-upload-pack"), "", 200, `"Path":"/git/org/repo.git/info/refs"`, "Bearer " + tokenA},
+			{"route without auth keeps agent auth", "GET", e.url("https", hostOpen, "/any"), "Bearer agent-own", 200, `"Auth":"Bearer agent-own"`, "Bearer agent-own"},
+			{"plain http to credential route refused", "GET", e.url("http", hostAPI, "/v1/echo"), "", 403, "plain http", "-"},
+			{"non-route host tunnelled", "GET", e.url("https", hostOther, "/x"), "Bearer agent-own", 200, `"Auth":"Bearer agent-own"`, "Bearer agent-own"},
+		}
+		for _, tc := range tests {
+			t.Run(wantProto+"/"+tc.name, func(t *testing.T) {
+				before := len(e.origin.requests())
+				hdr := map[string]string{}
+				if tc.agentAuth != "" {
+					hdr["Authorization"] = tc.agentAuth
+				}
+				resp, body := get(t, c, tc.method, tc.url, hdr, nil)
+				if resp.StatusCode != tc.wantStatus || !strings.Contains(body, tc.wantBody) {
+					t.Fatalf("got %d %q; want %d containing %q", resp.StatusCode, body, tc.wantStatus, tc.wantBody)
+				}
+				if strings.Contains(body, tokenA) || strings.Contains(fmt.Sprint(resp.Header), tokenA) {
+					t.Fatalf("token leaked to the agent: %v %q", resp.Header, body)
+				}
+				reqs := e.origin.requests()[before:]
+				if tc.wantOrigin == "-" {
+					if len(reqs) != 0 {
+						t.Fatalf("blocked request reached the origin: %+v", reqs)
+					}
+					return
+				}
+				if len(reqs) != 1 || reqs[0].Auth != tc.wantOrigin || !reqs[0].Upstream {
+					t.Fatalf("origin saw %+v; want one request with Authorization %q via the upstream", reqs, tc.wantOrigin)
+				}
+				if strings.HasPrefix(tc.url, "https://"+hostOther) {
+					return
+				}
+				if resp.Proto != wantProto {
+					t.Errorf("agent spoke %s to egress; want %s", resp.Proto, wantProto)
+				}
+			})
+		}
+	}
+}
+
+// TestCertificates: route hosts get a leaf from the egress CA; other hosts
+// are tunnelled, so the agent sees the upstream's certificate.
+func TestCertificates(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tc := range []struct{ host, issuer string }{
+		{hostAPI, "test egress CA"},
+		{hostOther, "test upstream CA"},
+	} {
+		resp, _ := get(t, e.client(t, false), "GET", e.url("https", tc.host, "/v1/echo"), nil, nil)
+		got := resp.TLS.PeerCertificates[0].Issuer.CommonName
+		if got != tc.issuer {
+			t.Errorf("%s: certificate issued by %q; want %q", tc.host, got, tc.issuer)
+		}
+	}
+	if e.up.connects.Load() < 2 {
+		t.Errorf("upstream saw %d CONNECTs; want every host to go through it", e.up.connects.Load())
+	}
+}
+
+// TestEverythingThroughUpstream: every request the origin got was marked by
+// the stand-in upstream, and plain-http forwards go through it too.
+func TestEverythingThroughUpstream(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.client(t, true)
+	urls := []string{
+		e.url("https", hostAPI, "/v1/a"), e.url("https", hostOpen, "/b"),
+		e.url("https", hostOther, "/c"), e.url("http", hostOther, "/d"), e.url("http", hostOpen, "/e"),
+	}
+	for _, u := range urls {
+		if resp, body := get(t, c, "GET", u, nil, nil); resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d %q", u, resp.StatusCode, body)
+		}
+	}
+	reqs := e.origin.requests()
+	if len(reqs) != len(urls) {
+		t.Fatalf("origin saw %d requests; want %d", len(reqs), len(urls))
+	}
+	for _, r := range reqs {
+		if !r.Upstream {
+			t.Errorf("origin got %s %s without passing the upstream", r.Host, r.Path)
+		}
+	}
+	if got := e.up.requests.Load(); got != int64(len(urls)) {
+		t.Errorf("upstream saw %d requests; want %d", got, len(urls))
+	}
+}
+
+// TestRedactsSplitToken: the origin writes the token in two flushed parts.
+func TestRedactsSplitToken(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, h2 := range []bool{false, true} {
+		resp, body := get(t, e.client(t, h2), "GET", e.url("https", hostAPI, "/v1/split"), nil, nil)
+		want := "before Bearer " + strings.Repeat("*", len(tokenA)) + " after"
+		if resp.StatusCode != 200 || body != want {
+			t.Errorf("h2=%v: got %d %q; want %q", h2, resp.StatusCode, body, want)
+		}
+		if v := resp.Header.Get("X-Echo-Auth"); v != "" {
+			t.Errorf("unexpected echo header %q", v)
+		}
+	}
+}
+
+// TestSSEStreams: each event must reach the client before the origin sends
+// the next one.
+func TestSSEStreams(t *testing.T) {
+	e := newEnv(t, nil)
+	for i, h2 := range []bool{false, true} {
+		id := fmt.Sprintf("sse%d", i)
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", e.url("https", hostAPI, "/v1/sse?id="+id), nil)
+		resp, err := e.client(t, h2).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(resp.Body)
+		for n := range 3 {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("h2=%v: event %d: %v", h2, n, err)
+			}
+			if want := fmt.Sprintf("data: event %d\n", n); line != want {
+				t.Fatalf("h2=%v: got %q want %q", h2, line, want)
+			}
+			_, _ = br.ReadString('\n')
+			if n < 2 {
+				close(e.origin.hook(fmt.Sprintf("%s-ack%d", id, n)))
+			}
+		}
+		resp.Body.Close()
+	}
+}
+
+// TestLargeStreams: 64 MB each way, byte-exact, and streamed: the client
+// reads the first half of a download before the origin sends the second,
+// and the origin reads the first upload bytes before the client sends more.
+func TestLargeStreams(t *testing.T) {
+	e := newEnv(t, nil)
+	const n = 64 << 20
+	for i, h2 := range []bool{false, true} {
+		c := e.client(t, h2)
+		id := fmt.Sprintf("dl%d", i)
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", e.url("https", hostAPI, fmt.Sprintf("/v1/download?n=%d&id=%s", n, id)), nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := make([]byte, n/2)
+		if _, err := io.ReadFull(resp.Body, first); err != nil {
+			t.Fatalf("h2=%v: first half: %v", h2, err)
+		}
+		close(e.origin.hook(id))
+		rest, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || string(first) != string(pattern(0, n/2)) || string(rest) != string(pattern(n/2, n-n/2)) {
+			t.Fatalf("h2=%v: download corrupted (err %v, %d+%d bytes)", h2, err, len(first), len(rest))
+		}
+
+		id = fmt.Sprintf("ul%d", i)
+		pr, pw := io.Pipe()
+		go func() {
+			_, _ = pw.Write(pattern(0, 1<<20))
+			select {
+			case <-e.origin.hook(id):
+			case <-time.After(20 * time.Second):
+				pw.CloseWithError(fmt.Errorf("origin never saw the first upload bytes: egress buffers uploads"))
+				return
+			}
+			_, _ = pw.Write(pattern(1<<20, n-(1<<20)))
+			pw.Close()
+		}()
+		resp, body := get(t, c, "POST", e.url("https", hostAPI, "/v1/upload?id="+id), nil, pr)
+		var got struct{ N, Sum uint64 }
+		_ = json.Unmarshal([]byte(body), &got)
+		var sum uint64
+		for _, b := range pattern(0, n) {
+			sum = sum*31 + uint64(b)
+		}
+		if resp.StatusCode != 200 || got.N != n || got.Sum != sum {
+			t.Fatalf("h2=%v: upload: %d %q; want n=%d sum=%d", h2, resp.StatusCode, body, n, sum)
+		}
+	}
+}
+
+// TestWebSocket: an upgrade on an allowed route passes, with the credential.
+func TestWebSocket(t *testing.T) {
+	e := newEnv(t, nil)
+	conn, err := net.DialTimeout("tcp", e.proxyURL.Host, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	target := hostAPI + ":" + e.origin.port
+	fmt.Fprintf(conn, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("CONNECT: %v %v", resp, err)
+	}
+	tc := tls.Client(conn, &tls.Config{ServerName: hostAPI, RootCAs: e.roots, NextProtos: []string{"http/1.1"}})
+	fmt.Fprintf(tc, "GET /v1/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", target)
+	tbr := bufio.NewReader(tc)
+	resp, err = http.ReadResponse(tbr, nil)
+	if err != nil || resp.StatusCode != 101 {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	if got := resp.Header.Get("X-Echo-Auth"); got != "Bearer "+strings.Repeat("*", len(tokenA)) {
+		t.Errorf("101 headers: X-Echo-Auth %q; want the injected credential, masked", got)
+	}
+	if _, err := io.WriteString(tc, "ping-frame"); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, len("ping-frame"))
+	if _, err := io.ReadFull(tbr, buf); err != nil || string(buf) != "ping-frame" {
+		t.Fatalf("echo: %q %v", buf, err)
+	}
+}
+
+// TestRequestLog: one JSON line per request, naming the slot, never the token.
+func TestRequestLog(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.client(t, false)
+	get(t, c, "GET", e.url("https", hostAPI, "/v1/logme"), nil, strings.NewReader(""))
+	get(t, c, "GET", e.url("https", hostAPI, "/nope"), nil, nil)
+	get(t, c, "GET", e.url("https", hostOther, "/tunnel"), nil, nil)
+	c.Transport.(*http.Transport).CloseIdleConnections() // ends the tunnel: its line is written on close
+	if strings.Contains(e.logs.String(), tokenA) {
+		t.Fatal("token value in the log")
+	}
+	want := map[string]map[string]any{
+		"/v1/logme": {"decision": "allow", "route": "api.test", "injected_slot": "EGRESS_TOKEN_0", "status": 200.0},
+		"/nope":     {"decision": "block", "route": "api.test", "status": 403.0},
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		found := map[string]bool{}
+		for _, l := range e.logs.lines(t) {
+			if l["msg"] != "request" {
+				continue
+			}
+			for _, k := range []string{"host", "path", "route", "decision", "bytes_in", "bytes_out", "duration_ms"} {
+				if _, ok := l[k]; !ok {
+					t.Fatalf("log line lacks %q: %v", k, l)
+				}
+			}
+			if w, ok := want[l["path"].(string)]; ok {
+				for k, v := range w {
+					if l[k] != v {
+						t.Errorf("log for %s: %s = %v; want %v", l["path"], k, l[k], v)
+					}
+				}
+				found[l["path"].(string)] = true
+			}
+			if l["decision"] == "tunnel" && l["host"] == hostOther && l["bytes_out"].(float64) > 0 {
+				found["tunnel"] = true
+			}
+		}
+		if len(found) == 3 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("missing log lines: found %v in\n%s", found, e.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

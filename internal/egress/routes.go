@@ -1,0 +1,178 @@
+package egress
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
+)
+
+// route is one compiled entry of the routes file.
+type route struct {
+	host  string   // lower case, no trailing dot
+	paths []string // path prefixes; empty = any path
+	// slot and header are set when the route injects a credential:
+	// header is the full Authorization value "<scheme> <token>".
+	slot   string
+	header string
+}
+
+// table is an immutable snapshot of the routes; a reload builds a new one
+// and swaps the pointer, so a request sees one table from start to end.
+type table struct {
+	byHost   map[string]*route
+	redactor *redactor // nil when no route injects a credential
+	count    int
+}
+
+// buildTable compiles routes, reading each token slot through getenv. A
+// route naming an unset or unusable slot is an error: starting without the
+// credential would fail every request to that host with a confusing 401.
+func buildTable(rs *sidecarconfig.Routes, getenv func(string) string) (*table, error) {
+	if err := rs.Validate(); err != nil {
+		return nil, err
+	}
+	t := &table{byHost: map[string]*route{}, count: len(rs.Routes)}
+	var tokens []string
+	seen := map[string]bool{}
+	for i, r := range rs.Routes {
+		rt := &route{host: hostKey(r.Host), paths: r.PathAllowlist}
+		if r.Auth != nil {
+			tok := getenv(r.Auth.TokenSlot)
+			if tok == "" {
+				return nil, fmt.Errorf("routes[%d].auth.token_slot: %s is empty or not set in the egress environment; pass the host variable named by the bottle's auth.token_ref", i, r.Auth.TokenSlot)
+			}
+			if strings.ContainsFunc(tok, func(c rune) bool { return c <= ' ' || c == 0x7f }) {
+				return nil, fmt.Errorf("routes[%d].auth.token_slot: the value of %s contains a space or control character; it cannot go in a header", i, r.Auth.TokenSlot)
+			}
+			rt.slot = r.Auth.TokenSlot
+			rt.header = r.Auth.Scheme + " " + tok
+			if !seen[tok] {
+				seen[tok] = true
+				tokens = append(tokens, tok)
+			}
+		}
+		t.byHost[rt.host] = rt
+	}
+	if len(tokens) > 0 {
+		t.redactor = newRedactor(tokens)
+	}
+	return t, nil
+}
+
+// lookup returns the route for a host (any case, optional trailing dot).
+func (t *table) lookup(host string) *route {
+	if t == nil {
+		return nil
+	}
+	return t.byHost[hostKey(host)]
+}
+
+// hostKey is the form hosts are compared in: lower case, no brackets, no
+// trailing dot (DNS treats "a.com." and "a.com" alike).
+func hostKey(h string) string {
+	h = strings.TrimPrefix(h, "[")
+	h = strings.TrimSuffix(h, "]")
+	h = strings.TrimSuffix(h, ".")
+	return strings.ToLower(h)
+}
+
+// checkPath returns "" when p is allowed on the route, else the reason.
+// Prefixes match whole segments: "/repos/org/demo" allows "/repos/org/demo"
+// and "/repos/org/demo/issues" but not "/repos/org/demo-evil". Paths with
+// dot segments are refused outright, because the origin may resolve them to
+// a path outside the allowlist after the check.
+func (r *route) checkPath(p string) string {
+	if len(r.paths) == 0 {
+		return ""
+	}
+	if p == "" {
+		p = "/"
+	}
+	if hasDotSegment(p) {
+		return fmt.Sprintf("path %q has a . or .. segment; route %q allows only %s", p, r.host, strings.Join(r.paths, ", "))
+	}
+	for _, prefix := range r.paths {
+		if pathHasPrefix(p, prefix) {
+			return ""
+		}
+	}
+	return fmt.Sprintf("path %q is outside path_allowlist [%s] of route %q", p, strings.Join(r.paths, ", "), r.host)
+}
+
+// pathHasPrefix reports whether prefix matches p on a segment boundary.
+func pathHasPrefix(p, prefix string) bool {
+	if !strings.HasPrefix(p, prefix) {
+		return false
+	}
+	if len(p) == len(prefix) || strings.HasSuffix(prefix, "/") {
+		return true
+	}
+	return p[len(prefix)] == '/'
+}
+
+func hasDotSegment(p string) bool {
+	for seg := range strings.SplitSeq(strings.ReplaceAll(p, "\\", "/"), "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// isGitPush reports whether u is a git smart-HTTP push (either the ref
+// advertisement or the pack upload). git-gate is the only way to push.
+func isGitPush(u *url.URL) bool {
+	p := strings.ToLower(u.Path)
+	if strings.HasSuffix(p, "/git-receive-pack") || p == "git-receive-pack" {
+		return true
+	}
+	for _, v := range u.Query()["service"] {
+		if strings.EqualFold(v, "git-receive-pack") {
+			return true
+		}
+	}
+	return false
+}
+
+// splitHostPort parses "host", "host:port", "[v6]" or "[v6]:port", using
+// defPort when none is given. The host comes back in hostKey form.
+func splitHostPort(hostport, defPort string) (host, port string, err error) {
+	if hostport == "" {
+		return "", "", errors.New("empty host")
+	}
+	if strings.ContainsFunc(hostport, func(c rune) bool { return c <= ' ' || c == 0x7f || c == '/' || c == '@' }) {
+		return "", "", fmt.Errorf("%q is not a host[:port]", hostport)
+	}
+	h, p, err := net.SplitHostPort(hostport)
+	if err != nil {
+		// No port: a bare name, or a bracketed IPv6 literal.
+		if strings.HasPrefix(hostport, "[") && strings.HasSuffix(hostport, "]") {
+			h = hostport[1 : len(hostport)-1]
+		} else if strings.Contains(hostport, ":") || strings.ContainsAny(hostport, "[]") {
+			return "", "", fmt.Errorf("%q is not a host[:port]", hostport)
+		} else {
+			h = hostport
+		}
+		p = defPort
+	}
+	if strings.ContainsAny(h, "[]") {
+		return "", "", fmt.Errorf("%q is not a host[:port]", hostport)
+	}
+	if strings.Contains(h, ":") && net.ParseIP(h) == nil {
+		return "", "", fmt.Errorf("%q: %q is not an IPv6 address", hostport, h)
+	}
+	h = hostKey(h)
+	if h == "" {
+		return "", "", fmt.Errorf("%q has an empty host", hostport)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != p {
+		return "", "", fmt.Errorf("%q: port %q is not a number from 1 to 65535", hostport, p)
+	}
+	return h, p, nil
+}
