@@ -145,9 +145,14 @@ func scan(d *detect.Detector, in string) []Finding {
 	if len(in) <= ChunkSize+ChunkOverlap {
 		return convert(d.DetectString(in), 0, nil)
 	}
-	seen := map[string]bool{}
+	return scanFrom(d, in, 0, map[string]bool{})
+}
+
+// scanFrom scans in (which starts after lineBase newlines of the whole
+// input) in overlapping chunks, skipping findings already in seen.
+func scanFrom(d *detect.Detector, in string, lineBase int, seen map[string]bool) []Finding {
 	var out []Finding
-	line := 0 // newlines before the current chunk start
+	line := lineBase // newlines before the current chunk start
 	prev := 0
 	for start := 0; start < len(in); start += ChunkSize {
 		end := min(start+ChunkSize+ChunkOverlap, len(in))

@@ -196,3 +196,39 @@ func BenchmarkScanFull1KiBHeaders(b *testing.B) {
 		s.ScanString(in)
 	}
 }
+
+func TestScanBodyFindsKinds(t *testing.T) {
+	s := scanner(t)
+	g := secrettest.New(11)
+	pad := string(cleanJSON(20 << 10))
+	for _, k := range secrettest.Kinds() {
+		sec := k.Make(g)
+		body := pad[:len(pad)/2] + `,"note":"` + strings.ReplaceAll(sec, "\n", `\n`) + `"` + pad[len(pad)/2:]
+		if k.Name == "private-key" {
+			body = pad[:100] + "\n" + sec + "\n" + pad[100:]
+		}
+		if fs := s.ScanBody([]byte(body)); !hasRule(fs, k.RuleID) {
+			t.Errorf("%s: ScanBody missed rule %s: %v", k.Name, k.RuleID, fs)
+		}
+	}
+}
+
+func TestCandidatesSkipCleanJSON(t *testing.T) {
+	if c := secretscan.Candidates(cleanJSON(64 << 10)); len(c) != 0 {
+		t.Fatalf("clean JSON produced %d candidate windows, first %v", len(c), c[0])
+	}
+	g := secrettest.New(12)
+	in := []byte("x " + secrettest.Kinds()[0].Make(g) + " y")
+	if c := secretscan.Candidates(in); len(c) != 1 {
+		t.Fatalf("aws key produced %d windows, want 1", len(c))
+	}
+}
+
+func BenchmarkScanBody64KiBJSON(b *testing.B) {
+	s := scanner(b)
+	body := cleanJSON(64 << 10)
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		s.ScanBody(body)
+	}
+}

@@ -1,0 +1,139 @@
+package secretscan
+
+import "bytes"
+
+// The prefilter makes body scanning cheap. Almost every gitleaks rule needs a
+// run of at least 16 token characters with mixed character classes; clean
+// traffic (prose, JSON keys, UUIDs, hex digests) has few. So one byte loop
+// finds such runs, and gitleaks runs only on small windows around them.
+// A PEM "-----BEGIN" opens a larger window (the key body spans lines).
+
+const (
+	minTokenLen = 16
+	windowPad   = 128     // bytes of context each side of a candidate
+	pemWindow   = 8 << 10 // a PEM private key fits in this
+)
+
+// tokenChar marks the bytes that secrets are made of. '=' is left out so
+// "key=value" splits; base64 padding is not needed to match.
+var tokenChar = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+		t[c-32] = true
+	}
+	for _, c := range "_-+/.~" {
+		t[c] = true
+	}
+	return t
+}()
+
+// Span is a half-open byte range [Lo, Hi).
+type Span struct{ Lo, Hi int }
+
+// Candidates returns the merged windows of b worth handing to gitleaks.
+func Candidates(b []byte) []Span {
+	var out []Span
+	add := func(lo, hi int) {
+		lo, hi = max(lo, 0), min(hi, len(b))
+		if n := len(out); n > 0 && lo <= out[n-1].Hi+windowPad {
+			out[n-1].Hi = max(out[n-1].Hi, hi)
+			return
+		}
+		out = append(out, Span{lo, hi})
+	}
+	for i := 0; i < len(b); {
+		if !tokenChar[b[i]] {
+			i++
+			continue
+		}
+		j := i
+		var up, lo, dg, nonHex bool
+		for j < len(b) && tokenChar[b[j]] {
+			c := b[j]
+			switch {
+			case c >= 'A' && c <= 'Z':
+				up = true
+				nonHex = nonHex || c > 'F'
+			case c >= 'a' && c <= 'z':
+				lo = true
+				nonHex = nonHex || c > 'f'
+			case c >= '0' && c <= '9':
+				dg = true
+			case c != '-':
+				nonHex = true
+			}
+			j++
+		}
+		if j-i >= minTokenLen && nonHex && ((up && (lo || dg)) || (lo && dg)) {
+			add(i-windowPad, j+windowPad)
+		}
+		i = j
+	}
+	// PEM blocks: "-----BEGIN" splits into short tokens, so look for it.
+	for off := 0; ; {
+		k := bytes.Index(b[off:], []byte("-----BEGIN"))
+		if k < 0 {
+			break
+		}
+		p := off + k
+		out = mergeInto(out, Span{max(p-windowPad, 0), min(p+pemWindow, len(b))})
+		off = p + 10
+	}
+	return out
+}
+
+// mergeInto inserts s into the sorted, disjoint list and merges overlaps.
+func mergeInto(list []Span, s Span) []Span {
+	res := make([]Span, 0, len(list)+1)
+	placed := false
+	for _, x := range list {
+		if !placed && s.Lo < x.Lo {
+			res = appendMerge(res, s)
+			placed = true
+		}
+		res = appendMerge(res, x)
+	}
+	if !placed {
+		res = appendMerge(res, s)
+	}
+	return res
+}
+
+func appendMerge(res []Span, s Span) []Span {
+	if n := len(res); n > 0 && s.Lo <= res[n-1].Hi {
+		res[n-1].Hi = max(res[n-1].Hi, s.Hi)
+		return res
+	}
+	return append(res, s)
+}
+
+// ScanBody is the fast path for request bodies and other bulk text: the
+// prefilter picks candidate windows and only those go through gitleaks'
+// rules (generic-api-key excluded, see ScanBulk). When candidates cover most
+// of the input it is scanned whole, in chunks.
+func (s *Scanner) ScanBody(b []byte) []Finding {
+	cands := Candidates(b)
+	if len(cands) == 0 {
+		return nil
+	}
+	total := 0
+	for _, c := range cands {
+		total += c.Hi - c.Lo
+	}
+	if total*2 > len(b) {
+		return scan(s.bulk, string(b))
+	}
+	var out []Finding
+	seen := map[string]bool{}
+	line, prev := 0, 0
+	for _, c := range cands {
+		line += bytes.Count(b[prev:c.Lo], []byte{'\n'})
+		prev = c.Lo
+		// Columns are relative to the window start on its first line.
+		out = append(out, scanFrom(s.bulk, string(b[c.Lo:c.Hi]), line, seen)...)
+	}
+	return out
+}
