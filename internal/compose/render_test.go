@@ -1,0 +1,366 @@
+package compose
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/claude-bottle/claude-bottle/internal/manifest"
+	"github.com/claude-bottle/claude-bottle/internal/plan"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+const (
+	goldenHome = "/home/user/.claude-bottle"
+	hostKey    = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJPjd5LkDLWFjX/+oZP0RFL68PeZTVxCKlgPRJhwijTM"
+)
+
+type combo struct{ git, routes, supervise, bundle bool }
+
+func (c combo) name() string {
+	shape := "legacy"
+	if c.bundle {
+		shape = "bundle"
+	}
+	b := func(v bool) int {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	return fmt.Sprintf("%s-git%d-routes%d-supervise%d", shape, b(c.git), b(c.routes), b(c.supervise))
+}
+
+func allCombos() []combo {
+	var out []combo
+	for i := 0; i < 16; i++ {
+		out = append(out, combo{git: i&1 != 0, routes: i&2 != 0, supervise: i&4 != 0, bundle: i&8 != 0})
+	}
+	return out
+}
+
+// bottleSource writes the bottle as a user would, so the goldens cover the
+// whole path from manifest text to compose file.
+func bottleSource(c combo) string {
+	var b strings.Builder
+	b.WriteString("---\nenv:\n  GIT_AUTHOR_NAME: Demo\n  API_KEY: ${DEMO_API_KEY}\n")
+	if c.git {
+		b.WriteString("git:\n  - name: demo\n    upstream: ssh://git@git.example.com:22/org/demo.git\n    identity_file: ~/.ssh/id_ed25519_demo\n")
+		b.WriteString("    known_host_key: \"" + hostKey + "\"\n    push_branches: [\"agent/*\"]\n    extra_hosts: { git.example.com: 10.0.0.5 }\n")
+	}
+	b.WriteString("egress:\n  allowlist: [pypi.org, files.pythonhosted.org]\n")
+	if c.routes {
+		b.WriteString("  routes:\n    - host: api.github.com\n      path_allowlist: [/repos/org/demo]\n      auth: { scheme: Bearer, token_ref: GH_PAT }\n")
+		b.WriteString("    - host: uploads.github.com\n      auth: { scheme: Bearer, token_ref: GH_PAT }\n")
+	}
+	if c.supervise {
+		b.WriteString("supervise: true\n")
+	}
+	b.WriteString("---\n")
+	return b.String()
+}
+
+func planFor(t testing.TB, c combo) *plan.Plan {
+	t.Helper()
+	b, err := manifest.ParseBottle("demo", goldenHome+"/bottles/demo.md", []byte(bottleSource(c)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &manifest.Agent{Name: "demo", File: goldenHome + "/agents/demo.md", Bottle: "demo"}
+	p, err := plan.New(a, b, plan.Options{Slug: "demo-abc12", Bundle: c.bundle, Home: goldenHome, SidecarUser: "1000:1000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func render(t testing.TB, p *plan.Plan) (*Document, []byte) {
+	t.Helper()
+	d, err := Render(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, out
+}
+
+func TestGoldenMatrix(t *testing.T) {
+	for _, c := range allCombos() {
+		t.Run(c.name(), func(t *testing.T) {
+			_, got := render(t, planFor(t, c))
+			file := filepath.Join("testdata", c.name()+".yml")
+			if *update {
+				if err := os.WriteFile(file, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatalf("%v (run go test ./internal/compose -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), string(got)); diff != "" {
+				t.Errorf("%s differs from the render (-golden +render); run with -update if the change is intended:\n%s", file, diff)
+			}
+		})
+	}
+}
+
+// TestDesignSample checks the bundle golden against DESIGN.md §2.2's target
+// output field by field (flag on, everything on, slug demo-abc12).
+func TestDesignSample(t *testing.T) {
+	d, _ := render(t, planFor(t, combo{git: true, routes: true, supervise: true, bundle: true}))
+	if d.Name != "claude-bottle-demo-abc12" {
+		t.Errorf("name = %q", d.Name)
+	}
+	if got := d.Services.Keys(); !slices.Equal(got, []string{"sidecars", "agent"}) {
+		t.Fatalf("services = %v", got)
+	}
+	s, _ := d.Services.Get("sidecars")
+	if s.Image != "claude-bottle-sidecars:latest" || s.Build == nil || s.Build.Dockerfile != "Dockerfile.sidecars" || s.ContainerName != "claude-bottle-sidecars-demo-abc12" {
+		t.Errorf("sidecars = %+v", s)
+	}
+	in, _ := s.Networks.Get(NetInternal)
+	wantAliases := []string{"claude-bottle-pipelock-demo-abc12", "egress", "claude-bottle-egress-demo-abc12", "claude-bottle-git-gate-demo-abc12", "supervise", "claude-bottle-supervise-demo-abc12"}
+	if in == nil || !sameSet(in.Aliases, wantAliases) {
+		t.Errorf("internal aliases = %v, want %v", in, wantAliases)
+	}
+	if eg, ok := s.Networks.Get(NetEgress); !ok || eg != nil {
+		t.Errorf("egress network = %v, %v; want null", eg, ok)
+	}
+	wantEnv := []string{
+		"CLAUDE_BOTTLE_SIDECAR_DAEMONS=egress,pipelock,git-gate,supervise",
+		"EGRESS_UPSTREAM_PROXY=http://claude-bottle-pipelock-demo-abc12:8888",
+		"EGRESS_UPSTREAM_CA=/etc/claude-bottle/trust/pipelock-ca.crt",
+		"EGRESS_TOKEN_0",
+		"PIPELOCK_SECRET_0",
+		"SUPERVISE_BOTTLE_SLUG=demo-abc12",
+		"SUPERVISE_QUEUE_DIR=/run/supervise/queue",
+		"SUPERVISE_PORT=9100",
+	}
+	if diff := cmp.Diff(wantEnv, s.Environment); diff != "" {
+		t.Errorf("sidecars environment (-want +got):\n%s", diff)
+	}
+	a, _ := d.Services.Get("agent")
+	if !slices.Equal(a.DependsOn, []string{"sidecars"}) {
+		t.Errorf("agent depends_on = %v", a.DependsOn)
+	}
+}
+
+// TestBundleIsUnionOfLegacy: for every combination, the bundle carries
+// exactly the legacy services' env (minus nothing, plus the daemon CSV),
+// volumes at the same in-container paths, and every alias and name.
+func TestBundleIsUnionOfLegacy(t *testing.T) {
+	for _, c := range allCombos() {
+		if c.bundle {
+			continue
+		}
+		legacy, _ := render(t, planFor(t, c))
+		bc := c
+		bc.bundle = true
+		bundle, _ := render(t, planFor(t, bc))
+		s, _ := bundle.Services.Get(BundleService)
+
+		var env, vols, names []string
+		var daemons []string
+		for _, k := range legacy.Services.Keys() {
+			if k == "agent" {
+				continue
+			}
+			daemons = append(daemons, k)
+			ls, _ := legacy.Services.Get(k)
+			env = append(env, ls.Environment...)
+			for _, v := range ls.Volumes {
+				if !slices.Contains(vols, v) {
+					vols = append(vols, v)
+				}
+			}
+			names = append(names, ls.ContainerName)
+			in, _ := ls.Networks.Get(NetInternal)
+			names = append(names, in.Aliases...)
+		}
+		wantEnv := append([]string{"CLAUDE_BOTTLE_SIDECAR_DAEMONS=" + strings.Join(daemons, ",")}, env...)
+		if diff := cmp.Diff(wantEnv, s.Environment); diff != "" {
+			t.Errorf("%s: bundle env (-want +got):\n%s", c.name(), diff)
+		}
+		if !sameSet(vols, s.Volumes) {
+			t.Errorf("%s: bundle volumes %v, legacy union %v", c.name(), s.Volumes, vols)
+		}
+		in, _ := s.Networks.Get(NetInternal)
+		for _, n := range names {
+			if !slices.Contains(in.Aliases, n) {
+				t.Errorf("%s: bundle lacks internal name %s", c.name(), n)
+			}
+		}
+		for _, e := range s.Environment {
+			k, _, _ := strings.Cut(e, "=")
+			switch strings.ToUpper(k) {
+			case "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY":
+				t.Errorf("%s: bundle env carries %s", c.name(), e)
+			}
+		}
+		la, _ := legacy.Services.Get("agent")
+		ba, _ := bundle.Services.Get("agent")
+		if diff := cmp.Diff(la.Environment, ba.Environment); diff != "" {
+			t.Errorf("%s: the agent's env differs between shapes:\n%s", c.name(), diff)
+		}
+	}
+}
+
+// TestNetworkPlacement: the agent and supervise on internal only; every
+// other sidecar on both (DESIGN.md §2).
+func TestNetworkPlacement(t *testing.T) {
+	d, _ := render(t, planFor(t, combo{git: true, routes: true, supervise: true}))
+	want := map[string][]string{
+		"agent": {NetInternal}, "supervise": {NetInternal},
+		"egress": {NetInternal, NetEgress}, "pipelock": {NetInternal, NetEgress}, "git-gate": {NetInternal, NetEgress},
+	}
+	for svc, nets := range want {
+		s, ok := d.Services.Get(svc)
+		if !ok {
+			t.Fatalf("no service %s", svc)
+		}
+		if !slices.Equal(s.Networks.Keys(), nets) {
+			t.Errorf("%s networks = %v, want %v", svc, s.Networks.Keys(), nets)
+		}
+	}
+	in, _ := d.Networks.Get(NetInternal)
+	if !in.Internal {
+		t.Error("internal network is not internal: true")
+	}
+	a, _ := d.Services.Get("agent")
+	if !slices.Equal(a.DNS, []string{"127.0.0.1"}) {
+		t.Errorf("agent dns = %v", a.DNS)
+	}
+	for _, v := range a.Volumes {
+		if strings.Contains(v, "-ca:") || strings.Contains(v, "git-gate") {
+			t.Errorf("agent mounts a key folder: %s", v)
+		}
+	}
+}
+
+func sameSet(a, b []string) bool {
+	x, y := slices.Clone(a), slices.Clone(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
+}
+
+// TestComposeGoAcceptsGoldens loads every golden with compose-go, which
+// validates it against the Compose specification's schema.
+func TestComposeGoAcceptsGoldens(t *testing.T) {
+	for _, c := range allCombos() {
+		t.Run(c.name(), func(t *testing.T) {
+			file, err := filepath.Abs(filepath.Join("testdata", c.name()+".yml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts, err := cli.NewProjectOptions([]string{file}, cli.WithName("claude-bottle-demo-abc12"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			proj, err := opts.LoadProject(ctx)
+			if err != nil {
+				t.Fatalf("compose-go rejects %s: %v", file, err)
+			}
+			if proj.Name != "claude-bottle-demo-abc12" {
+				t.Errorf("project name = %q", proj.Name)
+			}
+			if _, ok := proj.Services["agent"]; !ok {
+				t.Error("no agent service after load")
+			}
+		})
+	}
+}
+
+// TestComposeCLIsAcceptGoldens runs the machine's Compose tools on every
+// golden: docker-compose 1.x gets the v1 form with -p, Compose v2 the
+// canonical file. Under CI=true a missing docker-compose is a failure.
+func TestComposeCLIsAcceptGoldens(t *testing.T) {
+	v1, errV1 := exec.LookPath("docker-compose")
+	if errV1 != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("docker-compose not found; CI must have it (apt-get install docker-compose)")
+		}
+		t.Log("docker-compose not found; skipping the 1.x check")
+	}
+	v2 := false
+	if docker, err := exec.LookPath("docker"); err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		v2 = exec.CommandContext(ctx, docker, "compose", "version").Run() == nil
+		cancel()
+	}
+	if errV1 != nil && !v2 {
+		t.Skip("no Compose tool on this machine")
+	}
+	dir := t.TempDir()
+	for _, c := range allCombos() {
+		c := c
+		t.Run(c.name(), func(t *testing.T) {
+			d, canonical := render(t, planFor(t, c))
+			if errV1 == nil {
+				v1doc, err := Marshal(ForComposeV1(d))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if bytes.Contains(v1doc, []byte("\nname:")) || bytes.HasPrefix(v1doc, []byte("name:")) {
+					t.Fatal("v1 form still has name:")
+				}
+				f := filepath.Join(dir, c.name()+"-v1.yml")
+				if err := os.WriteFile(f, v1doc, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				runCompose(t, v1, "-p", d.Name, "-f", f, "config", "-q")
+			}
+			if v2 {
+				f := filepath.Join(dir, c.name()+".yml")
+				if err := os.WriteFile(f, canonical, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				runCompose(t, "docker", "compose", "-f", f, "config", "-q")
+			}
+		})
+	}
+}
+
+func runCompose(t *testing.T, name string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), "EGRESS_TOKEN_0=x", "PIPELOCK_SECRET_0=x", "API_KEY=x")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}
+
+func TestUserIsQuoted(t *testing.T) {
+	// 1000:59 is a base-60 integer to PyYAML unless quoted.
+	out, err := Marshal(&Document{Services: func() Ordered[*Service] {
+		var o Ordered[*Service]
+		o.Set("x", &Service{User: "1000:59"})
+		return o
+	}()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), `user: "1000:59"`) {
+		t.Errorf("user not quoted:\n%s", out)
+	}
+}

@@ -1,0 +1,89 @@
+package plan
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/claude-bottle/claude-bottle/internal/manifest"
+)
+
+// Describe writes the plan for a person to read before saying y/N. It shows
+// names and sources of secrets, never values.
+func (p *Plan) Describe(w io.Writer) {
+	shape := "legacy (one service per sidecar)"
+	if p.Bundle {
+		shape = "bundle (one sidecars service)"
+	}
+	fmt.Fprintf(w, "Bottle plan\n")
+	fmt.Fprintf(w, "  agent:        %s (%s)\n", p.Agent.Name, p.Agent.File)
+	if p.Agent.FromCwd {
+		fmt.Fprintf(w, "                (supplied by the work tree)\n")
+	}
+	fmt.Fprintf(w, "  bottle:       %s (%s)\n", p.Bottle.Name, p.Bottle.File)
+	fmt.Fprintf(w, "  slug:         %s\n", p.Slug)
+	fmt.Fprintf(w, "  project:      %s\n", p.Project)
+	fmt.Fprintf(w, "  shape:        %s\n", shape)
+	if p.AgentBuild != nil {
+		fmt.Fprintf(w, "  agent image:  %s, built from %s/%s\n", p.AgentImage, p.AgentBuild.Context, p.AgentBuild.Dockerfile)
+	} else {
+		fmt.Fprintf(w, "  agent image:  %s\n", p.AgentImage)
+	}
+	fmt.Fprintf(w, "  sidecars:     %s (image %s)\n", strings.Join(p.Daemons, ", "), p.SidecarImage)
+	fmt.Fprintf(w, "  agent proxy:  %s\n", p.ProxyURL)
+
+	fmt.Fprintf(w, "  allowlist:    %s\n", listOrNone(p.Pipelock.Allowlist, " (plus pipelock's built-in hosts for the agent)"))
+	if len(p.Bottle.Routes) == 0 {
+		fmt.Fprintf(w, "  routes:       none\n")
+	} else {
+		fmt.Fprintf(w, "  routes:\n")
+		for i, r := range p.Bottle.Routes {
+			paths := "any path"
+			if len(r.PathAllowlist) > 0 {
+				paths = strings.Join(r.PathAllowlist, ", ")
+			}
+			auth := "no credential"
+			if r.Auth != nil {
+				auth = fmt.Sprintf("%s ${%s} injected as %s", r.Auth.Scheme, r.Auth.TokenRef, p.Routes.Routes[i].Auth.TokenSlot)
+			}
+			fmt.Fprintf(w, "    - %s  [%s]  %s\n", r.Host, paths, auth)
+		}
+	}
+	if len(p.Bottle.Git) == 0 {
+		fmt.Fprintf(w, "  git:          none\n")
+	} else {
+		fmt.Fprintf(w, "  git:\n")
+		for _, g := range p.Bottle.Git {
+			push := "any branch"
+			if len(g.PushBranches) > 0 {
+				push = strings.Join(g.PushBranches, ", ")
+			}
+			fmt.Fprintf(w, "    - git://%s/%s.git -> %s (push: %s; key %s)\n", p.GitGateHost(), g.Name, g.Upstream, push, g.IdentityFile)
+		}
+	}
+	fmt.Fprintf(w, "  supervise:    %v\n", p.Bottle.Supervise)
+	if len(p.Bottle.Env) > 0 {
+		fmt.Fprintf(w, "  env:\n")
+		for _, e := range p.Bottle.Env {
+			switch e.Kind {
+			case manifest.EnvLiteral:
+				fmt.Fprintf(w, "    - %s=%s\n", e.Key, e.Value)
+			case manifest.EnvHostVar:
+				fmt.Fprintf(w, "    - %s from host ${%s} (kept out of files; pipelock blocks it leaving)\n", e.Key, e.Value)
+			case manifest.EnvPrompt:
+				fmt.Fprintf(w, "    - %s asked at start: %q (kept out of files; pipelock blocks it leaving)\n", e.Key, e.Value)
+			}
+		}
+	}
+	if len(p.Agent.Skills) > 0 {
+		fmt.Fprintf(w, "  skills:       %s\n", strings.Join(p.Agent.Skills, ", "))
+	}
+	fmt.Fprintf(w, "  state dir:    %s\n", p.StateDir)
+}
+
+func listOrNone(l []string, suffix string) string {
+	if len(l) == 0 {
+		return "none" + suffix
+	}
+	return strings.Join(l, ", ") + suffix
+}
