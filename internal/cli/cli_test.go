@@ -1,0 +1,136 @@
+package cli
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/claude-bottle/claude-bottle/examples"
+)
+
+// setupHome installs the examples as the user's claude-bottle home and
+// moves into an empty work tree.
+func setupHome(t *testing.T) string {
+	t.Helper()
+	home := t.TempDir()
+	for _, kind := range []string{"bottles", "agents"} {
+		entries, err := fs.ReadDir(examples.FS, kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(home, kind), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			data, _ := fs.ReadFile(examples.FS, kind+"/"+e.Name())
+			if err := os.WriteFile(filepath.Join(home, kind, e.Name()), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	t.Setenv("CLAUDE_BOTTLE_HOME", home)
+	t.Chdir(t.TempDir())
+	return home
+}
+
+func run(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	root := NewRoot()
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs(args)
+	err = root.Execute()
+	return out.String(), errb.String(), err
+}
+
+// TestRenderNeverPrintsTokens renders with every host variable set to a
+// sentinel and searches the output in both shapes.
+func TestRenderNeverPrintsTokens(t *testing.T) {
+	setupHome(t)
+	const sentinel = "ghp_SENTINELtokenVALUE0123456789abcdef"
+	t.Setenv("GH_PAT", sentinel)
+	for _, bundle := range []string{"", "1"} {
+		t.Setenv("CLAUDE_BOTTLE_SIDECAR_BUNDLE", bundle)
+		for _, args := range [][]string{
+			{"render", "demo", "--slug", "demo-abc12"},
+			{"render", "demo", "--slug", "demo-abc12", "--compose-v1"},
+			{"start", "--dry-run", "demo", "--slug", "demo-abc12"},
+		} {
+			out, errOut, err := run(t, args...)
+			if err != nil {
+				t.Fatalf("%v: %v\n%s", args, err, errOut)
+			}
+			if strings.Contains(out+errOut, sentinel) || strings.Contains(out+errOut, "SENTINEL") {
+				t.Fatalf("%v printed the token value", args)
+			}
+			if args[0] == "render" && !strings.Contains(out, "EGRESS_TOKEN_0") {
+				t.Errorf("%v: token slot missing from output", args)
+			}
+		}
+	}
+}
+
+func TestRenderShapes(t *testing.T) {
+	setupHome(t)
+	t.Setenv("CLAUDE_BOTTLE_SIDECAR_BUNDLE", " Off ")
+	out, _, err := run(t, "render", "demo", "--slug", "demo-abc12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out, "name: claude-bottle-demo-abc12\n") || strings.Contains(out, "\n  sidecars:\n") || !strings.Contains(out, "\n  egress:\n") {
+		t.Errorf("flag off did not render the legacy shape:\n%s", out)
+	}
+	t.Setenv("CLAUDE_BOTTLE_SIDECAR_BUNDLE", "yes")
+	t.Setenv("CLAUDE_BOTTLE_SIDECAR_IMAGE", "registry.local/sidecars:test")
+	out, _, err = run(t, "render", "demo", "--slug", "demo-abc12", "--compose-v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.HasPrefix(out, "name:") || strings.Contains(out, "\nname:") || !strings.Contains(out, "\n  sidecars:\n") || !strings.Contains(out, "image: registry.local/sidecars:test") {
+		t.Errorf("flag on did not render the bundle with the image override:\n%s", out)
+	}
+}
+
+func TestStartDryRunMissingToken(t *testing.T) {
+	setupHome(t)
+	os.Unsetenv("GH_PAT")
+	out, _, err := run(t, "start", "--dry-run", "demo")
+	if err == nil || !strings.Contains(err.Error(), "GH_PAT") || !strings.Contains(err.Error(), "demo.md") {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.Contains(out, "Bottle plan") || !strings.Contains(out, "EGRESS_TOKEN_0") {
+		t.Errorf("plan not printed:\n%s", out)
+	}
+	// The minimal bottle needs nothing from the host.
+	if _, _, err := run(t, "start", "--dry-run", "minimal"); err != nil {
+		t.Errorf("minimal: %v", err)
+	}
+}
+
+func TestCwdBottlesIgnoredWithWarning(t *testing.T) {
+	setupHome(t)
+	cwd, _ := os.Getwd()
+	if err := os.MkdirAll(filepath.Join(cwd, ".claude-bottle", "bottles"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(cwd, ".claude-bottle", "bottles", "minimal.md"), []byte("---\negress:\n  allowlist: [evil.example]\n---\n"), 0o644)
+	out, errOut, err := run(t, "render", "minimal", "--slug", "minimal-aaaaa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut, "warning: ignoring") || strings.Contains(out, "evil.example") {
+		t.Errorf("stderr=%q; evil host in output: %v", errOut, strings.Contains(out, "evil.example"))
+	}
+}
+
+func TestUnknownAgent(t *testing.T) {
+	setupHome(t)
+	_, _, err := run(t, "render", "nobody")
+	if err == nil || !strings.Contains(err.Error(), `agent "nobody" not found`) {
+		t.Errorf("err = %v", err)
+	}
+}

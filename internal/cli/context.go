@@ -1,0 +1,5 @@
+package cli
+
+import "context"
+
+func rootContext() context.Context { return context.Background() }

@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/claude-bottle/claude-bottle/internal/compose"
+)
+
+func renderCmd() *cobra.Command {
+	var slug string
+	var v1 bool
+	c := &cobra.Command{
+		Use:   "render <agent>",
+		Short: "Print the bottle's compose file (no Docker needed)",
+		Long: `Print the compose file the agent's bottle would run with. The shape follows
+CLAUDE_BOTTLE_SIDECAR_BUNDLE (bundle when set to a true value), the sidecar
+image CLAUDE_BOTTLE_SIDECAR_IMAGE. Token values are never printed: token slots
+appear by name only.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := resolvePlan(args[0], slug, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			doc, err := compose.Render(p)
+			if err != nil {
+				return err
+			}
+			if v1 {
+				doc = compose.ForComposeV1(doc)
+			}
+			out, err := compose.Marshal(doc)
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(out)
+			return err
+		},
+	}
+	c.Flags().StringVar(&slug, "slug", "", "use this slug instead of a random <agent>-<5 chars>")
+	c.Flags().BoolVar(&v1, "compose-v1", false, "print the file as docker-compose 1.x takes it (no top-level name:; pass -p <project>)")
+	return c
+}

@@ -1,0 +1,79 @@
+// Package cli is the claude-bottle command line. Each command lives in its
+// own file; cmd/claude-bottle only calls Execute.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is set at build time with -ldflags "-X ...cli.Version=...".
+var Version = "dev"
+
+// Extra commands other packages contribute (the dashboard, for one); they
+// are added by NewRoot.
+var Extra []func() *cobra.Command
+
+// NewRoot builds the command tree.
+func NewRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "claude-bottle",
+		Short: "Run an AI coding agent with full permissions inside a Docker bottle",
+		Long: `claude-bottle runs an AI coding agent (Claude Code first) inside a Docker
+"bottle" whose only ways out are sidecars the agent cannot touch: an egress
+proxy that injects credentials, a firewall that enforces a host allowlist and
+blocks secret exfiltration, a git gate that scans and forwards pushes, and an
+approval queue the operator answers.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(renderCmd(), startCmd(), versionCmd())
+	for _, f := range Extra {
+		root.AddCommand(f())
+	}
+	return root
+}
+
+// Execute runs the CLI and returns the process exit code.
+func Execute() int {
+	root := NewRoot()
+	ctx, stop := signal.NotifyContext(rootContext(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := root.ExecuteContext(ctx); err != nil {
+		var ee *ExitError
+		if errors.As(err, &ee) {
+			if ee.Err != nil {
+				fmt.Fprintln(os.Stderr, "claude-bottle:", ee.Err)
+			}
+			return ee.Code
+		}
+		fmt.Fprintln(os.Stderr, "claude-bottle:", err)
+		return 1
+	}
+	return 0
+}
+
+// ExitError carries a specific exit code (e.g. from exec).
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func warn(w io.Writer, msgs []string) {
+	for _, m := range msgs {
+		fmt.Fprintln(w, "warning:", m)
+	}
+}
