@@ -59,11 +59,11 @@ type origin struct {
 	plain     *httptest.Server // same handlers over plain http
 	port      string
 	plainPort string
-	pool   *x509.CertPool // trusts the origin's certificate
-	mu     sync.Mutex
-	seen   []seen
-	hooks  sync.Map // name → chan struct{}: test ↔ handler rendezvous
-	caPath string
+	pool      *x509.CertPool // trusts the origin's certificate
+	mu        sync.Mutex
+	seen      []seen
+	hooks     sync.Map // name → chan struct{}: test ↔ handler rendezvous
+	caPath    string
 }
 
 func (o *origin) record(r *http.Request) {
@@ -238,7 +238,7 @@ func atoi(s string) int {
 func pattern(off, n int) []byte {
 	b := make([]byte, n)
 	for i := range b {
-		b[i] = byte(((off + i) * 7 + 3) % 251)
+		b[i] = byte(((off+i)*7 + 3) % 251)
 	}
 	return b
 }

@@ -160,6 +160,9 @@ func splitHostPort(hostport, defPort string) (host, port string, err error) {
 		}
 		p = defPort
 	}
+	if strings.HasPrefix(hostport, "[") && (!strings.Contains(h, ":") || net.ParseIP(h) == nil) {
+		return "", "", fmt.Errorf("%q: only IPv6 addresses go in brackets", hostport)
+	}
 	if strings.ContainsAny(h, "[]") {
 		return "", "", fmt.Errorf("%q is not a host[:port]", hostport)
 	}

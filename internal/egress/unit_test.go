@@ -1,0 +1,191 @@
+package egress
+
+import (
+	"bytes"
+	"io"
+	"net/url"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
+)
+
+func TestCheckPath(t *testing.T) {
+	r := &route{host: "api.test", paths: []string{"/repos/org/demo", "/v1/"}}
+	tests := []struct {
+		path  string
+		allow bool
+	}{
+		{"/repos/org/demo", true},
+		{"/repos/org/demo/issues", true},
+		{"/repos/org/demo-evil", false},
+		{"/repos/org", false},
+		{"/v1/", true},
+		{"/v1/x", true},
+		{"/v1", false},
+		{"/repos/org/demo/../other", false},
+		{"/repos/org/demo/./x", false},
+		{"/repos/org/demo\\..\\x", false},
+		{"", false},
+	}
+	for _, tc := range tests {
+		if got := r.checkPath(tc.path) == ""; got != tc.allow {
+			t.Errorf("checkPath(%q) allowed=%v; want %v", tc.path, got, tc.allow)
+		}
+	}
+	if (&route{host: "x"}).checkPath("/anything/../x") != "" {
+		t.Error("a route without allowlist must allow any path")
+	}
+}
+
+func TestIsGitPush(t *testing.T) {
+	for raw, want := range map[string]bool{
+		"https://h/o/r.git/info/refs?service=git-receive-pack": true,
+		"https://h/o/r.git/info/refs?service=GIT-RECEIVE-PACK": true,
+		"https://h/o/r.git/git-receive-pack":                   true,
+		"https://h/o/r.git/Git-Receive-Pack":                   true,
+		"https://h/o/r.git/info/refs?service=git-upload-pack":  false,
+		"https://h/o/r.git/git-upload-pack":                    false,
+		"https://h/docs/git-receive-pack-howto":                false,
+	} {
+		u, _ := url.Parse(raw)
+		if got := isGitPush(u); got != want {
+			t.Errorf("isGitPush(%s) = %v; want %v", raw, got, want)
+		}
+	}
+}
+
+func TestSplitHostPort(t *testing.T) {
+	tests := []struct {
+		in, host, port string
+		ok             bool
+	}{
+		{"Example.COM:443", "example.com", "443", true},
+		{"example.com", "example.com", "443", true},
+		{"example.com.:8443", "example.com", "8443", true},
+		{"[::1]:80", "::1", "80", true},
+		{"[::1]", "::1", "443", true},
+		{"127.0.0.1:1", "127.0.0.1", "1", true},
+		{"", "", "", false},
+		{":443", "", "", false},
+		{"h:0", "", "", false},
+		{"h:65536", "", "", false},
+		{"h:+80", "", "", false},
+		{"h:080", "", "", false},
+		{"::1", "", "", false},
+		{"a b:80", "", "", false},
+		{"user@h:80", "", "", false},
+		{"h/x:80", "", "", false},
+		{"[h]:80", "", "", false},
+	}
+	for _, tc := range tests {
+		h, p, err := splitHostPort(tc.in, "443")
+		if (err == nil) != tc.ok || h != tc.host || p != tc.port {
+			t.Errorf("splitHostPort(%q) = %q, %q, %v; want %q, %q, ok=%v", tc.in, h, p, err, tc.host, tc.port, tc.ok)
+		}
+	}
+}
+
+func TestBuildTableErrors(t *testing.T) {
+	auth := &sidecarconfig.Auth{Scheme: "Bearer", TokenSlot: "EGRESS_TOKEN_3"}
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"unset slot", nil, "routes[0].auth.token_slot: EGRESS_TOKEN_3 is empty or not set"},
+		{"token with newline", map[string]string{"EGRESS_TOKEN_3": "abc\r\nX-Evil: 1"}, "space or control character"},
+	}
+	for _, tc := range tests {
+		_, err := buildTable(&sidecarconfig.Routes{Routes: []sidecarconfig.Route{{Host: "a.test", Auth: auth}}},
+			func(k string) string { return tc.env[k] })
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v; want it to contain %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// redactAll streams src through a redactReader, reading it in the given
+// pieces, and returns what the agent would see.
+func redactAll(t testing.TB, red *redactor, src []byte, pieces []int) []byte {
+	t.Helper()
+	rc := io.NopCloser(&pieceReader{data: src, pieces: pieces})
+	out, err := io.ReadAll(newRedactReader(red, rc, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// pieceReader returns data in the given piece sizes (cycling).
+type pieceReader struct {
+	data   []byte
+	pieces []int
+	i      int
+}
+
+func (p *pieceReader) Read(b []byte) (int, error) {
+	if len(p.data) == 0 {
+		return 0, io.EOF
+	}
+	n := len(p.data)
+	if len(p.pieces) > 0 {
+		n = max(1, p.pieces[p.i%len(p.pieces)])
+		p.i++
+	}
+	n = min(n, len(b), len(p.data))
+	copy(b, p.data[:n])
+	p.data = p.data[n:]
+	return n, nil
+}
+
+func TestRedactReader(t *testing.T) {
+	red := newRedactor([]string{"SECRETTOKEN", "abcabd"})
+	tests := []struct{ in, want string }{
+		{"x SECRETTOKEN y", "x *********** y"},
+		{"SECRETTOKENSECRETTOKEN", "**********************"},
+		{"SECRETTOKE", "SECRETTOKE"}, // a prefix at EOF is not a token
+		{"abcabcabd", "abc******"},   // overlapping partial match
+		{"data: x\n\n", "data: x\n\n"},
+		{"", ""},
+	}
+	for _, tc := range tests {
+		for _, pieces := range [][]int{nil, {1}, {2}, {3, 5}, {7}} {
+			if got := string(redactAll(t, red, []byte(tc.in), pieces)); got != tc.want {
+				t.Errorf("redact(%q) in pieces %v = %q; want %q", tc.in, pieces, got, tc.want)
+			}
+		}
+	}
+	// The reader also behaves under iotest's adversarial readers.
+	src := strings.Repeat("ab SECRETTOKEN cd ", 2000)
+	want := strings.ReplaceAll(src, "SECRETTOKEN", "***********")
+	for _, wrap := range []func(io.Reader) io.Reader{iotest.OneByteReader, iotest.HalfReader, iotest.DataErrReader} {
+		out, err := io.ReadAll(newRedactReader(red, io.NopCloser(wrap(strings.NewReader(src))), nil))
+		if err != nil || string(out) != want {
+			t.Errorf("iotest reader: err %v, equal %v", err, string(out) == want)
+		}
+	}
+}
+
+// TestRedactHoldsOnlyPrefixes: a stream that does not end inside a token
+// prefix is passed on in full by each read (SSE latency depends on it).
+func TestRedactHoldsOnlyPrefixes(t *testing.T) {
+	red := newRedactor([]string{"SECRETTOKEN"})
+	for in, hold := range map[string]int{"event\n\n": 0, "xxSECRET": 6, "xxS": 1, "xxSECRETTOKEN": 0, "SECRETTOKEN"[:10]: 10} {
+		if got := red.holdLen([]byte(in)); got != hold {
+			t.Errorf("holdLen(%q) = %d; want %d", in, got, hold)
+		}
+	}
+	var buf bytes.Buffer
+	buf.WriteString("data: 1\n\n")
+	pr, pw := io.Pipe()
+	r := newRedactReader(red, pr, nil)
+	go func() { _, _ = pw.Write(buf.Bytes()) }()
+	p := make([]byte, 100)
+	n, err := r.Read(p)
+	if err != nil || string(p[:n]) != "data: 1\n\n" {
+		t.Errorf("first read = %q, %v; want the whole event", p[:n], err)
+	}
+	pw.Close()
+}
