@@ -782,4 +782,3 @@ func (a *Applier) audit(slug string, p *queue.Proposal, ans *queue.Answer, files
 	defer f.Close()
 	_, _ = f.Write(append(b, '\n'))
 }
-

@@ -2,8 +2,8 @@ package approve
 
 import (
 	"bytes"
-	"strings"
 	"fmt"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
