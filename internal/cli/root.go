@@ -33,7 +33,7 @@ approval queue the operator answers.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(renderCmd(), startCmd(), versionCmd())
+	root.AddCommand(renderCmd(), startCmd(), demoCmd(), versionCmd())
 	for _, f := range Extra {
 		root.AddCommand(f())
 	}
