@@ -17,9 +17,9 @@ func splitFrontmatter(file string, data []byte) (front []byte, frontLine int, bo
 	if !bytes.HasPrefix(text, []byte("---\n")) && !bytes.Equal(bytes.TrimRight(text, "\n"), []byte("---")) {
 		return nil, 0, "", &Error{File: file, Line: 1, Msg: "malformed frontmatter: the file must start with a line \"---\", then YAML, then a closing \"---\""}
 	}
-	rest := text[4:]
-	if len(text) < 4 {
-		rest = nil
+	var rest []byte
+	if len(text) > 4 {
+		rest = text[4:]
 	}
 	line := 2
 	for off := 0; off <= len(rest); {
