@@ -1,0 +1,33 @@
+package dlp_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/claude-bottle/claude-bottle/internal/secretscan/secrettest"
+)
+
+// cleanBody is a 64 KiB JSON request shaped like agent traffic: ids,
+// digests, prose and code.
+func cleanBody(n int) []byte {
+	g := secrettest.New(99)
+	var b strings.Builder
+	b.WriteString(`{"model":"claude-sonnet","messages":[`)
+	for i := 0; b.Len() < n; i++ {
+		fmt.Fprintf(&b, `{"id":"%s","role":"user","content":"Please refactor function parseHeader%d so that it returns an error instead of panicking; see commit %s and the test in parser_test.go."},`, g.UUID(), i, g.HexDigest(40))
+	}
+	return []byte(b.String()[:n])
+}
+
+func BenchmarkCheckBodyClean64KiBJSON(b *testing.B) {
+	in := inspector(b)
+	body := cleanBody(64 << 10)
+	if v := in.CheckBody("application/json", body); v != nil {
+		b.Fatalf("clean body blocked: %v", v)
+	}
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		in.CheckBody("application/json", body)
+	}
+}
