@@ -1,0 +1,226 @@
+package gitgate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/claude-bottle/claude-bottle/internal/secretscan"
+)
+
+// hookEnvVar carries the remote's settings from the gate to its hooks
+// through git receive-pack's environment. Only the gate starts
+// receive-pack, so the agent cannot set it; a hook run without it refuses
+// everything.
+const hookEnvVar = "GITGATE_HOOK_CONFIG"
+
+// hookConfig is what the pre-receive hook needs to police and forward a push.
+type hookConfig struct {
+	Name       string `json:"name"`
+	Upstream   string `json:"upstream"`
+	SSHCommand string `json:"ssh_command"`
+	Policy     Policy `json:"policy"`
+}
+
+// Bounds on the hook's work. The forward has its own bound: a slow upstream
+// must not hold the agent's push for ever.
+const (
+	hookScanTimeout    = 20 * time.Minute
+	hookForwardTimeout = 10 * time.Minute
+	maxFindingsShown   = 20
+)
+
+// HookMain runs a git hook: `claude-bottle-sidecar hook pre-receive`. Its
+// stderr is what the pushing agent sees ("remote: ..." lines).
+func HookMain(args []string) int {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprintln(os.Stderr, "usage: claude-bottle-sidecar hook pre-receive\n\nInstalled by git-gate into each mirror; not meant to be run by hand.")
+		return 0
+	}
+	if len(args) < 1 {
+		fmt.Fprintln(os.Stderr, "git-gate hook: missing hook name (want: hook pre-receive)")
+		return 2
+	}
+	switch args[0] {
+	case "pre-receive":
+		return preReceive(os.Stdin, os.Stderr, os.Environ())
+	default:
+		fmt.Fprintf(os.Stderr, "git-gate hook: unknown hook %q; only pre-receive is installed\n", args[0])
+		return 2
+	}
+}
+
+func preReceive(stdin io.Reader, stderr io.Writer, env []string) int {
+	say := func(format string, a ...any) { fmt.Fprintf(stderr, "git-gate: "+format+"\n", a...) }
+	raw := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, hookEnvVar+"="); ok {
+			raw = v
+		}
+	}
+	if raw == "" {
+		say("this hook only runs under the gate (%s is unset); push refused", hookEnvVar)
+		return 1
+	}
+	var cfg hookConfig
+	if err := json.Unmarshal([]byte(raw), &cfg); err != nil || cfg.Upstream == "" || cfg.SSHCommand == "" {
+		say("bad %s (%v); push refused", hookEnvVar, err)
+		return 1
+	}
+	updates, err := ParseHookInput(stdin)
+	if err != nil {
+		say("%v; push refused", err)
+		return 1
+	}
+	if len(updates) == 0 {
+		return 0
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), hookScanTimeout)
+	defer cancel()
+
+	// 1. Branch policy, deletions, fast-forwards: every violation is listed.
+	var refused []string
+	var tips []string
+	for _, u := range updates {
+		if err := cfg.Policy.CheckStatic(u); err != nil {
+			refused = append(refused, err.Error())
+			continue
+		}
+		if u.IsDelete() {
+			continue
+		}
+		tips = append(tips, u.New)
+		if strings.HasPrefix(u.Ref, "refs/heads/") {
+			typ, err := gitOutput(ctx, env, "cat-file", "-t", u.New)
+			if err != nil {
+				refused = append(refused, fmt.Sprintf("%s: cannot read pushed object %s: %v", u.Ref, u.New, err))
+				continue
+			}
+			if t := strings.TrimSpace(string(typ)); t != "commit" {
+				refused = append(refused, fmt.Sprintf("%s: a branch must point at a commit, not a %s", u.Ref, t))
+				continue
+			}
+		}
+		if !u.IsCreate() && !cfg.Policy.AllowForcePush {
+			ff, err := isAncestor(ctx, env, u.Old, u.New)
+			if err != nil {
+				refused = append(refused, fmt.Sprintf("%s: %v", u.Ref, err))
+			} else if !ff {
+				refused = append(refused, fmt.Sprintf("%s: not a fast-forward of %s; force pushes are not allowed (allow_force_push is false); fetch, rebase or merge, and push again", u.Ref, u.Old[:12]))
+			}
+		}
+	}
+	if len(refused) > 0 {
+		for _, r := range refused {
+			say("refused %s", r)
+		}
+		say("push refused by policy; nothing was sent upstream")
+		return 1
+	}
+
+	// 2. Secrets in every new commit, not only the tips.
+	sc, err := secretscan.Default()
+	if err != nil {
+		say("secret scanner unavailable (%v); push refused", err)
+		return 1
+	}
+	findings, n, err := scanRange(ctx, env, tips, sc)
+	if err != nil {
+		say("could not scan the pushed commits (%v); push refused", err)
+		return 1
+	}
+	if len(findings) > 0 {
+		for i, f := range findings {
+			if i == maxFindingsShown {
+				say("... and %d more", len(findings)-i)
+				break
+			}
+			say("secret found: %s", f)
+		}
+		say("push refused: %d secret(s) in %d new commit(s). Remove them from history (not only from the tip: rewrite the commits), then push again. Nothing was sent upstream.", len(findings), n)
+		return 1
+	}
+
+	// 3. Forward. The gate's refs move only if the upstream took the push.
+	fctx, fcancel := context.WithTimeout(context.Background(), hookForwardTimeout)
+	defer fcancel()
+	if err := forwardPush(fctx, env, cfg, updates, stderr); err != nil {
+		say("%v", err)
+		return 1
+	}
+	return 0
+}
+
+// isAncestor reports whether old is an ancestor of new (a fast-forward).
+func isAncestor(ctx context.Context, env []string, old, new string) (bool, error) {
+	cmd := exec.CommandContext(ctx, "git", "merge-base", "--is-ancestor", old, new)
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &limitedWriter{w: &stderr, n: 4 << 10}
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &ee) && ee.ExitCode() == 1:
+		return false, nil
+	default:
+		return false, fmt.Errorf("checking fast-forward %s..%s: %v: %s", old, new, err, strings.TrimSpace(stderr.String()))
+	}
+}
+
+// forwardPush pushes the updates to the upstream in one atomic push, each
+// with a lease on the value the gate holds, so the upstream is changed only
+// from the state the agent saw and either every ref moves or none does. The
+// push goes to the URL, not a named remote: git forbids ref updates inside
+// the quarantine, and a URL push updates no remote-tracking ref.
+func forwardPush(ctx context.Context, env []string, cfg hookConfig, updates []RefUpdate, stderr io.Writer) error {
+	args := []string{"push", "--atomic", "--porcelain", "--no-verify", "--no-recurse-submodules"}
+	var specs []string
+	for _, u := range updates {
+		expect := u.Old
+		if u.IsCreate() {
+			expect = ""
+		}
+		args = append(args, "--force-with-lease="+u.Ref+":"+expect)
+		if u.IsDelete() {
+			specs = append(specs, ":"+u.Ref)
+		} else {
+			specs = append(specs, u.New+":"+u.Ref)
+		}
+	}
+	args = append(args, "--", cfg.Upstream)
+	args = append(args, specs...)
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Env = append(append([]string{}, env...),
+		"GIT_SSH_COMMAND="+cfg.SSHCommand,
+		"GIT_SSH_VARIANT=ssh",
+		"GIT_TERMINAL_PROMPT=0",
+		"GIT_ALLOW_PROTOCOL=ssh",
+	)
+	var out bytes.Buffer
+	cmd.Stdout = &limitedWriter{w: &out, n: 64 << 10}
+	cmd.Stderr = &limitedWriter{w: &out, n: 64 << 10}
+	err := cmd.Run()
+	// Relay what the upstream said (its hooks' messages, rejections).
+	for _, l := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
+		if l != "" {
+			fmt.Fprintf(stderr, "git-gate: upstream: %s\n", l)
+		}
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("push to upstream %s timed out; nothing was changed on the gate", cfg.Upstream)
+		}
+		return fmt.Errorf("upstream %s refused the push (%v); nothing was changed on the gate. If the upstream moved, fetch and try again", cfg.Upstream, err)
+	}
+	return nil
+}

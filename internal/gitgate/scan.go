@@ -1,0 +1,364 @@
+package gitgate
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	"github.com/claude-bottle/claude-bottle/internal/secretscan"
+)
+
+// Finding is a secret in a pushed commit. It never holds the secret: only
+// where it is, which rule fired, and a redacted prefix.
+type Finding struct {
+	Commit   string
+	File     string // "(commit message)" for the message
+	Line     int
+	RuleID   string
+	Redacted string
+}
+
+func (f Finding) String() string {
+	return fmt.Sprintf("commit %s, file %s, line %d: rule %s (%s)", f.Commit, f.File, f.Line, f.RuleID, f.Redacted)
+}
+
+// textScanner is the part of secretscan.Scanner the gate uses.
+type textScanner interface {
+	ScanString(string) []secretscan.Finding
+}
+
+// addedText is what one commit adds to one file: the added lines and the
+// line number each has in the new file.
+type addedText struct {
+	Commit, File string
+	Lines        []string
+	Nums         []int
+}
+
+func (a *addedText) scan(sc textScanner) []Finding {
+	if len(a.Lines) == 0 {
+		return nil
+	}
+	var out []Finding
+	for _, f := range sc.ScanString(strings.Join(a.Lines, "\n")) {
+		line := 0
+		if f.Line >= 1 && f.Line <= len(a.Nums) {
+			line = a.Nums[f.Line-1]
+		}
+		out = append(out, Finding{Commit: a.Commit, File: a.File, Line: line, RuleID: f.RuleID, Redacted: f.Redacted})
+	}
+	return out
+}
+
+// logPatchArgs makes git print, for every commit in the range, a marker
+// line "\x00<oid>" and then its patch against its first parent (so a merge's
+// own changes are seen once; what it brings from other parents is in those
+// parents' commits), every file as text, no renames (a renamed file's whole
+// content counts as added), fixed a/ b/ prefixes whatever the config says.
+var logPatchArgs = []string{
+	"-c", "core.quotePath=true", "log", "-p", "--text", "--no-color", "--no-ext-diff",
+	"--no-textconv", "--no-renames", "--diff-merges=first-parent", "--unified=0",
+	"--src-prefix=a/", "--dst-prefix=b/", "--format=tformat:%x00%H",
+}
+
+// ParseLogPatch reads `git log -p` output produced with logPatchArgs and
+// calls emit once per (commit, file) with the lines that commit adds. Lines
+// inside a hunk are counted exactly from the hunk header, so content that
+// looks like a header ("+++ b/x", "diff --git") is still content.
+func ParseLogPatch(r io.Reader, emit func(*addedText) error) error {
+	br := bufio.NewReaderSize(r, 256<<10)
+	var (
+		commit   string
+		cur      *addedText
+		oldLeft  int // lines of the current hunk still to come
+		newLeft  int
+		newLine  int
+		lineNo   int
+		inHunk   bool
+		pendPath string
+	)
+	flush := func() error {
+		if cur != nil && len(cur.Lines) > 0 {
+			if err := emit(cur); err != nil {
+				return err
+			}
+		}
+		cur = nil
+		return nil
+	}
+	for {
+		raw, err := br.ReadString('\n')
+		if raw == "" && err != nil {
+			if err == io.EOF {
+				break
+			}
+			return err
+		}
+		lineNo++
+		line := strings.TrimSuffix(raw, "\n")
+		if inHunk {
+			if line == "" {
+				return fmt.Errorf("patch line %d: empty line inside a hunk", lineNo)
+			}
+			switch line[0] {
+			case '+':
+				if cur != nil {
+					cur.Lines = append(cur.Lines, line[1:])
+					cur.Nums = append(cur.Nums, newLine)
+				}
+				newLine++
+				newLeft--
+			case '-':
+				oldLeft--
+			case ' ':
+				newLine++
+				oldLeft--
+				newLeft--
+			case '\\': // "\ No newline at end of file"
+			default:
+				return fmt.Errorf("patch line %d: unexpected %q inside a hunk", lineNo, clip(line))
+			}
+			if oldLeft < 0 || newLeft < 0 {
+				return fmt.Errorf("patch line %d: hunk longer than its header says", lineNo)
+			}
+			if oldLeft == 0 && newLeft == 0 {
+				inHunk = false
+			}
+			continue
+		}
+		switch {
+		case strings.HasPrefix(line, "\x00"):
+			if err := flush(); err != nil {
+				return err
+			}
+			commit = line[1:]
+			if checkOID(commit) != nil {
+				return fmt.Errorf("patch line %d: bad commit marker %q", lineNo, clip(commit))
+			}
+		case strings.HasPrefix(line, "diff --git "):
+			if err := flush(); err != nil {
+				return err
+			}
+			pendPath = ""
+		case strings.HasPrefix(line, "+++ "):
+			p := strings.TrimPrefix(line, "+++ ")
+			if p == "/dev/null" {
+				pendPath = ""
+				break
+			}
+			if strings.HasPrefix(p, "\"") {
+				if uq, err := strconv.Unquote(p); err == nil {
+					p = uq
+				}
+			}
+			pendPath = strings.TrimPrefix(p, "b/")
+			if err := flush(); err != nil {
+				return err
+			}
+			cur = &addedText{Commit: commit, File: pendPath}
+		case strings.HasPrefix(line, "@@ "):
+			o, n, start, err := parseHunkHeader(line)
+			if err != nil {
+				return fmt.Errorf("patch line %d: %w", lineNo, err)
+			}
+			if commit == "" {
+				return fmt.Errorf("patch line %d: hunk before any commit marker", lineNo)
+			}
+			oldLeft, newLeft, newLine = o, n, start
+			inHunk = o > 0 || n > 0
+		default:
+			// commit-level blank lines and file headers (index, mode,
+			// --- a/..., Binary ...) carry no added content.
+		}
+	}
+	if inHunk {
+		return fmt.Errorf("patch ended inside a hunk")
+	}
+	return flush()
+}
+
+// parseHunkHeader parses "@@ -a[,b] +c[,d] @@..." into old count, new
+// count and the first new line number.
+func parseHunkHeader(h string) (oldN, newN, newStart int, err error) {
+	rest := strings.TrimPrefix(h, "@@ ")
+	end := strings.Index(rest, " @@")
+	if end < 0 {
+		return 0, 0, 0, fmt.Errorf("bad hunk header %q", clip(h))
+	}
+	fields := strings.Fields(rest[:end])
+	if len(fields) != 2 || !strings.HasPrefix(fields[0], "-") || !strings.HasPrefix(fields[1], "+") {
+		return 0, 0, 0, fmt.Errorf("bad hunk header %q", clip(h))
+	}
+	_, oldN, err = parseRange(fields[0][1:])
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("bad hunk header %q: %w", clip(h), err)
+	}
+	newStart, newN, err = parseRange(fields[1][1:])
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("bad hunk header %q: %w", clip(h), err)
+	}
+	return oldN, newN, newStart, nil
+}
+
+func parseRange(s string) (start, n int, err error) {
+	a, b, hasCount := strings.Cut(s, ",")
+	start, err = strconv.Atoi(a)
+	if err != nil || start < 0 {
+		return 0, 0, fmt.Errorf("bad line number %q", a)
+	}
+	n = 1
+	if hasCount {
+		n, err = strconv.Atoi(b)
+		if err != nil || n < 0 || n > 1<<30 {
+			return 0, 0, fmt.Errorf("bad line count %q", b)
+		}
+	}
+	return start, n, nil
+}
+
+// scanRange finds secrets in every commit reachable from tips and from no
+// existing ref ("git rev-list <tips> --not --all"): each one's patch and its
+// message. Run from a pre-receive hook, git's quarantine environment makes
+// the pushed objects visible and `--all` is still the pre-push refs.
+func scanRange(ctx context.Context, env []string, tips []string, sc textScanner) ([]Finding, int, error) {
+	if len(tips) == 0 {
+		return nil, 0, nil
+	}
+	revArgs := append(append([]string{}, tips...), "--not", "--all")
+	out, err := gitOutput(ctx, env, append([]string{"rev-list"}, revArgs...)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	commits := strings.Fields(string(out))
+	if len(commits) == 0 {
+		return nil, 0, nil
+	}
+	var findings []Finding
+
+	// Messages.
+	msgs, err := commitMessages(ctx, env, commits)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, c := range commits {
+		for _, f := range sc.ScanString(msgs[c]) {
+			findings = append(findings, Finding{Commit: c, File: "(commit message)", Line: f.Line, RuleID: f.RuleID, Redacted: f.Redacted})
+		}
+	}
+
+	// Patches, streamed.
+	cmd := exec.CommandContext(ctx, "git", append(append(append([]string{}, logPatchArgs...), revArgs...), "--")...)
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &limitedWriter{w: &stderr, n: 8 << 10}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, 0, err
+	}
+	perr := ParseLogPatch(stdout, func(a *addedText) error {
+		findings = append(findings, a.scan(sc)...)
+		return nil
+	})
+	if perr != nil {
+		_, _ = io.Copy(io.Discard, stdout)
+	}
+	werr := cmd.Wait()
+	if perr != nil {
+		return nil, 0, fmt.Errorf("reading the pushed commits' patches: %w", perr)
+	}
+	if werr != nil {
+		return nil, 0, fmt.Errorf("git log: %v: %s", werr, strings.TrimSpace(stderr.String()))
+	}
+	return findings, len(commits), nil
+}
+
+// commitMessages returns each commit's message (after the header block),
+// read with one `git cat-file --batch`.
+func commitMessages(ctx context.Context, env []string, commits []string) (map[string]string, error) {
+	cmd := exec.CommandContext(ctx, "git", "cat-file", "--batch")
+	cmd.Env = env
+	cmd.Stdin = strings.NewReader(strings.Join(commits, "\n") + "\n")
+	var stderr bytes.Buffer
+	cmd.Stderr = &limitedWriter{w: &stderr, n: 8 << 10}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	br := bufio.NewReader(stdout)
+	msgs := make(map[string]string, len(commits))
+	var perr error
+	for range commits {
+		hdr, err := br.ReadString('\n')
+		if err != nil {
+			perr = fmt.Errorf("git cat-file: %w", err)
+			break
+		}
+		f := strings.Fields(hdr)
+		if len(f) != 3 || f[1] != "commit" {
+			perr = fmt.Errorf("git cat-file: unexpected %q", clip(hdr))
+			break
+		}
+		size, err := strconv.Atoi(f[2])
+		if err != nil || size < 0 {
+			perr = fmt.Errorf("git cat-file: bad size in %q", clip(hdr))
+			break
+		}
+		body := make([]byte, size+1)
+		if _, err := io.ReadFull(br, body); err != nil {
+			perr = fmt.Errorf("git cat-file: %w", err)
+			break
+		}
+		if _, msg, ok := bytes.Cut(body[:size], []byte("\n\n")); ok {
+			msgs[f[0]] = string(msg)
+		}
+	}
+	_, _ = io.Copy(io.Discard, br)
+	werr := cmd.Wait()
+	if perr != nil {
+		return nil, perr
+	}
+	if werr != nil {
+		return nil, fmt.Errorf("git cat-file: %v: %s", werr, strings.TrimSpace(stderr.String()))
+	}
+	return msgs, nil
+}
+
+// limitedWriter keeps the first n bytes and drops the rest.
+type limitedWriter struct {
+	w io.Writer
+	n int
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if l.n > 0 {
+		k := min(len(p), l.n)
+		_, _ = l.w.Write(p[:k])
+		l.n -= k
+	}
+	return len(p), nil
+}
+
+// gitOutput runs git with env in the current directory and returns stdout;
+// the error carries git's stderr.
+func gitOutput(ctx context.Context, env []string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &limitedWriter{w: &stderr, n: 8 << 10}
+	out, err := cmd.Output()
+	if err != nil {
+		return out, fmt.Errorf("git %s: %v: %s", args[0], err, strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
+}
