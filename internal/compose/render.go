@@ -16,8 +16,6 @@ import (
 const (
 	NetInternal = "internal"
 	NetEgress   = "egress"
-	// GitGateVolume holds the gate's mirrors for the bottle's lifetime.
-	GitGateVolume = "git-gate-data"
 	// BundleService is the one sidecar service of the bundle shape.
 	BundleService = "sidecars"
 	// SidecarDockerfile builds the sidecar image.
@@ -63,9 +61,6 @@ func Render(p *plan.Plan) (*Document, error) {
 
 	d.Networks.Set(NetInternal, &Network{Internal: true, Labels: bottleLabels(p, "")})
 	d.Networks.Set(NetEgress, &Network{Labels: bottleLabels(p, "")})
-	if p.Has(layout.DaemonGitGate) {
-		d.Volumes.Set(GitGateVolume, &Volume{Labels: bottleLabels(p, "")})
-	}
 	return d, nil
 }
 
@@ -122,7 +117,10 @@ func sidecarFor(p *plan.Plan, daemon string) sidecar {
 	case layout.DaemonGitGate:
 		sc.volumes = []string{
 			ro(sd.GitGate(), layout.GitGateConfigDir),
-			GitGateVolume + ":" + layout.GitGateDataDir,
+			filepath.Clean(sd.GitGateData()) + ":" + layout.GitGateDataDir,
+		}
+		if p.SidecarUser != "" {
+			sc.volumes = append(sc.volumes, ro(sd.Passwd(), "/etc/passwd"))
 		}
 		for _, g := range p.Bottle.Git {
 			for _, h := range g.ExtraHosts {

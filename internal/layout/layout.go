@@ -130,7 +130,15 @@ func (s StateDir) Pipelock() string    { return filepath.Join(string(s), "pipelo
 func (s StateDir) PipelockCA() string  { return filepath.Join(string(s), "pipelock-ca") }
 func (s StateDir) Trust() string       { return filepath.Join(string(s), "trust") }
 func (s StateDir) GitGate() string     { return filepath.Join(string(s), "git-gate") }
-func (s StateDir) RoutesFile() string  { return filepath.Join(s.Egress(), RoutesFileName) }
+
+// GitGateData holds the gate's bare mirrors, owned by the host user so the
+// gate (running as that user) can write it.
+func (s StateDir) GitGateData() string { return filepath.Join(string(s), "git-gate-data") }
+
+// Passwd is a passwd file naming the sidecar user: ssh refuses to run for a
+// uid with no passwd entry, and the host user's uid is not in the image.
+func (s StateDir) Passwd() string     { return filepath.Join(string(s), "passwd") }
+func (s StateDir) RoutesFile() string { return filepath.Join(s.Egress(), RoutesFileName) }
 func (s StateDir) PipelockFile() string {
 	return filepath.Join(s.Pipelock(), PipelockFileName)
 }

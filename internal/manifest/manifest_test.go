@@ -97,11 +97,11 @@ func TestBadManifests(t *testing.T) {
 		return "---\ngit:\n  - name: demo\n    upstream: ssh://git@h/o/r.git\n    identity_file: ~/.ssh/id\n" + extra + "---\n"
 	}
 	cases := []struct {
-		name    string
-		agent   bool
-		file    string
-		src     string
-		want    []string
+		name  string
+		agent bool
+		file  string
+		src   string
+		want  []string
 	}{
 		{"unknown key with suggestion", false, "b", "---\nsupervice: true\n---\n", []string{"b.md:2", `unknown key "supervice"`, `did you mean "supervise"`}},
 		{"unknown nested key", false, "b", "---\negress:\n  routes:\n    - host: a.com\n      paths: [/x]\n---\n", []string{"b.md:5", "egress.routes[0].paths", "unknown key"}},
@@ -130,8 +130,8 @@ func TestBadManifests(t *testing.T) {
 		{"empty prompt", false, "b", "---\nenv:\n  A: '?'\n---\n", []string{"env.A", "prompt needs text"}},
 		{"bad env name", false, "b", "---\nenv:\n  1A: x\n---\n", []string{"env.1A", "not an environment variable name"}},
 		{"skill path", true, "a", "---\nbottle: b\nskills: [../x]\n---\n", []string{"skills[0]", "not a path"}},
-		{"bad extra_hosts ip", false, "b", git("    known_host_key: '"+hostKey+"'\n    extra_hosts: {h.com: nope}\n"), []string{"extra_hosts.h.com", "not an IP"}},
-		{"bad glob", false, "b", git("    known_host_key: '"+hostKey+"'\n    push_branches: ['[']\n"), []string{"push_branches[0]", "not a valid glob"}},
+		{"bad extra_hosts ip", false, "b", git("    known_host_key: '" + hostKey + "'\n    extra_hosts: {h.com: nope}\n"), []string{"extra_hosts.h.com", "not an IP"}},
+		{"bad glob", false, "b", git("    known_host_key: '" + hostKey + "'\n    push_branches: ['[']\n"), []string{"push_branches[0]", "not a valid glob"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
