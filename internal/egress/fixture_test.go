@@ -3,6 +3,7 @@ package egress
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -121,6 +122,24 @@ func newOrigin(t *testing.T, dir string) *origin {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(echoReply{Host: r.Host, Path: r.URL.Path, Auth: r.Header.Get("Authorization"),
 			Proto: r.Proto, Upstream: r.Header.Get("X-Upstream-Saw") == "1"})
+	})
+	// The token in a gzip body (when the client accepts gzip), and in a
+	// body encoded in a way egress cannot read.
+	mux.HandleFunc("/v1/gzip", func(w http.ResponseWriter, r *http.Request) {
+		o.record(r)
+		if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			_, _ = io.WriteString(w, "plain "+r.Header.Get("Authorization"))
+			return
+		}
+		w.Header().Set("Content-Encoding", "gzip")
+		zw := gzip.NewWriter(w)
+		_, _ = io.WriteString(zw, "zipped "+r.Header.Get("Authorization"))
+		_ = zw.Close()
+	})
+	mux.HandleFunc("/v1/br", func(w http.ResponseWriter, r *http.Request) {
+		o.record(r)
+		w.Header().Set("Content-Encoding", "br")
+		_, _ = io.WriteString(w, "opaque "+r.Header.Get("Authorization"))
 	})
 	// SSE: event n+1 is sent only after the client has read event n and said
 	// so, so a proxy that buffers the stream deadlocks (and the test fails).

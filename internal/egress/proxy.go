@@ -220,7 +220,7 @@ func (s *Server) roundTrip(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Resp
 	l.status = resp.StatusCode
 	if st.red != nil {
 		st.red.header(resp.Header)
-		if resp.StatusCode != http.StatusSwitchingProtocols && !resp.Uncompressed && !identityEncoding(resp.Header) {
+		if hasBody(req, resp) && !resp.Uncompressed && !identityEncoding(resp.Header) {
 			// A body we cannot read is a body we cannot redact.
 			enc := resp.Header.Get("Content-Encoding")
 			resp.Body.Close()
@@ -314,6 +314,16 @@ func (s *Server) nonProxy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Error(w, "egress is an HTTP(S) proxy; set HTTP_PROXY/HTTPS_PROXY to it", http.StatusBadRequest)
+}
+
+// hasBody reports whether resp carries a body the agent will read.
+func hasBody(req *http.Request, resp *http.Response) bool {
+	switch {
+	case req.Method == http.MethodHead, resp.ContentLength == 0,
+		resp.StatusCode < 200, resp.StatusCode == http.StatusNoContent, resp.StatusCode == http.StatusNotModified:
+		return false
+	}
+	return true
 }
 
 func identityEncoding(h http.Header) bool {

@@ -106,10 +106,16 @@ func TestCertificates(t *testing.T) {
 		{hostOther, "test upstream CA"},
 	} {
 		resp, _ := get(t, e.client(t, false), "GET", e.url("https", tc.host, "/v1/echo"), nil, nil)
+		get(t, e.client(t, false), "GET", e.url("https", tc.host, "/v1/again"), nil, nil)
 		got := resp.TLS.PeerCertificates[0].Issuer.CommonName
 		if got != tc.issuer {
 			t.Errorf("%s: certificate issued by %q; want %q", tc.host, got, tc.issuer)
 		}
+	}
+	// One leaf minted for the one intercepted host, reused by the second
+	// connection.
+	if n := e.egress.proxy.CertStore.(interface{ Len() int }).Len(); n != 1 {
+		t.Errorf("leaf cache holds %d certificates; want 1", n)
 	}
 	if e.up.connects.Load() < 2 {
 		t.Errorf("upstream saw %d CONNECTs; want every host to go through it", e.up.connects.Load())
@@ -320,5 +326,37 @@ func TestRequestLog(t *testing.T) {
 			t.Fatalf("missing log lines: found %v in\n%s", found, e.logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestEncodedResponses: a gzip body is decoded so the token can be masked;
+// an encoding egress cannot read is refused rather than passed unmasked.
+func TestEncodedResponses(t *testing.T) {
+	e := newEnv(t, nil)
+	masked := "Bearer " + strings.Repeat("*", len(tokenA))
+	for _, tc := range []struct {
+		path, acceptEnc string
+		status          int
+		body            string
+	}{
+		{"/v1/gzip", "gzip", 200, "zipped " + masked},
+		{"/v1/gzip", "", 200, "zipped " + masked}, // egress asks for gzip itself and decodes it
+		{"/v1/br", "br", 403, "blocked: the response from route \"api.test\" is encoded (br)"},
+	} {
+		c := e.client(t, false)
+		c.Transport.(*http.Transport).DisableCompression = true // show the agent's view as sent
+		hdr := map[string]string{}
+		if tc.acceptEnc != "" {
+			hdr["Accept-Encoding"] = tc.acceptEnc
+		}
+		resp, body := get(t, c, "GET", e.url("https", hostAPI, tc.path), hdr, nil)
+		if resp.StatusCode != tc.status || !strings.HasPrefix(body, tc.body) {
+			t.Errorf("%s (Accept-Encoding %q): %d %q; want %d %q", tc.path, tc.acceptEnc, resp.StatusCode, body, tc.status, tc.body)
+		}
+	}
+	// HEAD of an encoded resource has no body to redact: not refused.
+	resp, _ := get(t, e.client(t, false), "HEAD", e.url("https", hostAPI, "/v1/br"), nil, nil)
+	if resp.StatusCode != 200 {
+		t.Errorf("HEAD /v1/br: %d; want 200", resp.StatusCode)
 	}
 }
