@@ -1,0 +1,171 @@
+package pipelock
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/claude-bottle/claude-bottle/internal/ca"
+	"github.com/claude-bottle/claude-bottle/internal/layout"
+	"github.com/claude-bottle/claude-bottle/internal/secretscan"
+)
+
+const helpText = `usage: claude-bottle-sidecar pipelock [flags]
+
+The bottle's outbound firewall: a forward proxy (HTTP and CONNECT) that
+every HTTP(S) request leaving the bottle goes through.
+
+Rules, in order (a block is HTTP 403, body "blocked: <reason> (rule: <rule>)"):
+  ip-literal       an IP address as host, unless listed in allow_ip_literals
+  dlp.*            (host not allowed) secrets or encoded data in the host name
+  allowlist        a host not in the built-in list or the config's allowlist
+  host-mismatch    a request inside an intercepted tunnel naming another host
+  dlp.known-secret one of the bottle's own secrets (known_secret_env), plain
+                   or base64 / base32 / hex / URL-encoded, in URL, headers or body
+  dlp.secret       a gitleaks rule match in URL, headers or body (also under
+                   base64, hex, percent and JSON escapes, form and multipart)
+  compressed-body  a request body with a Content-Encoding (not inspectable)
+  body-too-large   a request body over max_body_bytes
+  ssrf             a destination (after DNS) that is loopback, private,
+                   link-local (169.254.169.254), multicast, reserved, or the
+                   IPv6 / IPv4-mapped forms of those; the checked address is
+                   the one dialled (no DNS rebinding)
+  sni-mismatch     on a passthrough tunnel, a TLS SNI other than the CONNECT
+                   host (the tunnel is closed: the 200 was already sent)
+
+Built-in allowlist: %s
+Built-in passthrough (not intercepted): %s
+Every other allowed host is intercepted with the pipelock CA.
+
+Config (--config, JSON, unknown keys are errors):
+  {
+    "allowlist": ["pypi.org"],            // hosts besides the built-in ones
+    "passthrough": ["example.org"],       // allowed hosts not intercepted
+    "injected_credentials": [             // what egress injects is no leak:
+      {"host": "api.github.com",          //   that header, with a value whose
+       "header": "Authorization",         //   SHA-256 is this, to that host
+       "sha256": "<64 hex digits>"}],
+    "known_secret_env": ["PIPELOCK_SECRET_0"],  // env vars holding the
+                                          //   bottle's own secrets
+    "allow_ip_literals": ["203.0.113.7"], // IP hosts the bottle may name
+    "max_body_bytes": 16777216            // inspection cap (default 16 MiB)
+  }
+
+Upstream TLS is verified against the system roots, or SSL_CERT_FILE.
+SIGHUP reloads the config in place; a bad config is logged and the old one
+stays. Logs: one JSON object per line on stdout.
+
+Flags:
+`
+
+// Main runs the daemon: claude-bottle-sidecar pipelock [flags].
+func Main(args []string) int {
+	fs := flag.NewFlagSet("pipelock", flag.ContinueOnError)
+	cfgPath := fs.String("config", layout.PipelockConfigFile, "firewall config file (JSON)")
+	listen := fs.String("listen", fmt.Sprintf(":%d", layout.PipelockPort), "address to listen on")
+	caCert := fs.String("ca-cert", layout.PipelockCACert, "pipelock MITM CA certificate (PEM)")
+	caKey := fs.String("ca-key", layout.PipelockCAKey, "pipelock MITM CA key (PEM)")
+	var allowPrivate prefixList
+	fs.Var(&allowPrivate, "allow-private-upstream", "TEST ONLY: exempt this CIDR from the SSRF guard (repeatable); never set in a bottle")
+	fs.SetOutput(os.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(os.Stderr, helpText, strings.Join(DefaultAllowlist, ", "), strings.Join(DefaultPassthrough, ", "))
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	if err := run(log, *cfgPath, *listen, *caCert, *caKey, allowPrivate); err != nil {
+		log.Error("pipelock stopped", "err", err.Error())
+		return 1
+	}
+	return 0
+}
+
+func run(log *slog.Logger, cfgPath, listen, caCert, caKey string, allowPrivate []netip.Prefix) error {
+	sc, err := secretscan.Default()
+	if err != nil {
+		return err
+	}
+	cert, err := ca.Load(caCert, caKey)
+	if err != nil {
+		return err
+	}
+	pol, err := loadPolicy(cfgPath, sc)
+	if err != nil {
+		return err
+	}
+	if len(allowPrivate) > 0 {
+		log.Warn("TEST ONLY: SSRF guard relaxed", "allow_private_upstream", (*prefixList)(&allowPrivate).String())
+	}
+	srv, err := New(Options{CA: cert, Logger: log, AllowPrivateUpstream: allowPrivate}, pol)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	log.Info("pipelock listening", "addr", ln.Addr().String(), "config", cfgPath,
+		"allowlist", len(pol.allow), "passthrough", len(pol.passthrough), "known_secrets", pol.inspector.KnownCount())
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	for {
+		select {
+		case err := <-errc:
+			return err
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				reload(log, srv, cfgPath, sc)
+				continue
+			}
+			log.Info("pipelock shutting down", "signal", sig.String())
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = hs.Shutdown(ctx)
+			cancel()
+			return nil
+		}
+	}
+}
+
+// prefixList is a repeatable CIDR flag.
+type prefixList []netip.Prefix
+
+func (p *prefixList) String() string {
+	var s []string
+	for _, x := range *p {
+		s = append(s, x.String())
+	}
+	return strings.Join(s, ",")
+}
+
+func (p *prefixList) Set(v string) error {
+	for _, part := range strings.Split(v, ",") {
+		x, err := netip.ParsePrefix(strings.TrimSpace(part))
+		if err != nil {
+			return fmt.Errorf("--allow-private-upstream: %q is not a CIDR like 127.0.0.0/8", part)
+		}
+		*p = append(*p, x.Masked())
+	}
+	return nil
+}

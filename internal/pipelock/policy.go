@@ -1,0 +1,104 @@
+package pipelock
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/claude-bottle/claude-bottle/internal/dlp"
+	"github.com/claude-bottle/claude-bottle/internal/secretscan"
+	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
+)
+
+// DefaultAllowlist is what the agent itself (Claude Code) needs; a bottle's
+// config adds to it.
+var DefaultAllowlist = []string{
+	"api.anthropic.com",
+	"statsig.anthropic.com",
+	"sentry.io",
+	"claude.ai",
+	"platform.claude.com",
+	"downloads.claude.ai",
+	"raw.githubusercontent.com",
+}
+
+// DefaultPassthrough: allowed hosts whose TLS is not intercepted. The
+// agent's own API traffic is tunnelled with its SNI checked.
+var DefaultPassthrough = []string{"api.anthropic.com"}
+
+// DefaultMaxBodyBytes caps an inspected request body when the config does
+// not set max_body_bytes. A larger body is blocked, never passed unread.
+const DefaultMaxBodyBytes = 16 << 20
+
+// Policy is one compiled config. It is immutable: a reload builds a new one
+// and swaps the pointer.
+type Policy struct {
+	allow       map[string]bool
+	passthrough map[string]bool
+	ipLiterals  map[netip.Addr]bool
+	inspector   *dlp.Inspector
+	maxBody     int64
+	warnings    []string // logged once when the policy is installed
+}
+
+// BuildPolicy compiles cfg. getenv reads the known_secret_env variables.
+// The error names the key and value at fault.
+func BuildPolicy(cfg *sidecarconfig.Pipelock, getenv func(string) string, sc *secretscan.Scanner) (*Policy, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Policy{
+		allow:       map[string]bool{},
+		passthrough: map[string]bool{},
+		ipLiterals:  map[netip.Addr]bool{},
+		maxBody:     cfg.MaxBodyBytes,
+	}
+	if p.maxBody == 0 {
+		p.maxBody = DefaultMaxBodyBytes
+	}
+	for _, h := range append(append([]string{}, DefaultAllowlist...), cfg.Allowlist...) {
+		p.allow[normHost(h)] = true
+	}
+	for i, h := range append(append([]string{}, DefaultPassthrough...), cfg.Passthrough...) {
+		h = normHost(h)
+		if !p.allow[h] {
+			p.warnings = append(p.warnings, fmt.Sprintf("passthrough[%d]: %q is not in the allowlist, so it stays blocked; add it to allowlist too", i-len(DefaultPassthrough), h))
+		}
+		p.passthrough[h] = true
+	}
+	for i, s := range cfg.AllowIPLiterals {
+		a, err := netip.ParseAddr(strings.Trim(s, "[]"))
+		if err != nil {
+			return nil, fmt.Errorf("allow_ip_literals[%d]: %q is not an IP address; give a bare address like 203.0.113.7 or 2001:db8::1", i, s)
+		}
+		p.ipLiterals[a.Unmap()] = true
+	}
+	known := map[string]string{}
+	for i, name := range cfg.KnownSecretEnv {
+		v := getenv(name)
+		if v == "" {
+			return nil, fmt.Errorf("known_secret_env[%d]: %s is not set in pipelock's environment; pass it to the pipelock process or drop it from the config", i, name)
+		}
+		if len(v) < dlp.MinKnownSecretLen {
+			p.warnings = append(p.warnings, fmt.Sprintf("known_secret_env[%d]: %s is shorter than %d characters and is not matched (it would match ordinary text)", i, name, dlp.MinKnownSecretLen))
+			continue
+		}
+		known[name] = v
+	}
+	var injected []dlp.Injected
+	for i, c := range cfg.InjectedCredentials {
+		ic, err := dlp.ParseInjected(c.Host, c.Header, c.SHA256)
+		if err != nil {
+			return nil, fmt.Errorf("injected_credentials[%d].sha256: %q is not 64 hex digits", i, c.SHA256)
+		}
+		injected = append(injected, ic)
+	}
+	p.inspector = dlp.New(sc, known, injected)
+	return p, nil
+}
+
+// normHost lower-cases a host name and drops a trailing dot.
+func normHost(h string) string { return strings.TrimSuffix(strings.ToLower(h), ".") }
+
+func (p *Policy) allowed(host string) bool       { return p.allow[host] }
+func (p *Policy) isPassthrough(host string) bool { return p.passthrough[host] && p.allow[host] }

@@ -1,0 +1,330 @@
+// Package pipelock is the bottle's outbound firewall (DESIGN.md §1, §3, §8):
+// a forward proxy (HTTP and CONNECT) that lets through only allowlisted
+// hosts, intercepts their TLS with the bottle's pipelock CA (except
+// passthrough hosts, whose SNI it checks), blocks secrets in URLs, headers,
+// bodies and host names (package dlp), and refuses internal destinations
+// (SSRF). Every block is a 403 whose body starts "blocked: <reason>" and
+// names the rule; every decision is one JSON log line.
+package pipelock
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/elazarl/goproxy"
+
+	"github.com/claude-bottle/claude-bottle/internal/ca"
+)
+
+// Options configure a Server.
+type Options struct {
+	CA *tls.Certificate // the pipelock MITM CA (ca.Load); required
+	// RootCAs verifies upstream TLS; nil means the system roots, which Go
+	// reads from SSL_CERT_FILE when it is set.
+	RootCAs  *x509.CertPool
+	Logger   *slog.Logger // decisions; defaults to slog.Default()
+	Resolver Resolver     // defaults to net.DefaultResolver
+	// AllowPrivateUpstream exempts these ranges from the SSRF guard. TEST
+	// ONLY: tests run their origins on loopback.
+	AllowPrivateUpstream []netip.Prefix
+}
+
+// Server is the pipelock proxy. Its policy can be swapped while it serves.
+type Server struct {
+	policy atomic.Pointer[Policy]
+	proxy  *goproxy.ProxyHttpServer
+	tr     *http.Transport
+	guard  *guard
+	log    *slog.Logger
+	mitm   *goproxy.ConnectAction
+}
+
+// connInfo is the CONNECT target of an intercepted connection; requests
+// inside it inherit it through goproxy's UserData.
+type connInfo struct{ host string }
+
+// New builds a Server enforcing p.
+func New(opts Options, p *Policy) (*Server, error) {
+	if opts.CA == nil {
+		return nil, errors.New("pipelock: no CA given")
+	}
+	if p == nil {
+		return nil, errors.New("pipelock: no policy given")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Resolver == nil {
+		opts.Resolver = net.DefaultResolver
+	}
+	s := &Server{
+		log:   opts.Logger,
+		guard: &guard{resolver: opts.Resolver, allowPrivate: opts.AllowPrivateUpstream},
+	}
+	s.SetPolicy(p)
+	s.tr = &http.Transport{
+		Proxy:                 nil, // never an environment proxy: pipelock is the last hop
+		DialContext:           s.guard.dialContext,
+		TLSClientConfig:       &tls.Config{RootCAs: opts.RootCAs, MinVersion: tls.VersionTLS12},
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   32,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   15 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		// The client's Accept-Encoding passes as it is; the transport must
+		// not add gzip and decode behind the client's back.
+		DisableCompression: true,
+	}
+	gp := goproxy.NewProxyHttpServer()
+	gp.Verbose = false
+	gp.Logger = goproxyLogger{log: opts.Logger}
+	gp.Tr = s.tr
+	gp.ConnectDial = nil // goproxy reads HTTPS_PROXY; pipelock never chains
+	gp.CertStore = ca.NewLeafCache(1024, 24*time.Hour)
+	gp.NonproxyHandler = http.HandlerFunc(s.nonProxy)
+	s.mitm = &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: goproxy.TLSConfigFromCA(opts.CA)}
+	gp.OnRequest().HandleConnectFunc(func(host string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
+		// ServeHTTP already decided this CONNECT: only MITM ones get here.
+		h, _, _ := splitHostPort(host, "443")
+		ctx.UserData = &connInfo{host: h}
+		return s.mitm, host
+	})
+	gp.OnRequest().DoFunc(s.handleRequest)
+	s.proxy = gp
+	return s, nil
+}
+
+// SetPolicy swaps the policy in force; requests already decided keep theirs.
+func (s *Server) SetPolicy(p *Policy) {
+	for _, w := range p.warnings {
+		s.log.Warn("config", "warning", w)
+	}
+	s.policy.Store(p)
+}
+
+// Close drops idle upstream connections.
+func (s *Server) Close() { s.tr.CloseIdleConnections() }
+
+// ServeHTTP decides CONNECTs itself (so refusals are proper 403s and
+// passthrough tunnels can check the SNI) and hands the rest to goproxy.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodConnect {
+		s.proxy.ServeHTTP(w, r)
+		return
+	}
+	d := &decision{Mode: "connect", Method: r.Method, start: time.Now()}
+	host, port, err := splitHostPort(r.Host, "443")
+	d.Host, d.Port = host, port
+	if err != nil {
+		s.refuseConnect(w, d, RuleBadRequest, "bad CONNECT target: "+err.Error())
+		return
+	}
+	p := s.policy.Load()
+	if rule, reason := s.checkHost(p, host); rule != "" {
+		s.refuseConnect(w, d, rule, reason)
+		return
+	}
+	if !p.isPassthrough(host) {
+		d.Mode = "mitm"
+		s.proxy.ServeHTTP(w, r) // goproxy answers 200 and intercepts
+		return
+	}
+	d.Mode = "passthrough"
+	addrs, err := s.guard.resolve(r.Context(), host)
+	if err != nil {
+		s.refuseDest(w, d, err)
+		return
+	}
+	s.passthrough(w, r, d, addrs)
+}
+
+func (s *Server) refuseConnect(w http.ResponseWriter, d *decision, rule, reason string) {
+	d.Decision, d.Rule, d.Reason, d.Status = decBlock, rule, reason, http.StatusForbidden
+	writeBlock(w, rule, reason)
+	s.logDecision(d)
+}
+
+// refuseDest answers a failed resolution: an SSRF refusal is a block, a DNS
+// failure a 502.
+func (s *Server) refuseDest(w http.ResponseWriter, d *decision, err error) {
+	var se *ssrfError
+	if errors.As(err, &se) {
+		s.refuseConnect(w, d, RuleSSRF, se.msg)
+		return
+	}
+	d.Decision, d.Reason, d.Status = decError, err.Error(), http.StatusBadGateway
+	http.Error(w, "pipelock: "+err.Error(), http.StatusBadGateway)
+	s.logDecision(d)
+}
+
+// checkHost applies the host rules: IP literals, allowlist, and, for names
+// not allowed, the DLP host checks (which give a sharper reason: the name is
+// never resolved either way). It returns the rule and reason of a block.
+func (s *Server) checkHost(p *Policy, host string) (rule, reason string) {
+	if host == "" {
+		return RuleBadRequest, "no host"
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		if p.ipLiterals[a.Unmap()] {
+			return "", ""
+		}
+		return RuleIPLiteral, "IP literal not allowed: " + host
+	}
+	if p.allowed(host) {
+		return "", ""
+	}
+	if v := p.inspector.CheckHost(host); v != nil {
+		return v.Rule, v.Reason
+	}
+	return RuleAllowlist, "host not allowed: " + host
+}
+
+// handleRequest decides one HTTP request: plain, or inside an intercepted
+// connection.
+func (s *Server) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Request, *http.Response) {
+	p := s.policy.Load() // one snapshot for the whole request
+	d := &decision{Mode: "http", Method: req.Method, start: time.Now(), PathLen: len(req.URL.RequestURI())}
+	host, port, err := splitHostPort(req.URL.Host, defaultPort(req.URL.Scheme))
+	d.Host, d.Port = host, port
+	block := func(rule, reason string) (*http.Request, *http.Response) {
+		d.Decision, d.Rule, d.Reason, d.Status = decBlock, rule, reason, http.StatusForbidden
+		s.logDecision(d)
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return req, blockResponse(req, rule, reason)
+	}
+	if err != nil {
+		return block(RuleBadRequest, "bad host: "+err.Error())
+	}
+	if ci, ok := ctx.UserData.(*connInfo); ok {
+		d.Mode = "mitm"
+		if host != ci.host {
+			return block(RuleHostMismatch, fmt.Sprintf("request host %s inside a tunnel to %s", host, ci.host))
+		}
+	}
+	if rule, reason := s.checkHost(p, host); rule != "" {
+		return block(rule, reason)
+	}
+	in := p.inspector
+	if v := in.CheckURL(req.URL); v != nil {
+		return block(v.Rule, v.Reason)
+	}
+	if v := in.CheckHeaders(host, req.Header); v != nil {
+		return block(v.Rule, v.Reason)
+	}
+	if rule, reason := s.inspectBody(p, req); rule != "" {
+		return block(rule, reason)
+	}
+	addrs, err := s.guard.resolve(req.Context(), host)
+	if err != nil {
+		var se *ssrfError
+		if errors.As(err, &se) {
+			return block(RuleSSRF, se.msg)
+		}
+		d.Decision, d.Reason, d.Status = decError, err.Error(), http.StatusBadGateway
+		s.logDecision(d)
+		return req, goproxy.NewResponse(req, "text/plain; charset=utf-8", http.StatusBadGateway, "pipelock: "+err.Error()+"\n")
+	}
+	d.Decision = decAllow
+	s.logDecision(d)
+	return req.WithContext(context.WithValue(req.Context(), pinKey{}, &pin{host: host, addrs: addrs})), nil
+}
+
+// inspectBody reads the body (up to the cap), scans it and puts it back.
+func (s *Server) inspectBody(p *Policy, req *http.Request) (rule, reason string) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return "", ""
+	}
+	if ce := strings.TrimSpace(req.Header.Get("Content-Encoding")); ce != "" && !strings.EqualFold(ce, "identity") {
+		return RuleCompressed, "request body is " + ce + "-encoded and cannot be inspected; send it uncompressed"
+	}
+	if req.ContentLength > p.maxBody {
+		return RuleBodyTooLarge, fmt.Sprintf("request body of %d bytes is over the %d-byte inspection cap (max_body_bytes)", req.ContentLength, p.maxBody)
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, p.maxBody+1))
+	req.Body.Close()
+	if err != nil {
+		return RuleBadRequest, "reading request body: " + err.Error()
+	}
+	if int64(len(body)) > p.maxBody {
+		return RuleBodyTooLarge, fmt.Sprintf("request body is over the %d-byte inspection cap (max_body_bytes)", p.maxBody)
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.ContentLength = int64(len(body))
+	req.TransferEncoding = nil
+	if v := p.inspector.CheckBody(req.Header.Get("Content-Type"), body); v != nil {
+		return v.Rule, v.Reason
+	}
+	return "", ""
+}
+
+// nonProxy answers requests addressed to pipelock itself.
+func (s *Server) nonProxy(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/healthz" {
+		_, _ = io.WriteString(w, "ok\n")
+		return
+	}
+	http.Error(w, "pipelock is a forward proxy; send absolute-URL or CONNECT requests", http.StatusBadRequest)
+}
+
+func defaultPort(scheme string) string {
+	if scheme == "https" {
+		return "443"
+	}
+	return "80"
+}
+
+// splitHostPort splits "host[:port]", normalises the host (lower case, no
+// trailing dot, no IPv6 brackets) and validates both.
+func splitHostPort(hp, defPort string) (host, port string, err error) {
+	host, port = hp, defPort
+	if h, p, e := net.SplitHostPort(hp); e == nil {
+		host, port = h, p
+	} else if strings.HasPrefix(hp, "[") && strings.HasSuffix(hp, "]") {
+		host = hp[1 : len(hp)-1]
+	}
+	host = normHost(host)
+	if host == "" {
+		return "", "", errors.New("empty host")
+	}
+	if port == "" {
+		port = defPort
+	}
+	n := 0
+	for _, c := range port {
+		if c < '0' || c > '9' {
+			return "", "", fmt.Errorf("bad port %q", port)
+		}
+		n = n*10 + int(c-'0')
+		if n > 65535 {
+			return "", "", fmt.Errorf("bad port %q", port)
+		}
+	}
+	if n == 0 {
+		return "", "", fmt.Errorf("bad port %q", port)
+	}
+	if _, e := netip.ParseAddr(host); e == nil {
+		return host, port, nil
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return "", "", fmt.Errorf("bad host name %q", host)
+		}
+	}
+	return host, port, nil
+}

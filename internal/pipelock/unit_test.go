@@ -1,0 +1,109 @@
+package pipelock
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/claude-bottle/claude-bottle/internal/secretscan"
+	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
+)
+
+func mustScanner(t testing.TB) *secretscan.Scanner {
+	t.Helper()
+	sc, err := secretscan.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+func TestBuildPolicyErrors(t *testing.T) {
+	sc := mustScanner(t)
+	env := func(k string) string {
+		if k == "SET" {
+			return "long-enough-secret"
+		}
+		if k == "SHORT" {
+			return "abc"
+		}
+		return ""
+	}
+	tests := []struct {
+		name    string
+		cfg     sidecarconfig.Pipelock
+		wantErr string
+	}{
+		{"ok", sidecarconfig.Pipelock{Allowlist: []string{"pypi.org"}, KnownSecretEnv: []string{"SET"}}, ""},
+		{"unset env", sidecarconfig.Pipelock{KnownSecretEnv: []string{"SET", "MISSING"}}, "known_secret_env[1]: MISSING is not set"},
+		{"bad ip literal", sidecarconfig.Pipelock{AllowIPLiterals: []string{"1.2.3"}}, `allow_ip_literals[0]: "1.2.3" is not an IP address`},
+		{"bad host", sidecarconfig.Pipelock{Allowlist: []string{"https://x"}}, "allowlist[0]"},
+		{"short secret is a warning", sidecarconfig.Pipelock{KnownSecretEnv: []string{"SHORT"}}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := BuildPolicy(&tc.cfg, env, sc)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+	p, _ := BuildPolicy(&sidecarconfig.Pipelock{Passthrough: []string{"not-allowed.example"}}, env, sc)
+	if p.isPassthrough("not-allowed.example") || len(p.warnings) != 1 {
+		t.Fatalf("a passthrough host outside the allowlist must stay blocked and warn: %v", p.warnings)
+	}
+	if !p.isPassthrough("api.anthropic.com") {
+		t.Fatal("api.anthropic.com is passthrough by default")
+	}
+}
+
+func TestSplitHostPort(t *testing.T) {
+	tests := []struct{ in, def, host, port, err string }{
+		{"Example.COM.", "443", "example.com", "443", ""},
+		{"example.com:8443", "443", "example.com", "8443", ""},
+		{"[::1]:443", "80", "::1", "443", ""},
+		{"[::1]", "80", "::1", "80", ""},
+		{"127.0.0.1:80", "443", "127.0.0.1", "80", ""},
+		{"host:0", "443", "", "", "bad port"},
+		{"host:99999", "443", "", "", "bad port"},
+		{"host:8a", "443", "", "", "bad port"},
+		{"ho st:80", "443", "", "", "bad host name"},
+		{"", "443", "", "", "empty host"},
+		{"evil.com%00.good.com:443", "443", "", "", "bad host name"},
+	}
+	for _, tc := range tests {
+		h, p, err := splitHostPort(tc.in, tc.def)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: err %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || h != tc.host || p != tc.port {
+			t.Errorf("%q: got %q %q %v, want %q %q", tc.in, h, p, err, tc.host, tc.port)
+		}
+	}
+}
+
+func FuzzSplitHostPort(f *testing.F) {
+	for _, s := range []string{"example.com:443", "[::1]:80", "a.b.c", "x:0", "[fe80::1%eth0]:443", "ex%41mple.com", "::1", "1.2.3.4:65535"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		h, p, err := splitHostPort(in, "443")
+		if err != nil {
+			return
+		}
+		if h == "" || p == "" || strings.ContainsAny(h, " /\\@#?%\x00") && !strings.Contains(h, ":") {
+			t.Fatalf("%q → host %q port %q accepted", in, h, p)
+		}
+		if h != normHost(h) {
+			t.Fatalf("%q → host %q not normalised", in, h)
+		}
+	})
+}
