@@ -34,8 +34,10 @@ func (f *fakeBackend) Approve(_ context.Context, it Item) (string, error) {
 	}
 	return "approved " + it.Entry.Proposal.ID, nil
 }
-func (f *fakeBackend) EditFile(it Item) (string, error) { return "/tmp/edit-" + it.Entry.Proposal.ID, nil }
-func (f *fakeBackend) EditorCmd(path string) *exec.Cmd  { return exec.Command("true", path) }
+func (f *fakeBackend) EditFile(it Item) (string, error) {
+	return "/tmp/edit-" + it.Entry.Proposal.ID, nil
+}
+func (f *fakeBackend) EditorCmd(path string) *exec.Cmd { return exec.Command("true", path) }
 func (f *fakeBackend) ApplyEdit(_ context.Context, it Item, path string) (string, error) {
 	f.edited = append(f.edited, it.Entry.Proposal.ID+" "+path)
 	return "modified", nil

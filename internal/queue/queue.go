@@ -395,6 +395,13 @@ func ReadAnswer(dir, id string) (*Answer, error) {
 }
 
 func readCapped(path string) ([]byte, error) {
+	// The queue dir is writable from inside the bottle: never follow a
+	// symlink planted there to a file of the host.
+	if st, err := os.Lstat(path); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (symlinks are refused)", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

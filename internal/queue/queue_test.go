@@ -163,3 +163,18 @@ func FuzzParseAnswer(f *testing.F) {
 		}
 	})
 }
+
+func TestSymlinkRefused(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(t.TempDir(), "secret.json")
+	p := egress("20261127T120000Z-0a1b2c", t0, "a.example.com")
+	if err := WriteProposal(filepath.Dir(secret), p); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(ProposalPath(filepath.Dir(secret), p.ID), ProposalPath(dir, p.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadProposal(dir, p.ID); err == nil || !strings.Contains(err.Error(), "symlink") {
+		t.Fatalf("symlinked proposal read: %v", err)
+	}
+}
