@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -417,7 +418,7 @@ func readCapped(path string) ([]byte, error) {
 	if st.Size() > MaxFileBytes {
 		return nil, fmt.Errorf("%s: %d bytes is over the limit of %d", path, st.Size(), MaxFileBytes)
 	}
-	return os.ReadFile(path)
+	return io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 }
 
 // Entry is one proposal found in a queue dir, with its answer if any.
@@ -437,9 +438,26 @@ type Problem struct {
 
 // List returns every proposal in dir (oldest first) with its answer.
 func List(dir, slug string) ([]Entry, []Problem, error) {
+	return list(dir, slug, false)
+}
+
+// listPending is List without the answered proposals, which it does not
+// even read: a long session accumulates them and the dashboard rescans
+// every second.
+func listPending(dir, slug string) ([]Entry, []Problem, error) {
+	return list(dir, slug, true)
+}
+
+func list(dir, slug string, pendingOnly bool) ([]Entry, []Problem, error) {
 	names, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, nil, err
+	}
+	answered := map[string]bool{}
+	for _, de := range names {
+		if n := de.Name(); strings.HasSuffix(n, answerSuffix) {
+			answered[strings.TrimSuffix(n, answerSuffix)] = true
+		}
 	}
 	var out []Entry
 	var probs []Problem
@@ -449,6 +467,9 @@ func List(dir, slug string) ([]Entry, []Problem, error) {
 			continue
 		}
 		id := strings.TrimSuffix(name, proposalSuffix)
+		if pendingOnly && answered[id] {
+			continue
+		}
 		path := filepath.Join(dir, name)
 		if !ValidID(id) {
 			probs = append(probs, Problem{path, "file name is not <proposal id>.proposal.json"})
@@ -464,6 +485,10 @@ func List(dir, slug string) ([]Entry, []Problem, error) {
 			continue
 		}
 		e := Entry{Slug: slug, Dir: dir, Proposal: p}
+		if !answered[id] {
+			out = append(out, e)
+			continue
+		}
 		a, err := ReadAnswer(dir, id)
 		switch {
 		case err == nil:
@@ -496,17 +521,13 @@ func Pending(root string) ([]Entry, []Problem, error) {
 		if !d.IsDir() || !sidecarconfig.ValidName(d.Name()) {
 			continue
 		}
-		entries, p, err := List(filepath.Join(root, d.Name()), d.Name())
+		entries, p, err := listPending(filepath.Join(root, d.Name()), d.Name())
 		if err != nil {
 			probs = append(probs, Problem{filepath.Join(root, d.Name()), err.Error()})
 			continue
 		}
 		probs = append(probs, p...)
-		for _, e := range entries {
-			if e.Answer == nil {
-				out = append(out, e)
-			}
-		}
+		out = append(out, entries...)
 	}
 	sortEntries(out)
 	return out, probs, nil

@@ -24,6 +24,10 @@ import (
 // startDaemon serves Handler(cfg) on a loopback port; the returned stop
 // shuts it down (also done at cleanup).
 func startDaemon(t *testing.T, cfg Config) (url string, stop func()) {
+	return startDaemonB(t, cfg)
+}
+
+func startDaemonB(t testing.TB, cfg Config) (url string, stop func()) {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
