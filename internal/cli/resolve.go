@@ -14,6 +14,11 @@ import (
 // resolvePlan finds the agent and its bottle and builds the plan, printing
 // trust-boundary warnings to stderr.
 func resolvePlan(agentName, slug string, stderr io.Writer) (*plan.Plan, error) {
+	return resolvePlanWith(agentName, slug, stderr, nil)
+}
+
+// resolvePlanWith lets the caller adjust the options (e.g. the runtime).
+func resolvePlanWith(agentName, slug string, stderr io.Writer, adjust func(*plan.Options)) (*plan.Plan, error) {
 	home, err := layout.Home()
 	if err != nil {
 		return nil, err
@@ -44,6 +49,9 @@ func resolvePlan(agentName, slug string, stderr io.Writer) (*plan.Plan, error) {
 	warn(stderr, r.Warnings)
 	opt := plan.Options{Slug: slug, Home: home, SidecarUser: sidecarUser()}
 	opt.ApplyEnv(nil)
+	if adjust != nil {
+		adjust(&opt)
+	}
 	return plan.New(r.Agent, r.Bottle, opt)
 }
 

@@ -1,0 +1,288 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/claude-bottle/claude-bottle/internal/engine"
+	"github.com/claude-bottle/claude-bottle/internal/images"
+	"github.com/claude-bottle/claude-bottle/internal/launch"
+	"github.com/claude-bottle/claude-bottle/internal/layout"
+	"github.com/claude-bottle/claude-bottle/internal/state"
+)
+
+func init() {
+	Extra = append(Extra, stopCmd, execCmd, listCmd, infoCmd, cleanupCmd, buildCmd)
+}
+
+func paths() (layout.Paths, error) {
+	home, err := layout.Home()
+	return layout.Paths{Root: home}, err
+}
+
+// loadBottle reads a bottle's metadata by slug.
+func loadBottle(slug string) (*state.Metadata, layout.StateDir, error) {
+	ps, err := paths()
+	if err != nil {
+		return nil, "", err
+	}
+	sd := layout.StateDir(ps.StateDir(slug))
+	m, err := state.Read(sd)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, sd, fmt.Errorf("no bottle %q: %s does not exist (see `claude-bottle list`)", slug, sd.Metadata())
+	}
+	return m, sd, err
+}
+
+func stopCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "stop <slug>",
+		Short: "Tear a bottle down (its logs are saved to compose.log first)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, sd, err := loadBottle(args[0])
+			if err != nil {
+				return err
+			}
+			l, err := newLauncher(cmd.Context(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			return l.Teardown(cmd.Context(), m.Project, sd)
+		},
+	}
+}
+
+func execCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "exec <slug> -- <command...>",
+		Short: "Run a command in the agent container as the agent user; exits with its status",
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, _, err := loadBottle(args[0])
+			if err != nil {
+				return err
+			}
+			c := m.Containers["agent"]
+			u, err := launch.LookupAgentUser(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			dargs := []string{"exec", "-i", "-u", u.Name, c}
+			dargs = append(dargs, args[1:]...)
+			x := exec.CommandContext(cmd.Context(), "docker", dargs...)
+			x.Stdin, x.Stdout, x.Stderr = cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
+			err = x.Run()
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				return &ExitError{Code: ee.ExitCode()}
+			}
+			return err
+		},
+	}
+}
+
+// bottleRow is one line of `list`.
+type bottleRow struct {
+	Slug    string `json:"slug"`
+	Agent   string `json:"agent"`
+	Bottle  string `json:"bottle"`
+	Shape   string `json:"shape"`
+	Running bool   `json:"running"`
+	Created string `json:"created"`
+	State   string `json:"state_dir"`
+}
+
+func listBottles(cmd *cobra.Command) ([]bottleRow, error) {
+	ps, err := paths()
+	if err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(ps.StateRoot())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	live, lerr := engine.LiveProjects(cmd.Context())
+	if lerr != nil {
+		warn(cmd.ErrOrStderr(), []string{"cannot ask the Docker Engine which bottles run: " + lerr.Error()})
+	}
+	var rows []bottleRow
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		sd := layout.StateDir(ps.StateDir(e.Name()))
+		m, err := state.Read(sd)
+		if err != nil {
+			continue
+		}
+		shape := "legacy"
+		if m.Bundle {
+			shape = "bundle"
+		}
+		rows = append(rows, bottleRow{Slug: m.Slug, Agent: m.Agent, Bottle: m.Bottle, Shape: shape, Running: live[m.Project], Created: m.CreatedAt.Format("2006-01-02 15:04:05Z"), State: string(sd)})
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Created < rows[j].Created })
+	return rows, nil
+}
+
+func listCmd() *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "List bottles (running and stopped) with their state dirs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rows, err := listBottles(cmd)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if rows == nil {
+					rows = []bottleRow{}
+				}
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(rows)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SLUG\tAGENT\tBOTTLE\tSHAPE\tSTATUS\tCREATED")
+			for _, r := range rows {
+				status := "stopped"
+				if r.Running {
+					status = "running"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Slug, r.Agent, r.Bottle, r.Shape, status, r.Created)
+			}
+			return tw.Flush()
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+func infoCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "info <slug|agent>",
+		Short: "Show a bottle's metadata (by slug) or an agent's plan (by name)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if m, sd, err := loadBottle(args[0]); err == nil {
+				out := cmd.OutOrStdout()
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(m); err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "state dir: %s\n", sd)
+				return nil
+			}
+			p, err := resolvePlan(args[0], "", cmd.ErrOrStderr())
+			if err != nil {
+				return fmt.Errorf("%q is neither a bottle slug nor an agent: %w", args[0], err)
+			}
+			p.Describe(cmd.OutOrStdout())
+			return nil
+		},
+	}
+}
+
+func cleanupCmd() *cobra.Command {
+	var yes bool
+	c := &cobra.Command{
+		Use:   "cleanup",
+		Short: "Remove every claude-bottle project, stray container and network, and dead state dirs",
+		Long: `After one y/N: remove every compose project named claude-bottle-*, stray
+claude-bottle-* containers and networks, and state dirs with no live project
+and no .preserve file.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			out := cmd.OutOrStdout()
+			rs, err := engine.ListResources(ctx)
+			if err != nil {
+				return err
+			}
+			ps, err := paths()
+			if err != nil {
+				return err
+			}
+			var dead []string
+			entries, _ := os.ReadDir(ps.StateRoot())
+			for _, e := range entries {
+				if !e.IsDir() {
+					continue
+				}
+				sd := layout.StateDir(ps.StateDir(e.Name()))
+				if _, err := os.Stat(sd.Preserve()); err == nil {
+					continue
+				}
+				// Every project goes, so every state dir without .preserve
+				// goes too (temp dirs of an interrupted prepare included).
+				dead = append(dead, string(sd))
+			}
+			if len(rs) == 0 && len(dead) == 0 {
+				fmt.Fprintln(out, "nothing to clean up")
+				return nil
+			}
+			for _, r := range rs {
+				fmt.Fprintf(out, "  %s %s\n", r.Kind, r.Name)
+			}
+			for _, d := range dead {
+				fmt.Fprintf(out, "  state dir %s\n", d)
+			}
+			if !yes {
+				ok, err := confirm(cmd.InOrStdin(), cmd.ErrOrStderr(), "Remove all of the above?")
+				if err != nil {
+					return err
+				}
+				if !ok {
+					return errors.New("nothing removed")
+				}
+			}
+			var errs []error
+			if err := engine.Remove(ctx, rs); err != nil {
+				errs = append(errs, err)
+			}
+			for _, d := range dead {
+				if err := os.RemoveAll(d); err != nil {
+					errs = append(errs, err)
+				}
+				q := filepath.Join(ps.QueueRoot(), filepath.Base(d))
+				if err := os.RemoveAll(q); err != nil {
+					errs = append(errs, err)
+				}
+			}
+			if err := errors.Join(errs...); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "removed %d Docker resources and %d state dirs\n", len(rs), len(dead))
+			return nil
+		},
+	}
+	c.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask y/N")
+	return c
+}
+
+func buildCmd() *cobra.Command {
+	var force bool
+	c := &cobra.Command{
+		Use:   "build [image...]",
+		Short: "Build the project's images (" + strings.Join(images.Names(), ", ") + ") from the source tree, without any registry",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return images.Ensure(cmd.Context(), images.Options{Progress: cmd.ErrOrStderr(), Force: force}, args...)
+		},
+	}
+	c.Flags().BoolVar(&force, "force", false, "rebuild even when the inputs did not change")
+	return c
+}

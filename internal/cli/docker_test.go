@@ -1,0 +1,115 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/claude-bottle/claude-bottle/internal/dockertest"
+	"github.com/claude-bottle/claude-bottle/internal/engine"
+	"github.com/claude-bottle/claude-bottle/internal/images"
+	"github.com/claude-bottle/claude-bottle/internal/layout"
+)
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// TestBottleLifecycleDocker brings a real bottle up on the machine's Docker
+// Engine in both shapes, checks that the agent's only way out is the
+// firewall, and that stop leaves no container, network or volume behind.
+func TestBottleLifecycleDocker(t *testing.T) {
+	dockertest.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	if err := images.Ensure(ctx, images.Options{Progress: testWriter{t}}, images.Sidecars, images.AgentTest); err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	t.Setenv("CLAUDE_BOTTLE_HOME", home)
+	t.Chdir(t.TempDir())
+	os.MkdirAll(filepath.Join(home, "bottles"), 0o755)
+	os.MkdirAll(filepath.Join(home, "agents"), 0o755)
+	os.WriteFile(filepath.Join(home, "bottles", "probe.md"), []byte("---\nimage: "+images.AgentTest+"\nenv:\n  PROBE_SECRET: ${PROBE_SECRET}\negress:\n  allowlist: [allowed.invalid]\n---\n"), 0o644)
+	os.WriteFile(filepath.Join(home, "agents", "probe.md"), []byte("---\nbottle: probe\n---\nYou are a probe.\n"), 0o644)
+	t.Setenv("PROBE_SECRET", "probe-secret-value-0123456789")
+
+	for _, shape := range []string{"legacy", "bundle"} {
+		t.Run(shape, func(t *testing.T) {
+			if shape == "bundle" {
+				t.Setenv("CLAUDE_BOTTLE_SIDECAR_BUNDLE", "1")
+			} else {
+				t.Setenv("CLAUDE_BOTTLE_SIDECAR_BUNDLE", "")
+			}
+			slug := fmt.Sprintf("probe-%s%d", shape[:1], time.Now().UnixNano()%100000)
+			project := layout.ProjectName(slug)
+			t.Cleanup(func() { dockertest.CleanupProject(t, project) })
+
+			out, errOut, err := run(t, "start", "--detach", "probe", "--slug", slug)
+			if err != nil {
+				t.Fatalf("start --detach: %v\n%s", err, errOut)
+			}
+			if strings.TrimSpace(out) != slug {
+				t.Fatalf("start printed %q, want the slug %q", out, slug)
+			}
+			// The agent reaches the firewall, which blocks a host off the
+			// allowlist (a .invalid name: nothing ever leaves the machine).
+			code, _, err := run(t, "exec", slug, "--", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://not-allowed.invalid/")
+			if err != nil || strings.TrimSpace(code) != "403" {
+				t.Errorf("blocked host: code %q, err %v", code, err)
+			}
+			body, _, _ := run(t, "exec", slug, "--", "curl", "-s", "http://not-allowed.invalid/")
+			if !strings.HasPrefix(body, "blocked: ") {
+				t.Errorf("blocked host body = %q", body)
+			}
+			// The CA was installed: TLS to the proxy's interception verifies
+			// (the firewall answers the block over TLS too).
+			code, _, _ = run(t, "exec", slug, "--", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "https://not-allowed.invalid/")
+			if c := strings.TrimSpace(code); c != "403" && c != "000" {
+				t.Errorf("https blocked host: code %q", c)
+			}
+			// exec returns the command's status.
+			if _, _, err := run(t, "exec", slug, "--", "sh", "-c", "exit 7"); err == nil || !strings.Contains(err.Error(), "7") {
+				t.Errorf("exit status not propagated: %v", err)
+			}
+			// The secret is in the agent's env, and not in the compose file.
+			if env, _, _ := run(t, "exec", slug, "--", "printenv", "PROBE_SECRET"); strings.TrimSpace(env) != "probe-secret-value-0123456789" {
+				t.Errorf("agent env PROBE_SECRET = %q", env)
+			}
+			data, _ := os.ReadFile(filepath.Join(home, "state", slug, "docker-compose.yml"))
+			if strings.Contains(string(data), "probe-secret-value") {
+				t.Error("the compose file holds the secret value")
+			}
+			list, _, err := run(t, "list", "--json")
+			if err != nil || !strings.Contains(list, `"slug": "`+slug+`"`) || !strings.Contains(list, `"running": true`) {
+				t.Errorf("list --json: %v\n%s", err, list)
+			}
+
+			if _, errOut, err := run(t, "stop", slug); err != nil {
+				t.Fatalf("stop: %v\n%s", err, errOut)
+			}
+			rs, err := engine.ListResources(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rs {
+				if r.Project == project || strings.HasSuffix(r.Name, slug) || strings.Contains(r.Name, project) {
+					t.Errorf("left behind after stop: %s %s", r.Kind, r.Name)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(home, "state", slug, "compose.log")); err != nil {
+				t.Errorf("compose.log not saved: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(home, "state", slug, "pipelock-ca", "ca.key")); err == nil {
+				t.Error("the CA key outlived the bottle")
+			}
+		})
+	}
+}

@@ -1,0 +1,115 @@
+// Package composecli drives a rendered bottle through the Compose tool the
+// machine has: `docker compose` (v2) when present, else Debian's
+// `docker-compose` (1.x). Both get the same project name with -p, so
+// containers, networks and labels are the same either way; 1.x gets the file
+// without its top-level name: (see compose.ForComposeV1).
+package composecli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// Runner runs one Compose tool.
+type Runner struct {
+	// Argv is the command prefix: ["docker", "compose"] or ["docker-compose"].
+	Argv []string
+	// V1 is true for docker-compose 1.x.
+	V1      bool
+	Version string
+}
+
+// Detect finds the Compose tool: v2 first, then 1.x.
+func Detect(ctx context.Context) (*Runner, error) {
+	try := func(argv ...string) (string, bool) {
+		if _, err := exec.LookPath(argv[0]); err != nil {
+			return "", false
+		}
+		c, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(c, argv[0], append(argv[1:], "version", "--short")...).Output()
+		if err != nil {
+			return "", false
+		}
+		return strings.TrimSpace(string(out)), true
+	}
+	if v, ok := try("docker", "compose"); ok {
+		return &Runner{Argv: []string{"docker", "compose"}, Version: v}, nil
+	}
+	if v, ok := try("docker-compose"); ok {
+		return &Runner{Argv: []string{"docker-compose"}, V1: strings.HasPrefix(v, "1."), Version: v}, nil
+	}
+	return nil, errors.New("no Compose tool found: install Docker Compose v2 (the `docker compose` plugin) or docker-compose")
+}
+
+// String names the tool for messages.
+func (r *Runner) String() string { return strings.Join(r.Argv, " ") + " " + r.Version }
+
+func (r *Runner) cmd(ctx context.Context, project, file string, env []string, args ...string) *exec.Cmd {
+	argv := append(append([]string{}, r.Argv[1:]...), "-p", project, "-f", file)
+	argv = append(argv, args...)
+	c := exec.CommandContext(ctx, r.Argv[0], argv...)
+	c.Env = env
+	// On cancel (Ctrl-C), stop the tool gently; compose cleans up better
+	// after SIGINT than after SIGKILL.
+	c.Cancel = func() error { return c.Process.Signal(interruptSignal) }
+	c.WaitDelay = 20 * time.Second
+	return c
+}
+
+// Up creates and starts the project's containers, never building or
+// pulling (images are ensured beforehand). env is the full process
+// environment: it carries the token values compose copies into the
+// containers that list their names.
+func (r *Runner) Up(ctx context.Context, project, file string, env []string, progress io.Writer) error {
+	args := []string{"up", "-d", "--no-build"}
+	if !r.V1 {
+		args = append(args, "--pull", "never")
+	}
+	return r.run(r.cmd(ctx, project, file, env, args...), progress, "up")
+}
+
+// Down removes the project's containers, networks and volumes.
+func (r *Runner) Down(ctx context.Context, project, file string, env []string, progress io.Writer) error {
+	return r.run(r.cmd(ctx, project, file, env, "down", "-v", "--remove-orphans", "--timeout", "10"), progress, "down")
+}
+
+// Logs writes every service's logs to w.
+func (r *Runner) Logs(ctx context.Context, project, file string, env []string, w io.Writer) error {
+	c := r.cmd(ctx, project, file, env, "logs", "--no-color", "--timestamps")
+	c.Stdout = w
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	if err := c.Run(); err != nil {
+		return fmt.Errorf("%s logs: %v: %s", r, err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+func (r *Runner) run(c *exec.Cmd, progress io.Writer, what string) error {
+	var out bytes.Buffer
+	if progress != nil {
+		c.Stdout = io.MultiWriter(&out, progress)
+		c.Stderr = io.MultiWriter(&out, progress)
+	} else {
+		c.Stdout, c.Stderr = &out, &out
+	}
+	if err := c.Run(); err != nil {
+		return fmt.Errorf("%s %s failed: %v\n%s", r, what, err, tail(out.String(), 40))
+	}
+	return nil
+}
+
+func tail(s string, lines int) string {
+	parts := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(parts) > lines {
+		parts = parts[len(parts)-lines:]
+	}
+	return strings.Join(parts, "\n")
+}

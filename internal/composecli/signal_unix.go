@@ -1,0 +1,5 @@
+package composecli
+
+import "os"
+
+var interruptSignal = os.Interrupt

@@ -1,0 +1,276 @@
+// Package engine asks the Docker Engine what the launcher needs to know:
+// its version, runtimes, container states and health, and the bottle
+// resources cleanup must find. It goes through the docker CLI, which the
+// launcher needs anyway for interactive `docker exec -it`; one client means
+// one place where API versions are negotiated.
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Docker runs the docker CLI and returns its trimmed stdout; the error
+// carries stderr.
+func Docker(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		return strings.TrimSpace(out.String()), fmt.Errorf("docker %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+// ServerVersion is the engine's version ("20.10.24+dfsg1").
+func ServerVersion(ctx context.Context) (string, error) {
+	v, err := Docker(ctx, "version", "--format", "{{.Server.Version}}")
+	if err != nil {
+		return "", fmt.Errorf("the Docker Engine does not answer (is it running, and may this user use it?): %w", err)
+	}
+	return v, nil
+}
+
+// DNSLeakFixed reports whether an engine version has the fix for
+// CVE-2024-29018 (internal networks' DNS forwarded off the machine): 25.0.5
+// and later. Unparseable versions are treated as unfixed.
+func DNSLeakFixed(version string) bool {
+	v := version
+	if i := strings.IndexAny(v, "+-~ "); i >= 0 {
+		v = v[:i]
+	}
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	nums := make([]int, 3)
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return false
+		}
+		nums[i] = n
+	}
+	switch {
+	case nums[0] != 25:
+		return nums[0] > 25
+	case nums[1] != 0:
+		return true
+	default:
+		return nums[2] >= 5
+	}
+}
+
+// Runtimes lists the OCI runtimes the engine offers (runc, runsc, ...).
+func Runtimes(ctx context.Context) ([]string, error) {
+	out, err := Docker(ctx, "info", "--format", "{{json .Runtimes}}")
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		return nil, fmt.Errorf("docker info runtimes: %v", err)
+	}
+	var names []string
+	for k := range m {
+		names = append(names, k)
+	}
+	return names, nil
+}
+
+// ContainerState is what WaitHealthy looks at.
+type ContainerState struct {
+	Name     string
+	Status   string // created, running, exited, ...
+	Health   string // "", starting, healthy, unhealthy
+	ExitCode int
+	// HealthLog is the last healthcheck output, for error messages.
+	HealthLog string
+}
+
+// Inspect returns the state of a container; ok is false when it does not
+// exist.
+func Inspect(ctx context.Context, name string) (st ContainerState, ok bool, err error) {
+	out, err := Docker(ctx, "inspect", "--type", "container", "--format", "{{json .State}}", name)
+	if err != nil {
+		if strings.Contains(err.Error(), "No such") || strings.Contains(err.Error(), "no such") {
+			return st, false, nil
+		}
+		return st, false, err
+	}
+	var raw struct {
+		Status   string
+		ExitCode int
+		Health   *struct {
+			Status string
+			Log    []struct{ Output string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		return st, false, fmt.Errorf("inspect %s: %v", name, err)
+	}
+	st = ContainerState{Name: name, Status: raw.Status, ExitCode: raw.ExitCode}
+	if raw.Health != nil {
+		st.Health = raw.Health.Status
+		if n := len(raw.Health.Log); n > 0 {
+			st.HealthLog = strings.TrimSpace(raw.Health.Log[n-1].Output)
+		}
+	}
+	return st, true, nil
+}
+
+// WaitHealthy waits until every named container runs and, where it has a
+// healthcheck, reports healthy. It fails fast when one exits or turns
+// unhealthy, and prints each container's transition to progress.
+func WaitHealthy(ctx context.Context, names []string, progress io.Writer) error {
+	pending := map[string]string{}
+	for _, n := range names {
+		pending[n] = ""
+	}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		for _, n := range names {
+			last, waiting := pending[n]
+			if !waiting {
+				continue
+			}
+			st, ok, err := Inspect(ctx, n)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("container %s does not exist", n)
+			}
+			now := st.Status
+			if st.Health != "" {
+				now += "/" + st.Health
+			}
+			if now != last && progress != nil {
+				fmt.Fprintf(progress, "  %s: %s\n", n, now)
+			}
+			pending[n] = now
+			switch {
+			case st.Status == "exited" || st.Status == "dead":
+				return fmt.Errorf("container %s exited with code %d; see `docker logs %s`", n, st.ExitCode, n)
+			case st.Health == "unhealthy":
+				return fmt.Errorf("container %s is unhealthy: %s", n, st.HealthLog)
+			case st.Status == "running" && (st.Health == "" || st.Health == "healthy"):
+				delete(pending, n)
+			}
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			var left []string
+			for n, s := range pending {
+				left = append(left, n+" ("+s+")")
+			}
+			return fmt.Errorf("waiting for health: %w; still waiting for %s", ctx.Err(), strings.Join(left, ", "))
+		case <-tick.C:
+		}
+	}
+}
+
+// Resource is a container, network or volume that belongs to claude-bottle.
+type Resource struct {
+	Kind, ID, Name, Project string
+}
+
+// ListResources finds every container, network and volume named
+// claude-bottle-* or labelled by claude-bottle, with its compose project.
+func ListResources(ctx context.Context) ([]Resource, error) {
+	var out []Resource
+	seen := map[string]bool{}
+	add := func(r Resource) {
+		if !seen[r.Kind+r.ID] {
+			seen[r.Kind+r.ID] = true
+			out = append(out, r)
+		}
+	}
+	queries := []struct {
+		kind string
+		args []string
+	}{
+		// Name filters match substrings on some engines, hence the prefix
+		// check below; label filters are exact.
+		{"container", []string{"ps", "-a", "--filter", "name=^claude-bottle-", "--format", "{{.ID}}\t{{.Names}}\t{{.Label \"com.docker.compose.project\"}}"}},
+		{"container", []string{"ps", "-a", "--filter", "label=dev.claude-bottle.managed", "--format", "{{.ID}}\t{{.Names}}\t{{.Label \"com.docker.compose.project\"}}"}},
+		{"network", []string{"network", "ls", "--filter", "name=^claude-bottle-", "--format", "{{.ID}}\t{{.Name}}\t{{.Label \"com.docker.compose.project\"}}"}},
+		{"network", []string{"network", "ls", "--filter", "label=dev.claude-bottle.managed", "--format", "{{.ID}}\t{{.Name}}\t{{.Label \"com.docker.compose.project\"}}"}},
+		{"volume", []string{"volume", "ls", "--filter", "label=dev.claude-bottle.managed", "--format", "{{.Name}}\t{{.Name}}\t{{.Label \"com.docker.compose.project\"}}"}},
+	}
+	for _, q := range queries {
+		res, err := Docker(ctx, q.args...)
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range strings.Split(res, "\n") {
+			f := strings.Split(line, "\t")
+			if len(f) < 3 || f[0] == "" {
+				continue
+			}
+			byName := strings.Contains(strings.Join(q.args, " "), "name=")
+			if byName && !strings.HasPrefix(f[1], "claude-bottle-") {
+				continue
+			}
+			add(Resource{Kind: q.kind, ID: f[0], Name: f[1], Project: f[2]})
+		}
+	}
+	return out, nil
+}
+
+// Remove deletes resources: containers first (forced), then networks, then
+// volumes. It keeps going past errors and returns them joined.
+func Remove(ctx context.Context, rs []Resource) error {
+	var errs []error
+	for _, kind := range []string{"container", "network", "volume"} {
+		var ids []string
+		for _, r := range rs {
+			if r.Kind == kind {
+				ids = append(ids, r.ID)
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		var args []string
+		switch kind {
+		case "container":
+			args = append([]string{"rm", "-f", "-v"}, ids...)
+		case "network":
+			args = append([]string{"network", "rm"}, ids...)
+		case "volume":
+			args = append([]string{"volume", "rm", "-f"}, ids...)
+		}
+		if _, err := Docker(ctx, args...); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// LiveProjects names the compose projects that have at least one container.
+func LiveProjects(ctx context.Context) (map[string]bool, error) {
+	rs, err := ListResources(ctx)
+	if err != nil {
+		return nil, err
+	}
+	live := map[string]bool{}
+	for _, r := range rs {
+		if r.Kind == "container" && r.Project != "" {
+			live[r.Project] = true
+		}
+	}
+	return live, nil
+}

@@ -1,0 +1,160 @@
+package launch
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/claude-bottle/claude-bottle/internal/gitgate"
+	"github.com/claude-bottle/claude-bottle/internal/layout"
+	"github.com/claude-bottle/claude-bottle/internal/plan"
+	"github.com/claude-bottle/claude-bottle/internal/supervise"
+)
+
+// Workspace is where --cwd copies the work tree in the agent container.
+const Workspace = "/workspace"
+
+// AgentUser is who the agent runs as and where its home is.
+type AgentUser struct{ Name, Home string }
+
+// execIn runs a command in a container. stdin may be nil.
+func execIn(ctx context.Context, container, user string, stdin io.Reader, argv ...string) (string, error) {
+	args := []string{"exec"}
+	if stdin != nil {
+		args = append(args, "-i")
+	}
+	if user != "" {
+		args = append(args, "-u", user)
+	}
+	args = append(args, container)
+	args = append(args, argv...)
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	cmd.Stdin = stdin
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("in %s: %s: %v: %s", container, strings.Join(argv, " "), err, strings.TrimSpace(out.String()))
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+// LookupAgentUser asks the container who its default user is.
+func LookupAgentUser(ctx context.Context, container string) (AgentUser, error) {
+	out, err := execIn(ctx, container, "", nil, "sh", "-c", `printf '%s\n%s\n' "$(id -un)" "$HOME"`)
+	if err != nil {
+		return AgentUser{}, err
+	}
+	parts := strings.SplitN(out, "\n", 2)
+	if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
+		return AgentUser{}, fmt.Errorf("in %s: cannot tell the agent user and home from %q", container, out)
+	}
+	return AgentUser{Name: parts[0], Home: parts[1]}, nil
+}
+
+// SystemPromptPath is where provisioning writes the agent's system prompt.
+func SystemPromptPath(u AgentUser) string { return u.Home + "/.claude-bottle/system-prompt.md" }
+
+// Provision makes the agent container ready: the first hop's CA in the
+// system store, the gitconfig rewrite to the gate, the system prompt, the
+// skills and the MCP registration.
+func Provision(ctx context.Context, p *plan.Plan, userHome string, progress io.Writer) error {
+	c := layout.AgentContainer(p.Slug)
+	say := func(format string, a ...any) {
+		if progress != nil {
+			fmt.Fprintf(progress, "  "+format+"\n", a...)
+		}
+	}
+	u, err := LookupAgentUser(ctx, c)
+	if err != nil {
+		return err
+	}
+
+	say("trusting the bottle's CA (%s)", p.FirstHopCA)
+	installCA := `set -e
+ca="$1"
+if [ -d /usr/local/share/ca-certificates ] && command -v update-ca-certificates >/dev/null 2>&1; then
+  cp "$ca" /usr/local/share/ca-certificates/claude-bottle.crt
+  update-ca-certificates >/dev/null 2>&1
+else
+  mkdir -p /etc/ssl/certs
+  cat "$ca" >> /etc/ssl/certs/ca-certificates.crt
+fi
+grep -q "$(sed -n 2p "$ca")" /etc/ssl/certs/ca-certificates.crt`
+	if _, err := execIn(ctx, c, "root", nil, "sh", "-c", installCA, "sh", p.FirstHopCA); err != nil {
+		return fmt.Errorf("installing the CA: %w", err)
+	}
+
+	if len(p.Gate.Remotes) > 0 {
+		say("pointing git at the gate")
+		cfg, err := gitgate.AgentGitConfig(p.GitGateHost(), p.Gate.Remotes)
+		if err != nil {
+			return err
+		}
+		if _, err := execIn(ctx, c, u.Name, strings.NewReader(cfg), "sh", "-c", `cat >> "$HOME/.gitconfig"`); err != nil {
+			return fmt.Errorf("writing ~/.gitconfig: %w", err)
+		}
+	}
+
+	if p.Agent.Prompt != "" {
+		say("writing the system prompt")
+		if _, err := execIn(ctx, c, u.Name, strings.NewReader(p.Agent.Prompt+"\n"), "sh", "-c", `mkdir -p "$(dirname "$1")" && cat > "$1"`, "sh", SystemPromptPath(u)); err != nil {
+			return fmt.Errorf("writing the system prompt: %w", err)
+		}
+	}
+
+	for i, skill := range p.Agent.Skills {
+		src := filepath.Join(userHome, ".claude", "skills", skill)
+		if st, err := os.Stat(src); err != nil || !st.IsDir() {
+			return fmt.Errorf("%s: key skills[%d]: no folder %s to copy; create the skill there or remove it from the agent", p.Agent.File, i, src)
+		}
+		say("copying skill %s", skill)
+		dst := u.Home + "/.claude/skills/" + skill
+		if err := copyInto(ctx, c, u, src, dst); err != nil {
+			return fmt.Errorf("copying skill %s: %w", skill, err)
+		}
+	}
+
+	if p.Has(layout.DaemonSupervise) {
+		if _, err := execIn(ctx, c, u.Name, nil, "sh", "-c", "command -v claude"); err == nil {
+			say("registering the supervise MCP server")
+			if _, err := execIn(ctx, c, u.Name, nil, supervise.RegisterCommand()...); err != nil {
+				return fmt.Errorf("registering the MCP server: %w", err)
+			}
+		} else {
+			say("no claude CLI in the image; skipping MCP registration")
+		}
+	}
+	return nil
+}
+
+// CopyWorkTree copies dir (with its .git) to /workspace in the agent.
+func CopyWorkTree(ctx context.Context, p *plan.Plan, dir string, progress io.Writer) error {
+	c := layout.AgentContainer(p.Slug)
+	u, err := LookupAgentUser(ctx, c)
+	if err != nil {
+		return err
+	}
+	if progress != nil {
+		fmt.Fprintf(progress, "  copying %s to %s\n", dir, Workspace)
+	}
+	return copyInto(ctx, c, u, dir, Workspace)
+}
+
+// copyInto copies a host folder into the container and gives it to the
+// agent user (docker cp writes as root).
+func copyInto(ctx context.Context, c string, u AgentUser, src, dst string) error {
+	if _, err := execIn(ctx, c, "root", nil, "mkdir", "-p", dst); err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "docker", "cp", filepath.Clean(src)+"/.", c+":"+dst)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("docker cp %s: %v: %s", src, err, strings.TrimSpace(string(out)))
+	}
+	_, err := execIn(ctx, c, "root", nil, "chown", "-R", u.Name+":", dst)
+	return err
+}
