@@ -178,11 +178,9 @@ func (s *Server) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.
 		l.slot = rt.slot
 	}
 	l.decision = decAllow
-	var red *redactor
-	if intercepted {
-		red = t.redactor
-	}
-	return s.forward(req, ctx, l, red), nil
+	// Every response from a route host is masked, intercepted or not (a
+	// client may also send "GET https://..." to the proxy in the clear).
+	return s.forward(req, ctx, l, t.redactor), nil
 }
 
 // forward arranges for req to go out through s.roundTrip with its log.

@@ -360,3 +360,28 @@ func TestEncodedResponses(t *testing.T) {
 		t.Errorf("HEAD /v1/br: %d; want 200", resp.StatusCode)
 	}
 }
+
+// TestAbsoluteHTTPSForm: "GET https://route/..." sent to the proxy in the
+// clear (no CONNECT) still gets the credential over TLS, masked in reply.
+func TestAbsoluteHTTPSForm(t *testing.T) {
+	e := newEnv(t, nil)
+	conn, err := net.DialTimeout("tcp", e.proxyURL.Host, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	u := e.url("https", hostAPI, "/v1/abs")
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s:%s\r\nAuthorization: Bearer agent-fake\r\nConnection: close\r\n\r\n", u, hostAPI, e.origin.port)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || strings.Contains(string(body), tokenA) || !strings.Contains(string(body), `"Auth":"Bearer ***`) {
+		t.Errorf("got %d %q; want 200 with the credential masked", resp.StatusCode, body)
+	}
+	if got := e.origin.requests(); len(got) != 1 || got[0].Auth != "Bearer "+tokenA || !got[0].Upstream {
+		t.Errorf("origin saw %+v; want the injected token via the upstream", got)
+	}
+}
