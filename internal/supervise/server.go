@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -113,6 +114,9 @@ type Decision struct {
 	Applied         string `json:"applied,omitempty"`
 	RestartRequired bool   `json:"restart_required,omitempty"`
 	Message         string `json:"message"`
+	// Current: what the bottle allows today for the hosts asked about, so
+	// the agent can tell a missing route from a narrow one.
+	Current string `json:"current,omitempty"`
 }
 
 // RoutesOutput is list-egress-routes' output.
@@ -201,7 +205,64 @@ func (d *daemon) propose(ctx context.Context, req *mcp.CallToolRequest, p *queue
 		return nil, Decision{}, fmt.Errorf("queueing the proposal in %s: %w", d.cfg.QueueDir, err)
 	}
 	d.cfg.Logger.Info("proposal queued", "id", p.ID, "kind", p.Kind, "slug", p.Slug)
-	return d.await(ctx, req, p.ID)
+	cur := d.current(p) // before the operator can change it
+	res, dec, err := d.await(ctx, req, p.ID)
+	if err == nil && res != nil {
+		if cur != "" {
+			dec.Current = cur
+			res = text(dec)
+		}
+	}
+	return res, dec, err
+}
+
+// current describes the live config for the hosts of p ("" if unknown).
+func (d *daemon) current(p *queue.Proposal) string {
+	var hosts []string
+	switch {
+	case p.Route != nil:
+		hosts = []string{p.Route.Host}
+	case len(p.Hosts) > 0:
+		hosts = p.Hosts
+	default:
+		return ""
+	}
+	routes, rerr := sidecarconfig.LoadRoutes(d.cfg.RoutesFile)
+	pl, perr := sidecarconfig.LoadPipelock(d.cfg.PipelockFile)
+	if rerr != nil && perr != nil {
+		return ""
+	}
+	var parts []string
+	for _, h := range hosts {
+		s := h + ":"
+		if rerr == nil {
+			found := false
+			for _, rt := range routes.Routes {
+				if strings.EqualFold(rt.Host, h) {
+					found = true
+					s += " egress route"
+					if len(rt.PathAllowlist) > 0 {
+						s += " for paths " + strings.Join(rt.PathAllowlist, ",")
+					}
+					if rt.Auth != nil {
+						s += " with a credential"
+					}
+				}
+			}
+			if !found {
+				s += " no egress route"
+			}
+		}
+		if perr == nil {
+			if slices.ContainsFunc(pl.Allowlist, func(x string) bool { return strings.EqualFold(x, h) }) {
+				s += ", on the firewall allowlist"
+			} else {
+				s += ", not on the firewall allowlist"
+			}
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func (d *daemon) findPending(fp string) string {
@@ -297,6 +358,9 @@ func text(d Decision) *mcp.CallToolResult {
 	s := fmt.Sprintf("status: %s\nid: %s\n%s", d.Status, d.ID, d.Message)
 	if d.Applied != "" {
 		s += "\napplied: " + d.Applied
+	}
+	if d.Current != "" {
+		s += "\nbefore this proposal: " + d.Current
 	}
 	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: s}}}
 }

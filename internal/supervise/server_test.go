@@ -148,6 +148,18 @@ func TestToolsListAndRoutes(t *testing.T) {
 	if bytes.Contains(b, []byte("EGRESS_TOKEN")) {
 		t.Fatalf("slot name leaked to the agent: %s", b)
 	}
+	// A proposal's answer says what the bottle allowed before.
+	done := make(chan *mcp.CallToolResult, 1)
+	go func() {
+		res, _ := s.CallTool(ctx, &mcp.CallToolParams{Name: ToolEgress, Arguments: map[string]any{"host": "api.github.com", "path_allowlist": []string{"/repos/other"}, "justification": "j"}})
+		done <- res
+	}()
+	p := waitForProposal(t, ctx, filepath.Join(dir, "q"))
+	queue.WriteAnswer(filepath.Join(dir, "q"), &queue.Answer{ID: p.ID, Decision: queue.Rejected, DecidedAt: time.Now()})
+	d := decision(t, <-done)
+	if d.Current != "api.github.com: egress route for paths /repos/org with a credential, on the firewall allowlist" {
+		t.Fatalf("current %q", d.Current)
+	}
 }
 
 // TestCallWaitsForAnswer: the call blocks until the answer file appears.
