@@ -132,6 +132,8 @@ func TestHost(t *testing.T) {
 		strings.ToLower(secrettest.Kinds()[0].Make(g)) + ".evil.example",
 		"a8f3k2m9x7q4w1z6c5v0b3n8.evil.example",
 		hex.EncodeToString([]byte("some smuggled data")) + ".evil.example",
+		"iffusqksg5cemvcogvjfmnruivbfonko.evil.example",
+		"akiayoheodivac4apgkvx.evil.example",
 	}
 	for _, h := range bad {
 		if v := in.CheckHost(h); v == nil {
@@ -139,7 +141,8 @@ func TestHost(t *testing.T) {
 		}
 	}
 	good := []string{"api.github.com", "files.pythonhosted.org", "d1a2b3c4d5e6f7.cloudfront.net",
-		"prod-us-east-1-starport-layer-bucket.s3.amazonaws.com", "xn--bcher-kva.example", "objects.githubusercontent.com"}
+		"prod-us-east-1-starport-layer-bucket.s3.amazonaws.com", "xn--bcher-kva.example", "objects.githubusercontent.com",
+		"thequickbrownfoxjumps.example", "internationalization-service.example", "my-loadbalancer-1234567890.elb.example"}
 	for _, h := range good {
 		if v := in.CheckHost(h); v != nil {
 			t.Errorf("%s: flagged %v", h, v)

@@ -10,7 +10,7 @@ import (
 // punycode.
 const (
 	labelMinLen      = 20  // shorter labels are never flagged by entropy
-	labelEntropyBits = 3.5 // Shannon bits per char above which a long label is data
+	labelEntropyBits = 3.3 // Shannon bits per char above which a long label is data
 	labelHardLen     = 40  // longer labels need only the entropy
 )
 
@@ -49,17 +49,59 @@ func checkLabel(l string) *Verdict {
 			hexOnly = false
 		}
 	}
-	e := entropy(l)
-	ratio := float64(digits) / float64(len(l))
-	switch {
-	case hexOnly && len(l) >= 24:
+	if hexOnly && len(l) >= 24 {
 		return &Verdict{Rule: RuleSubdomain, Reason: "hex data in host label (" + itoa(len(l)) + " chars)"}
-	case ratio >= 0.15 && e >= labelEntropyBits:
+	}
+	if wordsAndNumbers(l) {
+		return nil // "prod-us-east-1-bucket", "my-lb-1234567890"
+	}
+	e := entropy(l)
+	switch {
+	case digits >= 2 && e >= labelEntropyBits:
 		return &Verdict{Rule: RuleSubdomain, Reason: "high-entropy host label (" + itoa(len(l)) + " chars)"}
 	case len(l) >= labelHardLen && e >= labelEntropyBits:
 		return &Verdict{Rule: RuleSubdomain, Reason: "encoded data in host label (" + itoa(len(l)) + " chars)"}
+	case consonantRun(l) >= 5 && e >= labelEntropyBits:
+		// Words have at most four consonants in a row ("ngths"); base32
+		// and base36 data often has five.
+		return &Verdict{Rule: RuleSubdomain, Reason: "random-looking host label (" + itoa(len(l)) + " chars)"}
 	}
 	return nil
+}
+
+// consonantRun is the longest run of characters that are not vowels (a
+// digit counts as a consonant; '-' breaks a run).
+func consonantRun(l string) int {
+	best, cur := 0, 0
+	for i := 0; i < len(l); i++ {
+		switch l[i] {
+		case 'a', 'e', 'i', 'o', 'u', 'y', '-':
+			cur = 0
+		default:
+			cur++
+			best = max(best, cur)
+		}
+	}
+	return best
+}
+
+// wordsAndNumbers: every '-'-separated part is all letters or all digits,
+// as people name hosts; encoded data mixes letters and digits in a run.
+func wordsAndNumbers(l string) bool {
+	for _, part := range strings.Split(l, "-") {
+		alpha, num := false, false
+		for i := 0; i < len(part); i++ {
+			if part[i] >= '0' && part[i] <= '9' {
+				num = true
+			} else {
+				alpha = true
+			}
+		}
+		if alpha && num {
+			return false
+		}
+	}
+	return true
 }
 
 // entropy is the Shannon entropy of s in bits per byte.

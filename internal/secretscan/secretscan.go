@@ -169,6 +169,9 @@ func scanFrom(d *detect.Detector, in string, lineBase int, seen map[string]bool)
 func convert(fs []report.Finding, lineBase int, seen map[string]bool) []Finding {
 	out := make([]Finding, 0, len(fs))
 	for _, f := range fs {
+		if f.RuleID == GenericRuleID && isUUID(f.Secret) {
+			continue // request ids, idempotency keys: identifiers, not secrets
+		}
 		if seen != nil {
 			k := f.RuleID + "\x00" + f.Secret
 			if seen[k] {
@@ -192,4 +195,25 @@ func convert(fs []report.Finding, lineBase int, seen map[string]bool) []Finding 
 func Redact(secret string) string {
 	n := min(4, len(secret)/4)
 	return secret[:n] + "…"
+}
+
+// isUUID reports whether s is exactly a canonical 8-4-4-4-12 hex UUID.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -232,3 +232,14 @@ func BenchmarkScanBody64KiBJSON(b *testing.B) {
 		s.ScanBody(body)
 	}
 }
+
+func TestGenericSkipsUUID(t *testing.T) {
+	s := scanner(t)
+	g := secrettest.New(13)
+	if fs := s.ScanString("Idempotency-Key: " + g.UUID() + "\n"); len(fs) != 0 {
+		t.Fatalf("UUID idempotency key flagged: %v", fs)
+	}
+	if fs := s.ScanString(`api_key = "Zx8Qv2Lr7Tn4Wk9Pm3Hs6Jd1"`); !hasRule(fs, secretscan.GenericRuleID) {
+		t.Fatal("generic rule lost on a real-looking key")
+	}
+}
