@@ -103,9 +103,14 @@ func startProc(t *testing.T, env []string, name string, args ...string) *proc {
 	return p
 }
 
-// stop kills the process group (sshd forks per connection) and reaps.
+// stop kills the process group and every descendant (sshd's per-connection
+// children start their own sessions, so the group alone misses them), then
+// reaps.
 func (p *proc) stop() {
 	p.once.Do(func() {
+		for _, pid := range descendants(p.cmd.Process.Pid) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 		select {
 		case <-p.exited:
@@ -114,6 +119,45 @@ func (p *proc) stop() {
 			<-p.exited
 		}
 	})
+}
+
+// descendants lists every process below pid, read from /proc.
+func descendants(pid int) []int {
+	children := map[int][]int{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		id, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so cut at ")".
+		s := string(stat)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		children[ppid] = append(children[ppid], id)
+	}
+	var out []int
+	queue := []int{pid}
+	for len(queue) > 0 {
+		c := queue[0]
+		queue = queue[1:]
+		for _, k := range children[c] {
+			out = append(out, k)
+			queue = append(queue, k)
+		}
+	}
+	return out
 }
 
 // sshd is a throwaway OpenSSH server on loopback with its own host key,

@@ -127,6 +127,7 @@ func Main(args []string) int {
 		fmt.Fprintf(os.Stderr, "git-gate: %v\n", err)
 		return 1
 	}
+	defer g.Close()
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		log.Error("listen", "addr", *listen, "err", err.Error())

@@ -35,14 +35,18 @@ type Gate struct {
 	exe     string // this binary, for the hooks
 	log     *slog.Logger
 	remotes map[string]*remote
-	sem     chan struct{}
-	wg      sync.WaitGroup
+	// ctlDir holds the ssh control sockets: a short private dir of its own,
+	// since a socket path must fit in 108 bytes.
+	ctlDir string
+	sem    chan struct{}
+	wg     sync.WaitGroup
 }
 
 type remote struct {
 	cfg        sidecarconfig.GateRemote
 	repo       string // bare mirror
 	sshCommand string
+	ctlPath    string
 	hookEnv    string // GITGATE_HOOK_CONFIG=...
 	// mu serialises the mirror's ref writers: fetches and pushes. A push
 	// holds it for its whole receive-pack, so a fetch never races the ref
@@ -66,6 +70,11 @@ func NewGate(cfg *sidecarconfig.Gate, cfgPath, dataDir, exe string, log *slog.Lo
 	if err := os.Chmod(secrets, 0o700); err != nil {
 		return nil, err
 	}
+	ctl, err := os.MkdirTemp("", "gitgate-ssh-")
+	if err != nil {
+		return nil, err
+	}
+	g.ctlDir = ctl
 	for i, rc := range cfg.Remotes {
 		key := fmt.Sprintf("%s: remotes[%d]", cfgPath, i)
 		if _, err := parseSSHUpstream(rc.Upstream); err != nil {
@@ -97,21 +106,39 @@ func NewGate(cfg *sidecarconfig.Gate, cfgPath, dataDir, exe string, log *slog.Lo
 			return nil, fmt.Errorf("%s.identity_file: %w", key, err)
 		}
 		r := &remote{
-			cfg:        rc,
-			repo:       filepath.Join(dataDir, rc.Name+".git"),
-			sshCommand: sshCommand(idPath, khPath, alias),
+			cfg:     rc,
+			repo:    filepath.Join(dataDir, rc.Name+".git"),
+			ctlPath: filepath.Join(ctl, fmt.Sprintf("r%d", i)),
 		}
+		r.sshCommand = sshCommand(idPath, khPath, alias, r.ctlPath)
 		hc, _ := json.Marshal(hookConfig{
 			Name: rc.Name, Upstream: rc.Upstream, SSHCommand: r.sshCommand,
 			Policy: Policy{PushBranches: rc.PushBranches, AllowForcePush: rc.AllowForcePush, AllowDelete: rc.AllowDelete},
 		})
 		r.hookEnv = hookEnvVar + "=" + string(hc)
 		if err := g.initMirror(r); err != nil {
+			g.Close()
 			return nil, fmt.Errorf("%s: preparing mirror %s: %w", key, r.repo, err)
 		}
 		g.remotes[rc.Name] = r
 	}
 	return g, nil
+}
+
+// Close stops the ssh masters and removes their sockets.
+func (g *Gate) Close() {
+	if g.ctlDir == "" {
+		return
+	}
+	for _, r := range g.remotes {
+		if _, err := os.Stat(r.ctlPath); err != nil {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = exec.CommandContext(ctx, "ssh", "-F", "/dev/null", "-o", "ControlPath="+r.ctlPath, "-O", "exit", "git-gate-"+r.cfg.Name).Run()
+		cancel()
+	}
+	_ = os.RemoveAll(g.ctlDir)
 }
 
 // baseEnv is the environment of every git the gate runs: nothing from the
