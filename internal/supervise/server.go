@@ -194,9 +194,14 @@ func (d *daemon) propose(ctx context.Context, req *mcp.CallToolRequest, p *queue
 	}
 	// The same request again (the agent retried after a client timeout):
 	// hand back the pending proposal rather than queue a duplicate.
-	if prev := d.findPending(p.Fingerprint()); prev != "" {
+	prev, npending := d.findPending(p.Fingerprint())
+	if prev != "" {
 		d.cfg.Logger.Info("proposal repeated", "id", prev, "kind", p.Kind)
 		return d.await(ctx, req, prev)
+	}
+	// A looping agent must not bury the operator.
+	if npending >= MaxPending {
+		return nil, Decision{}, fmt.Errorf("proposal refused: %d proposals of this bottle already wait for the operator; call %s on them instead of asking again", npending, ToolWait)
 	}
 	if err := os.MkdirAll(d.cfg.QueueDir, 0o755); err != nil {
 		return nil, Decision{}, fmt.Errorf("queue dir %s: %w", d.cfg.QueueDir, err)
@@ -265,17 +270,26 @@ func (d *daemon) current(p *queue.Proposal) string {
 	return strings.Join(parts, "; ")
 }
 
-func (d *daemon) findPending(fp string) string {
+// MaxPending caps the unanswered proposals of one bottle.
+const MaxPending = 20
+
+// findPending returns the id of a pending proposal with fingerprint fp
+// ("" if none) and the number of pending proposals.
+func (d *daemon) findPending(fp string) (string, int) {
 	entries, _, err := queue.List(d.cfg.QueueDir, d.cfg.Slug)
 	if err != nil {
-		return ""
+		return "", 0
 	}
+	n, id := 0, ""
 	for _, e := range entries {
-		if e.Answer == nil && e.Proposal.Fingerprint() == fp {
-			return e.Proposal.ID
+		if e.Answer == nil {
+			n++
+			if e.Proposal.Fingerprint() == fp {
+				id = e.Proposal.ID
+			}
 		}
 	}
-	return ""
+	return id, n
 }
 
 func (d *daemon) wait(ctx context.Context, req *mcp.CallToolRequest, in WaitInput) (*mcp.CallToolResult, Decision, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -385,5 +386,27 @@ func TestRegisterCommand(t *testing.T) {
 	got := strings.Join(RegisterCommand(), " ")
 	if got != "claude mcp add --scope user --transport http supervise http://supervise:9100/" {
 		t.Fatalf("RegisterCommand = %q", got)
+	}
+}
+
+func TestTooManyPending(t *testing.T) {
+	q := t.TempDir()
+	url, _ := startDaemon(t, Config{QueueDir: q, Hold: time.Millisecond})
+	ctx := testCtx(t)
+	s := connect(t, ctx, url)
+	for i := range MaxPending + 1 {
+		res, err := s.CallTool(ctx, &mcp.CallToolParams{Name: ToolPipelock, Arguments: map[string]any{"hosts": []string{fmt.Sprintf("h%d.example.com", i)}, "justification": "j"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i < MaxPending {
+			if d := decision(t, res); d.Status != StatusPending {
+				t.Fatalf("call %d: %+v", i, d)
+			}
+			continue
+		}
+		if !res.IsError || !strings.Contains(resultText(res), "already wait for the operator") {
+			t.Fatalf("proposal %d accepted: %s", i, resultText(res))
+		}
 	}
 }
