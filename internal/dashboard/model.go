@@ -286,7 +286,12 @@ func (m Model) render() string {
 		sb.WriteString(titleStyle.Render("claude-bottle dashboard") + fmt.Sprintf(" — %d pending (oldest first)\n", len(m.items)))
 	}
 	sb.WriteString("\n")
-	for i, it := range m.items {
+	first, last := window(len(m.items), m.cursor, max(5, m.height/3))
+	if first > 0 {
+		sb.WriteString(dimStyle.Render(fmt.Sprintf("   ↑ %d more", first)) + "\n")
+	}
+	for i := first; i < last; i++ {
+		it := m.items[i]
 		line := fmt.Sprintf(" %-16s %-20s %-18s %s  %s", clean(it.Entry.Slug), it.Entry.Proposal.ID, it.Entry.Proposal.Kind,
 			age(m.now, it.Entry.Proposal.CreatedAt), truncate(Summary(it.Entry.Proposal), max(30, m.width-70)))
 		if i == m.cursor {
@@ -294,6 +299,9 @@ func (m Model) render() string {
 		} else {
 			sb.WriteString(" " + line + "\n")
 		}
+	}
+	if last < len(m.items) {
+		sb.WriteString(dimStyle.Render(fmt.Sprintf("   ↓ %d more", len(m.items)-last)) + "\n")
 	}
 	if it, ok := m.selected(); ok {
 		sb.WriteString("\n" + m.details(it))
@@ -412,4 +420,14 @@ func clean(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// window returns the rows [first, last) to show: at most n, keeping the
+// cursor in view.
+func window(total, cursor, n int) (int, int) {
+	if total <= n {
+		return 0, total
+	}
+	first := max(0, min(cursor-n/2, total-n))
+	return first, first + n
 }

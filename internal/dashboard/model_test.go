@@ -249,3 +249,17 @@ func TestPrintOnce(t *testing.T) {
 		t.Fatalf("empty: %q", buf.String())
 	}
 }
+
+func TestWindow(t *testing.T) {
+	for _, tc := range []struct{ total, cursor, n, first, last int }{
+		{3, 0, 5, 0, 3},
+		{20, 0, 5, 0, 5},
+		{20, 10, 5, 8, 13},
+		{20, 19, 5, 15, 20},
+	} {
+		f, l := window(tc.total, tc.cursor, tc.n)
+		if f != tc.first || l != tc.last || tc.cursor < f || tc.cursor >= l {
+			t.Errorf("window(%d,%d,%d) = %d,%d want %d,%d", tc.total, tc.cursor, tc.n, f, l, tc.first, tc.last)
+		}
+	}
+}
