@@ -424,14 +424,17 @@ func (a *Applier) planRoute(ch *Change, dir layout.StateDir, md *state.Metadata,
 
 	// Where can the route go? Live only if the bottle runs egress and
 	// the credential (if any) already has a token slot in it.
+	// routes.json exists in every state dir; the egress CA only where the
+	// bottle runs egress (in the bundle, ReloadTarget cannot tell).
 	_, hasRoutes, err := readFile(dir.RoutesFile())
 	if err != nil {
 		return err
 	}
+	_, caErr := os.Stat(filepath.Join(dir.EgressCA(), layout.CACertFileName))
 	_, egressErr := md.ReloadTarget(layout.DaemonEgress)
 	slot := ""
 	var reasons []string
-	if !hasRoutes || egressErr != nil {
+	if !hasRoutes || caErr != nil || egressErr != nil {
 		reasons = append(reasons, "this bottle runs no egress proxy")
 	}
 	if r.Auth != nil {

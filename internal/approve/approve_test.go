@@ -57,11 +57,13 @@ func newBottle(t *testing.T, bundle bool) *bottle {
 	root := t.TempDir()
 	paths := layout.Paths{Root: root}
 	dir := layout.StateDir(paths.StateDir(slug))
-	for _, d := range []string{dir.Egress(), dir.Pipelock(), paths.QueueDir(slug), paths.BottlesDir()} {
+	for _, d := range []string{dir.Egress(), dir.EgressCA(), dir.Pipelock(), paths.QueueDir(slug), paths.BottlesDir()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// Only its presence matters here: it marks a bottle that runs egress.
+	must(t, os.WriteFile(filepath.Join(dir.EgressCA(), "ca.crt"), []byte("cert"), 0o644))
 	md := &state.Metadata{Slug: slug, Agent: "demo", Bottle: "demo", Project: layout.ProjectName(slug), Bundle: bundle,
 		BottleFile: paths.BottleFile("demo"), TokenRefs: map[string]string{"EGRESS_TOKEN_0": "GH_PAT"}, CreatedAt: time.Now()}
 	if bundle {
@@ -437,4 +439,26 @@ func FuzzFrontmatter(f *testing.F) {
 			t.Fatalf("the body changed: %q", out)
 		}
 	})
+}
+
+func TestRouteWithoutEgressNeedsRestart(t *testing.T) {
+	for _, bundle := range []bool{false, true} {
+		t.Run(fmt.Sprint("bundle=", bundle), func(t *testing.T) {
+			b := newBottle(t, bundle)
+			must(t, os.RemoveAll(b.dir.EgressCA()))
+			if !bundle {
+				delete(b.md.Containers, "egress")
+				must(t, state.Write(b.dir, b.md))
+			}
+			p := b.propose(t, &queue.Proposal{Kind: queue.KindEgress, Route: &queue.RouteRequest{Host: "pypi.org"}})
+			ch, err := b.a.Plan(slug, p, nil)
+			must(t, err)
+			if !ch.RestartRequired || !strings.Contains(strings.Join(ch.Warnings, " "), "runs no egress proxy") {
+				t.Fatalf("change %+v", ch)
+			}
+			if len(ch.Files) != 1 || ch.Files[0].Path != PendingRestartFile(b.dir) || len(ch.Reload) != 0 {
+				t.Fatalf("a route went live in a bottle without egress: %+v", ch)
+			}
+		})
+	}
 }

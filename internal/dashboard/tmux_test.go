@@ -25,11 +25,13 @@ func setupHome(t *testing.T) layout.Paths {
 	t.Helper()
 	paths := layout.Paths{Root: t.TempDir()}
 	dir := layout.StateDir(paths.StateDir(tmuxSlug))
-	for _, d := range []string{dir.Egress(), dir.Pipelock(), paths.QueueDir(tmuxSlug), paths.BottlesDir()} {
+	for _, d := range []string{dir.Egress(), dir.EgressCA(), dir.Pipelock(), paths.QueueDir(tmuxSlug), paths.BottlesDir()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// Its presence marks a bottle that runs egress.
+	check(t, os.WriteFile(filepath.Join(dir.EgressCA(), "ca.crt"), []byte("cert"), 0o644))
 	md := &state.Metadata{Slug: tmuxSlug, Agent: "demo", Bottle: "demo", Project: layout.ProjectName(tmuxSlug), BottleFile: paths.BottleFile("demo"),
 		Containers: map[string]string{"agent": layout.AgentContainer(tmuxSlug), "egress": layout.SidecarContainer("egress", tmuxSlug), "pipelock": layout.SidecarContainer("pipelock", tmuxSlug)},
 		TokenRefs:  map[string]string{"EGRESS_TOKEN_0": "GH_PAT"}, CreatedAt: time.Now()}
