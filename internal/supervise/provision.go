@@ -2,6 +2,8 @@ package supervise
 
 import (
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 )
@@ -19,4 +21,16 @@ func URL() string { return fmt.Sprintf("http://supervise:%d/", layout.SuperviseP
 // so it applies whatever directory the agent works in.
 func RegisterCommand() []string {
 	return []string{"claude", "mcp", "add", "--scope", "user", "--transport", "http", ServerName, URL()}
+}
+
+// AgentEnv is environment provisioning should give the agent so that Claude
+// Code's own MCP tool timeout (MCP_TOOL_TIMEOUT, milliseconds) never cuts a
+// call shorter than the daemon's hold: the call then always ends with the
+// decision or with "pending" and an id, never with a client-side error.
+// hold is the daemon's --hold (0 means the default 45 s).
+func AgentEnv(hold time.Duration) map[string]string {
+	if hold <= 0 {
+		hold = DefaultHold
+	}
+	return map[string]string{"MCP_TOOL_TIMEOUT": strconv.FormatInt((hold + 75*time.Second).Milliseconds(), 10)}
 }

@@ -33,6 +33,10 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
 
+// DefaultHold is how long a call waits before it returns "pending": under
+// the 60 s request timeout common to MCP clients.
+const DefaultHold = 45 * time.Second
+
 // Version is reported in the MCP handshake.
 const Version = "0.1.0"
 
@@ -53,7 +57,7 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.Hold <= 0 {
-		c.Hold = 45 * time.Second
+		c.Hold = DefaultHold
 	}
 	if c.Poll <= 0 {
 		c.Poll = 250 * time.Millisecond

@@ -410,3 +410,9 @@ func TestTooManyPending(t *testing.T) {
 		}
 	}
 }
+
+func TestAgentEnv(t *testing.T) {
+	if got := AgentEnv(0)["MCP_TOOL_TIMEOUT"]; got != "120000" {
+		t.Fatalf("MCP_TOOL_TIMEOUT = %q", got)
+	}
+}
