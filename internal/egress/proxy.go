@@ -27,6 +27,11 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
 
+// rejectConnect refuses a CONNECT with ctx.Resp. goproxy's own
+// RejectConnect carries its built-in, publicly known CA; egress never
+// references it.
+var rejectConnect = &goproxy.ConnectAction{Action: goproxy.ConnectReject}
+
 // Options configure a Server.
 type Options struct {
 	// CA is the egress MITM CA (ca.Load). Required.
@@ -132,7 +137,7 @@ func (s *Server) handleConnect(host string, ctx *goproxy.ProxyCtx) (*goproxy.Con
 		l.done()
 		ctx.Resp = goproxy.NewResponse(ctx.Req, "text/plain; charset=utf-8", http.StatusBadRequest,
 			"blocked: bad CONNECT target: "+err.Error()+"\n")
-		return goproxy.RejectConnect, host
+		return rejectConnect, host
 	}
 	if s.routes.Load().lookup(h) != nil {
 		ctx.UserData = &connInfo{host: h}
@@ -232,7 +237,7 @@ func (s *Server) roundTrip(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Resp
 	}
 	body := resp.Body
 	if st.red != nil {
-		body = newRedactReader(st.red, body, resp.Trailer)
+		body = newRedactReader(st.red, body, resp.ContentLength, resp.Trailer)
 	}
 	resp.Body = &countBody{ReadCloser: body, n: &l.bytesOut, end: l.done}
 	return resp, nil

@@ -104,8 +104,14 @@ type redactReader struct {
 	trailer http.Header // masked once the body ends (trailers arrive then)
 }
 
-func newRedactReader(red *redactor, src io.ReadCloser, trailer http.Header) *redactReader {
-	return &redactReader{red: red, src: src, buf: make([]byte, 32*1024+red.maxLen), trailer: trailer}
+// newRedactReader wraps src; size is the body's length if known, else -1.
+// Small bodies get a small buffer: most API replies are a few KiB.
+func newRedactReader(red *redactor, src io.ReadCloser, size int64, trailer http.Header) *redactReader {
+	n := 32 * 1024
+	if size >= 0 && size < int64(n) {
+		n = int(size) + 1 // room to see EOF without another round
+	}
+	return &redactReader{red: red, src: src, buf: make([]byte, n+red.maxLen), trailer: trailer}
 }
 
 func (r *redactReader) Read(p []byte) (int, error) {

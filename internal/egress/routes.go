@@ -115,8 +115,16 @@ func pathHasPrefix(p, prefix string) bool {
 	return p[len(prefix)] == '/'
 }
 
+// hasDotSegment reports a "." or ".." segment, also in the disguises some
+// origins still resolve: "\\" as a separator, "..;params" (Tomcat, Spring)
+// and "%2e" left over after one round of decoding.
 func hasDotSegment(p string) bool {
 	for seg := range strings.SplitSeq(strings.ReplaceAll(p, "\\", "/"), "/") {
+		if !strings.Contains(seg, ".") && !strings.Contains(seg, "%") {
+			continue
+		}
+		seg, _, _ = strings.Cut(seg, ";")
+		seg = strings.ReplaceAll(strings.ToLower(seg), "%2e", ".")
 		if seg == "." || seg == ".." {
 			return true
 		}

@@ -27,6 +27,11 @@ func TestCheckPath(t *testing.T) {
 		{"/repos/org/demo/../other", false},
 		{"/repos/org/demo/./x", false},
 		{"/repos/org/demo\\..\\x", false},
+		{"/repos/org/demo/..;/x", false},
+		{"/repos/org/demo/%2e%2E/x", false},
+		{"/repos/org/demo/.%2e/x", false},
+		{"/repos/org/demo/..a/x", true},
+		{"/repos/org/demo/a;b", true},
 		{"", false},
 	}
 	for _, tc := range tests {
@@ -108,10 +113,10 @@ func TestBuildTableErrors(t *testing.T) {
 
 // redactAll streams src through a redactReader, reading it in the given
 // pieces, and returns what the agent would see.
-func redactAll(t testing.TB, red *redactor, src []byte, pieces []int) []byte {
+func redactAll(t testing.TB, red *redactor, src []byte, pieces []int, size int64) []byte {
 	t.Helper()
 	rc := io.NopCloser(&pieceReader{data: src, pieces: pieces})
-	out, err := io.ReadAll(newRedactReader(red, rc, nil))
+	out, err := io.ReadAll(newRedactReader(red, rc, size, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,8 +157,10 @@ func TestRedactReader(t *testing.T) {
 	}
 	for _, tc := range tests {
 		for _, pieces := range [][]int{nil, {1}, {2}, {3, 5}, {7}} {
-			if got := string(redactAll(t, red, []byte(tc.in), pieces)); got != tc.want {
-				t.Errorf("redact(%q) in pieces %v = %q; want %q", tc.in, pieces, got, tc.want)
+			for _, size := range []int64{-1, int64(len(tc.in))} {
+				if got := string(redactAll(t, red, []byte(tc.in), pieces, size)); got != tc.want {
+					t.Errorf("redact(%q) in pieces %v, size %d = %q; want %q", tc.in, pieces, size, got, tc.want)
+				}
 			}
 		}
 	}
@@ -161,7 +168,7 @@ func TestRedactReader(t *testing.T) {
 	src := strings.Repeat("ab SECRETTOKEN cd ", 2000)
 	want := strings.ReplaceAll(src, "SECRETTOKEN", "***********")
 	for _, wrap := range []func(io.Reader) io.Reader{iotest.OneByteReader, iotest.HalfReader, iotest.DataErrReader} {
-		out, err := io.ReadAll(newRedactReader(red, io.NopCloser(wrap(strings.NewReader(src))), nil))
+		out, err := io.ReadAll(newRedactReader(red, io.NopCloser(wrap(strings.NewReader(src))), int64(len(src)), nil))
 		if err != nil || string(out) != want {
 			t.Errorf("iotest reader: err %v, equal %v", err, string(out) == want)
 		}
@@ -180,7 +187,7 @@ func TestRedactHoldsOnlyPrefixes(t *testing.T) {
 	var buf bytes.Buffer
 	buf.WriteString("data: 1\n\n")
 	pr, pw := io.Pipe()
-	r := newRedactReader(red, pr, nil)
+	r := newRedactReader(red, pr, -1, nil)
 	go func() { _, _ = pw.Write(buf.Bytes()) }()
 	p := make([]byte, 100)
 	n, err := r.Read(p)
