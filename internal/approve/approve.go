@@ -712,17 +712,16 @@ func (a *Applier) Apply(ctx context.Context, ch *Change) error {
 		} else {
 			tdErr = err
 		}
-		a.audit(ch.Slug, ch.Proposal, ans, ch.Files, signalled, tdErr)
+		auErr := a.audit(ch.Slug, ch.Proposal, ans, ch.Files, signalled, tdErr)
 		if tdErr != nil {
 			return fmt.Errorf("Dockerfile written, but stopping the bottle failed: %w; run claude-bottle stop %s, then claude-bottle resume %s", tdErr, ch.Slug, ch.Slug)
 		}
-		return nil
+		return auErr
 	}
 	if err := a.answer(ch.Slug, ans); err != nil {
 		return err
 	}
-	a.audit(ch.Slug, ch.Proposal, ans, ch.Files, signalled, nil)
-	return nil
+	return a.audit(ch.Slug, ch.Proposal, ans, ch.Files, signalled, nil)
 }
 
 // Reject answers p with the operator's reason; nothing else changes.
@@ -731,8 +730,7 @@ func (a *Applier) Reject(slug string, p *queue.Proposal, reason string) error {
 	if err := a.answer(slug, ans); err != nil {
 		return err
 	}
-	a.audit(slug, p, ans, nil, nil, nil)
-	return nil
+	return a.audit(slug, p, ans, nil, nil, nil)
 }
 
 func (a *Applier) answer(slug string, ans *queue.Answer) error {
@@ -766,7 +764,9 @@ type AuditChange struct {
 	After  string `json:"after"`
 }
 
-func (a *Applier) audit(slug string, p *queue.Proposal, ans *queue.Answer, files []FileChange, reloaded []string, err error) {
+// audit appends the decision to the state dir's audit log. Its failure is
+// reported, not hidden, but it cannot undo a decision already answered.
+func (a *Applier) audit(slug string, p *queue.Proposal, ans *queue.Answer, files []FileChange, reloaded []string, err error) error {
 	e := AuditEntry{Time: ans.DecidedAt, Slug: slug, ProposalID: p.ID, Kind: p.Kind, Justification: p.Justification,
 		Decision: ans.Decision, Operator: a.operator(), Notes: ans.Notes, Applied: ans.Applied, Reloaded: reloaded, RestartRequired: ans.RestartRequired}
 	for _, f := range files {
@@ -779,9 +779,11 @@ func (a *Applier) audit(slug string, p *queue.Proposal, ans *queue.Answer, files
 	path := layout.StateDir(a.Paths.StateDir(slug)).AuditLog()
 	f, ferr := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if ferr != nil {
-		fmt.Fprintf(os.Stderr, "claude-bottle: audit log %s: %v\n", path, ferr)
-		return
+		return fmt.Errorf("proposal %s is answered (%s), but the audit log could not be written: %w", p.ID, ans.Decision, ferr)
 	}
 	defer f.Close()
-	_, _ = f.Write(append(b, '\n'))
+	if _, werr := f.Write(append(b, '\n')); werr != nil {
+		return fmt.Errorf("proposal %s is answered (%s), but the audit log could not be written: %w", p.ID, ans.Decision, werr)
+	}
+	return nil
 }
