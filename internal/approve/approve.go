@@ -24,6 +24,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/internal/layout"
@@ -663,6 +664,25 @@ func (a *Applier) planCapability(ch *Change, dir layout.StateDir, md *state.Meta
 // again) so that nothing is half applied, and the proposal stays pending.
 func (a *Applier) Apply(ctx context.Context, ch *Change) error {
 	dir := layout.StateDir(a.Paths.StateDir(ch.Slug))
+	unlock, err := lockBottle(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	// Two dashboards, or a file changed since the diff was shown: apply
+	// only what the operator saw.
+	if _, err := queue.ReadAnswer(a.Paths.QueueDir(ch.Slug), ch.Proposal.ID); err == nil {
+		return fmt.Errorf("proposal %s was already answered (another dashboard?)", ch.Proposal.ID)
+	}
+	for _, f := range ch.Files {
+		cur, existed, err := readFile(f.Path)
+		if err != nil {
+			return err
+		}
+		if cur != f.Before || existed != f.existed {
+			return fmt.Errorf("%s changed since the diff was shown; nothing applied, review the proposal again", f.Path)
+		}
+	}
 	if ch.TearDown {
 		// Before anything: cleanup must not take the state dir away
 		// while the bottle is down.
@@ -726,6 +746,9 @@ func (a *Applier) Apply(ctx context.Context, ch *Change) error {
 
 // Reject answers p with the operator's reason; nothing else changes.
 func (a *Applier) Reject(slug string, p *queue.Proposal, reason string) error {
+	if unlock, err := lockBottle(layout.StateDir(a.Paths.StateDir(slug))); err == nil {
+		defer unlock()
+	} // a bottle whose state dir is gone can still have its proposals rejected
 	ans := &queue.Answer{ID: p.ID, Decision: queue.Rejected, Notes: strings.TrimSpace(reason), DecidedAt: a.now()}
 	if err := a.answer(slug, ans); err != nil {
 		return err
@@ -786,4 +809,18 @@ func (a *Applier) audit(slug string, p *queue.Proposal, ans *queue.Answer, files
 		return fmt.Errorf("proposal %s is answered (%s), but the audit log could not be written: %w", p.ID, ans.Decision, werr)
 	}
 	return nil
+}
+
+// lockBottle serialises decisions on one bottle (several dashboards may
+// run): an exclusive flock on <state dir>/.approve.lock.
+func lockBottle(dir layout.StateDir) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(string(dir), ".approve.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("locking bottle state dir %s: %w", dir, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", f.Name(), err)
+	}
+	return func() { f.Close() }, nil
 }

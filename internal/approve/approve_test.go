@@ -462,3 +462,31 @@ func TestRouteWithoutEgressNeedsRestart(t *testing.T) {
 		})
 	}
 }
+
+func TestApplyRefusesStaleOrDecided(t *testing.T) {
+	b := newBottle(t, false)
+	p := b.propose(t, &queue.Proposal{Kind: queue.KindPipelock, Hosts: []string{"pypi.org"}})
+	ch, err := b.a.Plan(slug, p, nil)
+	must(t, err)
+	// Someone else changed pipelock.json after the diff was shown.
+	pl := b.pipelock(t)
+	pl.Allowlist = append(pl.Allowlist, "other.example.com")
+	must(t, sidecarconfig.WriteJSON(b.dir.PipelockFile(), pl, 0o644))
+	if err := b.a.Apply(context.Background(), ch); err == nil || !strings.Contains(err.Error(), "changed since the diff was shown") {
+		t.Fatalf("stale apply: %v", err)
+	}
+	if got := b.pipelock(t); strings.Contains(strings.Join(got.Allowlist, ","), "pypi.org") {
+		t.Fatal("stale change applied")
+	}
+	ch, err = b.a.Plan(slug, p, nil)
+	must(t, err)
+	ch2, err := b.a.Plan(slug, p, nil)
+	must(t, err)
+	must(t, b.a.Apply(context.Background(), ch))
+	if err := b.a.Apply(context.Background(), ch2); err == nil || !strings.Contains(err.Error(), "already answered") {
+		t.Fatalf("second apply: %v", err)
+	}
+	if len(b.sig.calls) != 1 {
+		t.Fatalf("signals %v", b.sig.calls)
+	}
+}
