@@ -2,6 +2,7 @@ package egress
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +28,11 @@ func TestCurl(t *testing.T) {
 	curl := needTool(t, "curl")
 	e := newEnv(t, nil)
 	masked := "Bearer " + strings.Repeat("*", len(tokenA))
+	upload := filepath.Join(e.dir, "upload.bin")
+	uploadData := pattern(0, 3<<20)
+	if err := os.WriteFile(upload, uploadData, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name  string
 		args  []string
@@ -40,6 +46,8 @@ func TestCurl(t *testing.T) {
 		{"blocked path", []string{e.url("https", hostAPI, "/admin")},
 			[]string{" 403", `blocked: path "/admin" is outside path_allowlist`}, nil},
 		{"non-route tunnel", []string{e.url("https", hostOther, "/curl")}, []string{"HTTP/2 200", `"Upstream":true`}, nil},
+		{"upload with Expect: 100-continue", []string{"--http1.1", "-H", "Expect: 100-continue", "--data-binary", "@" + upload, e.url("https", hostAPI, "/v1/upload")},
+			[]string{"HTTP/1.1 100 Continue", "HTTP/1.1 200", fmt.Sprintf(`{"n":%d,`, len(uploadData))}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,6 +67,11 @@ func TestCurl(t *testing.T) {
 				}
 			}
 		})
+	}
+	// The upstream's refusal of a CONNECT reaches curl as the upstream's 403.
+	out, err := runTool(t, e.dir, nil, curl, "-sS", "-i", "--max-time", "30", "--proxy", e.proxyURL.String(), "--cacert", e.bundle, e.url("https", hostDenied, "/x"))
+	if err == nil || !strings.Contains(out, "CONNECT tunnel failed, response 403") {
+		t.Errorf("curl to a host the upstream refuses: %v\n%s", err, out)
 	}
 	for _, r := range e.origin.requests() {
 		if r.Host == hostAPI+":"+e.origin.port && r.Auth != "Bearer "+tokenA {

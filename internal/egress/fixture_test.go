@@ -39,11 +39,12 @@ import (
 // they are (the origin on loopback), so a request that skips the upstream
 // fails.
 const (
-	hostAPI   = "api.test"   // route with auth and a path allowlist
-	hostOpen  = "open.test"  // route without auth or allowlist
-	hostOther = "other.test" // no route
-	tokenA    = "tok-A-0123456789abcdefSECRET"
-	tokenB    = "tok-B-fedcba9876543210SECRET"
+	hostAPI    = "api.test"    // route with auth and a path allowlist
+	hostOpen   = "open.test"   // route without auth or allowlist
+	hostOther  = "other.test"  // no route
+	hostDenied = "denied.test" // no route, refused by the upstream
+	tokenA     = "tok-A-0123456789abcdefSECRET"
+	tokenB     = "tok-B-fedcba9876543210SECRET"
 )
 
 var testNames = map[string]bool{hostAPI: true, hostOpen: true, hostOther: true}
@@ -297,6 +298,11 @@ func newUpstream(t *testing.T, dir string, o *origin) *upstream {
 	mitm := &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: goproxy.TLSConfigFromCA(&tlsCA)}
 	p.OnRequest().HandleConnectFunc(func(host string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
 		u.connects.Add(1)
+		if strings.HasPrefix(host, hostDenied+":") {
+			// What pipelock does for a host off its allowlist.
+			ctx.Resp = goproxy.NewResponse(ctx.Req, "text/plain", http.StatusForbidden, "blocked: "+hostDenied+" is not on the allowlist (stand-in)\n")
+			return &goproxy.ConnectAction{Action: goproxy.ConnectReject}, host
+		}
 		return mitm, host
 	})
 	p.OnRequest().DoFunc(func(r *http.Request, ctx *goproxy.ProxyCtx) (*http.Request, *http.Response) {

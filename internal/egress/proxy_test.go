@@ -385,3 +385,24 @@ func TestAbsoluteHTTPSForm(t *testing.T) {
 		t.Errorf("origin saw %+v; want the injected token via the upstream", got)
 	}
 }
+
+// TestUpstreamRefusalRelayed: when the upstream (pipelock) refuses a
+// CONNECT, the agent gets its status and "blocked: ..." body.
+func TestUpstreamRefusalRelayed(t *testing.T) {
+	e := newEnv(t, nil)
+	conn, err := net.DialTimeout("tcp", e.proxyURL.Host, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	fmt.Fprintf(conn, "CONNECT %s:443 HTTP/1.1\r\nHost: %s:443\r\n\r\n", hostDenied, hostDenied)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: "CONNECT"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 403 || !strings.HasPrefix(string(body), "blocked: denied.test is not on the allowlist") {
+		t.Errorf("got %d %q; want the upstream's 403 relayed", resp.StatusCode, body)
+	}
+}
