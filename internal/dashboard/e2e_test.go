@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/internal/approve"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
+	"github.com/claude-bottle/claude-bottle/internal/queue"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 	"github.com/claude-bottle/claude-bottle/internal/supervise"
 )
@@ -102,5 +104,34 @@ func TestAgentToOperatorToBottle(t *testing.T) {
 	raw, _ = json.Marshal(res.StructuredContent)
 	if !strings.Contains(string(raw), "registry.npmjs.org") {
 		t.Fatalf("list-egress-routes %s", raw)
+	}
+}
+
+// TestEditCancelled: an emptied edit document decides nothing.
+func TestEditCancelled(t *testing.T) {
+	paths := setupHome(t)
+	q := paths.QueueDir(tmuxSlug)
+	p := &queue.Proposal{Kind: queue.KindPipelock, Hosts: []string{"pypi.org"}, Justification: "pip", CreatedAt: time.Now()}
+	p.ID = queue.NewID(p.CreatedAt)
+	check(t, queue.WriteProposal(q, p))
+	b := &FileBackend{Paths: paths, Applier: &approve.Applier{Paths: paths, Signaller: &recSignaller{}}, TempDir: t.TempDir()}
+	items, _, err := b.Load()
+	check(t, err)
+	path, err := b.EditFile(items[0])
+	check(t, err)
+	doc, _ := os.ReadFile(path)
+	if !strings.Contains(string(doc), `"pypi.org"`) {
+		t.Fatalf("edit document:\n%s", doc)
+	}
+	check(t, os.WriteFile(path, nil, 0o600))
+	status, err := b.ApplyEdit(context.Background(), items[0], path)
+	if err != nil || !strings.Contains(status, "edit cancelled") {
+		t.Fatalf("ApplyEdit = %q, %v", status, err)
+	}
+	if _, err := queue.ReadAnswer(q, p.ID); !os.IsNotExist(err) {
+		t.Fatalf("answered after a cancelled edit: %v", err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatal("edit document left behind")
 	}
 }
