@@ -8,9 +8,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
 
 func get(t *testing.T, c *http.Client, method, u string, hdr map[string]string, body io.Reader) (*http.Response, string) {
@@ -404,5 +408,52 @@ func TestUpstreamRefusalRelayed(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 403 || !strings.HasPrefix(string(body), "blocked: denied.test is not on the allowlist") {
 		t.Errorf("got %d %q; want the upstream's 403 relayed", resp.StatusCode, body)
+	}
+}
+
+// TestReloadKeepsInFlight: a stream open across a reload finishes on the
+// routes it started with; the next request sees the new routes.
+func TestReloadKeepsInFlight(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.client(t, true)
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", e.url("https", hostAPI, "/v1/sse?id=reload"), nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	if line, err := br.ReadString('\n'); err != nil || line != "data: event 0\n" {
+		t.Fatalf("first event: %q %v", line, err)
+	}
+
+	// New routes: api.test loses its credential and its allowlist.
+	file := filepath.Join(e.dir, "routes.json")
+	if err := sidecarconfig.WriteJSON(file, &sidecarconfig.Routes{Routes: []sidecarconfig.Route{{Host: hostAPI}}}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.egress.Reload(file); err != nil {
+		t.Fatal(err)
+	}
+	// A bad file afterwards changes nothing.
+	if err := os.WriteFile(file, []byte(`{"routes": [{"host": ""}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.egress.Reload(file); err == nil || !strings.Contains(err.Error(), "routes[0].host") {
+		t.Fatalf("bad reload: %v; want an error naming routes[0].host", err)
+	}
+
+	close(e.origin.hook("reload-ack0"))
+	close(e.origin.hook("reload-ack1"))
+	rest, err := io.ReadAll(br)
+	if err != nil || !strings.Contains(string(rest), "data: event 2\n") {
+		t.Fatalf("stream across the reload: %q %v", rest, err)
+	}
+	if r := e.origin.requests()[0]; r.Auth != "Bearer "+tokenA {
+		t.Errorf("the in-flight request carried %q; want the credential it started with", r.Auth)
+	}
+	_, body := get(t, c, "GET", e.url("https", hostAPI, "/v2/after"), nil, nil)
+	if !strings.Contains(body, `"Path":"/v2/after","Auth":""`) {
+		t.Errorf("after reload: %q; want the new routes (any path, no credential)", body)
 	}
 }
