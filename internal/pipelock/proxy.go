@@ -320,10 +320,18 @@ func splitHostPort(hp, defPort string) (host, port string, err error) {
 	if _, e := netip.ParseAddr(host); e == nil {
 		return host, port, nil
 	}
-	for i := 0; i < len(host); i++ {
-		c := host[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
-			return "", "", fmt.Errorf("bad host name %q", host)
+	if len(host) > 253 {
+		return "", "", fmt.Errorf("bad host name %q: over 253 characters", host)
+	}
+	for _, label := range strings.Split(host, ".") {
+		if label == "" || len(label) > 63 {
+			return "", "", fmt.Errorf("bad host name %q: empty or over-long label", host)
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return "", "", fmt.Errorf("bad host name %q", host)
+			}
 		}
 	}
 	return host, port, nil

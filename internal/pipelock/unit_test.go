@@ -75,6 +75,9 @@ func TestSplitHostPort(t *testing.T) {
 		{"ho st:80", "443", "", "", "bad host name"},
 		{"", "443", "", "", "empty host"},
 		{"evil.com%00.good.com:443", "443", "", "", "bad host name"},
+		{"..", "443", "", "", "bad host name"},
+		{"a..b", "443", "", "", "bad host name"},
+		{strings.Repeat("a", 64) + ".example", "443", "", "", "over-long label"},
 	}
 	for _, tc := range tests {
 		h, p, err := splitHostPort(tc.in, tc.def)
