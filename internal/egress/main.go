@@ -45,15 +45,18 @@ HTTPS_PROXY point here when its bottle declares egress routes.
 
 Routes file (JSON, unknown keys are errors):
 
-  {
-    "routes": [
-      {
-        "host": "api.github.com",                 // matched case-insensitively
-        "path_allowlist": ["/repos/org/demo"],    // path prefixes on "/" boundaries; absent = any
-        "auth": {"scheme": "Bearer", "token_slot": "EGRESS_TOKEN_0"}  // absent = no credential
-      }
-    ]
-  }
+  {"routes": [
+    {"host": "api.github.com",
+     "path_allowlist": ["/repos/org/demo"],
+     "auth": {"scheme": "Bearer", "token_slot": "EGRESS_TOKEN_0"}}
+  ]}
+
+  host            bare DNS name, matched case-insensitively, any port
+  path_allowlist  path prefixes matched on "/" boundaries ("/a" allows /a
+                  and /a/b, not /ab); paths with . or .. segments are
+                  refused; absent = any path
+  auth            absent = no credential (the agent's own Authorization
+                  passes); scheme is one word, token_slot an EGRESS_TOKEN_<N>
 
 The token is the value of the token_slot environment variable of this
 process; it never appears in a file.
