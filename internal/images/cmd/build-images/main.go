@@ -1,0 +1,36 @@
+// Command build-images makes the project's container images on the local
+// engine (what scripts/build-images.sh runs). Usage:
+//
+//	go run ./internal/images/cmd/build-images [--force] [image...]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/claude-bottle/claude-bottle/internal/images"
+)
+
+func main() {
+	force := flag.Bool("force", false, "rebuild even when the inputs hash matches")
+	root := flag.String("root", "", "source tree (default: found from the working directory)")
+	bin := flag.String("sidecar-binary", "", "prebuilt static sidecar binary (default: go build it)")
+	flag.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: build-images [--force] [--root DIR] [--sidecar-binary FILE] [image...]\n\nimages: %s (default: all)\n\n",
+			strings.Join(images.Names(), ", "))
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := images.Ensure(ctx, images.Options{Root: *root, SidecarBinary: *bin, Progress: os.Stdout, Force: *force}, flag.Args()...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
