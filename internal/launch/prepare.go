@@ -165,6 +165,7 @@ func Prepare(in PrepareInput) (err error) {
 	}
 
 	// CAs: each in its own 0700 folder; only public certs in trust/.
+	var bundle []byte
 	for _, c := range []struct{ dir, name, trust string }{
 		{sd.PipelockCA(), "claude-bottle pipelock " + p.Slug, "pipelock-ca.crt"},
 		{sd.EgressCA(), "claude-bottle egress " + p.Slug, "egress-ca.crt"},
@@ -182,6 +183,10 @@ func Prepare(in PrepareInput) (err error) {
 		if err := os.WriteFile(filepath.Join(sd.Trust(), c.trust), cert, 0o644); err != nil {
 			return err
 		}
+		bundle = append(bundle, cert...)
+	}
+	if err := os.WriteFile(filepath.Join(sd.Trust(), filepath.Base(layout.TrustBundle)), bundle, 0o644); err != nil {
+		return err
 	}
 
 	// Live configs.

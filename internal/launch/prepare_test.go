@@ -16,6 +16,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/plan"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 	"github.com/claude-bottle/claude-bottle/internal/state"
+	"github.com/claude-bottle/claude-bottle/internal/supervise"
 )
 
 const (
@@ -112,8 +113,8 @@ func TestPrepareStateDir(t *testing.T) {
 			t.Errorf("trust/%s holds a private key", e.Name())
 		}
 	}
-	if len(entries) != 2 {
-		t.Errorf("trust/ has %d files, want 2", len(entries))
+	if len(entries) != 3 {
+		t.Errorf("trust/ has %d files, want 3", len(entries))
 	}
 
 	// The live configs load with the daemons' own loaders.
@@ -219,4 +220,20 @@ func TestCollectSecretsMissing(t *testing.T) {
 	if !found {
 		t.Error("PIPELOCK_SECRET_0 missing from the process env")
 	}
+}
+
+// TestMCPToolTimeoutMatchesSupervise: the agent must wait at least as long
+// as the supervise daemon holds a call.
+func TestMCPToolTimeoutMatchesSupervise(t *testing.T) {
+	p := testPlan(t, t.TempDir(), false)
+	want := supervise.AgentEnv(0)["MCP_TOOL_TIMEOUT"]
+	for _, e := range p.AgentEnv {
+		if e.Key == "MCP_TOOL_TIMEOUT" {
+			if e.Value != want {
+				t.Errorf("plan MCP_TOOL_TIMEOUT = %s, supervise wants %s", e.Value, want)
+			}
+			return
+		}
+	}
+	t.Error("no MCP_TOOL_TIMEOUT in a supervised bottle's agent env")
 }

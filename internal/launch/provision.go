@@ -74,18 +74,23 @@ func Provision(ctx context.Context, p *plan.Plan, userHome string, progress io.W
 		return err
 	}
 
-	say("trusting the bottle's CA (%s)", p.FirstHopCA)
+	say("trusting the bottle's CA (%s)", p.AgentCA)
+	// Append to the bundle SSL_CERT_FILE and friends point at, and keep a
+	// copy where update-ca-certificates would find it later. Running
+	// update-ca-certificates itself rehashes every root and takes seconds
+	// to minutes on a busy machine.
 	installCA := `set -e
 ca="$1"
-if [ -d /usr/local/share/ca-certificates ] && command -v update-ca-certificates >/dev/null 2>&1; then
-  cp "$ca" /usr/local/share/ca-certificates/claude-bottle.crt
-  update-ca-certificates >/dev/null 2>&1
-else
-  mkdir -p /etc/ssl/certs
-  cat "$ca" >> /etc/ssl/certs/ca-certificates.crt
+bundle=/etc/ssl/certs/ca-certificates.crt
+mkdir -p /etc/ssl/certs
+if ! grep -q "$(sed -n 2p "$ca")" "$bundle" 2>/dev/null; then
+  cat "$ca" >> "$bundle"
 fi
-grep -q "$(sed -n 2p "$ca")" /etc/ssl/certs/ca-certificates.crt`
-	if _, err := execIn(ctx, c, "root", nil, "sh", "-c", installCA, "sh", p.FirstHopCA); err != nil {
+if [ -d /usr/local/share/ca-certificates ]; then
+  cp "$ca" /usr/local/share/ca-certificates/claude-bottle.crt
+fi
+grep -q "$(sed -n 2p "$ca")" "$bundle"`
+	if _, err := execIn(ctx, c, "root", nil, "sh", "-c", installCA, "sh", p.AgentCA); err != nil {
 		return fmt.Errorf("installing the CA: %w", err)
 	}
 

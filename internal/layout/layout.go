@@ -50,8 +50,12 @@ const (
 	TrustDir            = "/etc/claude-bottle/trust"
 	TrustPipelockCACert = TrustDir + "/pipelock-ca.crt"
 	TrustEgressCACert   = TrustDir + "/egress-ca.crt"
-	GitGateConfigDir    = "/etc/claude-bottle/git-gate"
-	GitGateConfigFile   = GitGateConfigDir + "/gate.json"
+	// TrustBundle holds every CA the agent must trust (pipelock's, and
+	// egress's when the bottle has routes: hosts without a route are
+	// tunnelled through egress and arrive with pipelock's certificate).
+	TrustBundle       = TrustDir + "/bottle-ca.crt"
+	GitGateConfigDir  = "/etc/claude-bottle/git-gate"
+	GitGateConfigFile = GitGateConfigDir + "/gate.json"
 	// GitGateDataDir is where the gate keeps its bare mirrors (a volume).
 	GitGateDataDir    = "/var/lib/git-gate"
 	SuperviseQueueDir = "/run/supervise/queue"

@@ -82,8 +82,9 @@ type Plan struct {
 	AgentEnv []EnvVar
 	// ProxyURL is the agent's first hop.
 	ProxyURL string
-	// FirstHopCA is the in-container path of the CA the agent must trust.
-	FirstHopCA string
+	// AgentCA is the in-container path of the CA bundle the agent must
+	// trust (layout.TrustBundle).
+	AgentCA string
 
 	// Host paths.
 	StateDir layout.StateDir
@@ -281,11 +282,10 @@ func (p *Plan) planGate() {
 func (p *Plan) planAgentEnv() {
 	if p.Has(layout.DaemonEgress) {
 		p.ProxyURL = fmt.Sprintf("http://egress:%d", layout.EgressPort)
-		p.FirstHopCA = layout.TrustEgressCACert
 	} else {
 		p.ProxyURL = fmt.Sprintf("http://%s:%d", p.PipelockHost(), layout.PipelockPort)
-		p.FirstHopCA = layout.TrustPipelockCACert
 	}
+	p.AgentCA = layout.TrustBundle
 	noProxy := "localhost,127.0.0.1,::1,supervise"
 	// The system bundle gets the first hop's CA at provisioning; it keeps
 	// the public roots for passthrough hosts.
@@ -298,11 +298,17 @@ func (p *Plan) planAgentEnv() {
 		{Key: "NO_PROXY", Value: noProxy},
 		{Key: "no_proxy", Value: noProxy},
 		{Key: "SSL_CERT_FILE", Value: systemBundle},
-		{Key: "NODE_EXTRA_CA_CERTS", Value: p.FirstHopCA},
+		{Key: "NODE_EXTRA_CA_CERTS", Value: p.AgentCA},
 		{Key: "REQUESTS_CA_BUNDLE", Value: systemBundle},
 		{Key: "CURL_CA_BUNDLE", Value: systemBundle},
 		{Key: "GIT_SSL_CAINFO", Value: systemBundle},
 		{Key: "CLAUDE_BOTTLE_SLUG", Value: p.Slug},
+	}
+	if p.Has(layout.DaemonSupervise) {
+		// supervise holds a call open up to 45 s, then answers "pending,
+		// call wait-for-decision"; Claude Code must not cut it shorter
+		// (supervise.AgentEnv gives the same value).
+		env = append(env, EnvVar{Key: "MCP_TOOL_TIMEOUT", Value: "120000"})
 	}
 	for _, e := range p.Bottle.Env {
 		if e.Secret() {
