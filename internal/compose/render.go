@@ -18,6 +18,8 @@ const (
 	NetEgress   = "egress"
 	// BundleService is the one sidecar service of the bundle shape.
 	BundleService = "sidecars"
+	// TestUpstreamCA is where pipelock finds a test upstream's CA.
+	TestUpstreamCA = "/etc/claude-bottle/test-upstream-ca.crt"
 	// SidecarDockerfile builds the sidecar image.
 	SidecarDockerfile = "Dockerfile.sidecars"
 )
@@ -113,6 +115,15 @@ func sidecarFor(p *plan.Plan, daemon string) sidecar {
 		sc.volumes = []string{
 			ro(sd.Pipelock(), layout.PipelockConfigDir),
 			ro(sd.PipelockCA(), layout.PipelockCADir),
+		}
+		if tu := p.TestUpstream; tu != nil {
+			if tu.CAFile != "" {
+				sc.volumes = append(sc.volumes, ro(tu.CAFile, TestUpstreamCA))
+				sc.env = append(sc.env, "SSL_CERT_FILE="+TestUpstreamCA)
+			}
+			if len(tu.AllowPrivate) > 0 {
+				sc.env = append(sc.env, "PIPELOCK_ALLOW_PRIVATE_UPSTREAM="+strings.Join(tu.AllowPrivate, ","))
+			}
 		}
 	case layout.DaemonGitGate:
 		sc.volumes = []string{

@@ -364,3 +364,31 @@ func TestUserIsQuoted(t *testing.T) {
 		t.Errorf("user not quoted:\n%s", out)
 	}
 }
+
+func TestTestUpstream(t *testing.T) {
+	for _, bundle := range []bool{false, true} {
+		p := planFor(t, combo{routes: true, bundle: bundle})
+		p.TestUpstream = &plan.TestUpstream{CAFile: "/tmp/demo/ca.crt", AllowPrivate: []string{"172.30.0.0/16", "10.9.0.0/24"}}
+		d, out := render(t, p)
+		svc := "pipelock"
+		if bundle {
+			svc = BundleService
+		}
+		s, _ := d.Services.Get(svc)
+		if !slices.Contains(s.Volumes, "/tmp/demo/ca.crt:"+TestUpstreamCA+":ro") || !slices.Contains(s.Environment, "SSL_CERT_FILE="+TestUpstreamCA) || !slices.Contains(s.Environment, "PIPELOCK_ALLOW_PRIVATE_UPSTREAM=172.30.0.0/16,10.9.0.0/24") {
+			t.Errorf("bundle=%v: %s lacks the test upstream wiring: %+v", bundle, svc, s)
+		}
+		if !bundle {
+			e, _ := d.Services.Get("egress")
+			if slices.ContainsFunc(e.Environment, func(v string) bool { return strings.HasPrefix(v, "SSL_CERT_FILE") }) {
+				t.Error("egress got the test upstream CA")
+			}
+		}
+		_ = out
+	}
+	// Real bottles carry none of it.
+	_, out := render(t, planFor(t, combo{routes: true}))
+	if strings.Contains(string(out), "PIPELOCK_ALLOW_PRIVATE_UPSTREAM") || strings.Contains(string(out), TestUpstreamCA) {
+		t.Error("a real bottle carries test upstream wiring")
+	}
+}

@@ -48,6 +48,20 @@ type Options struct {
 	Runtime string
 	// Rand is the slug's randomness; nil means crypto/rand.
 	Rand io.Reader
+	// TestUpstream points pipelock at fake upstreams on the bottle's egress
+	// side (the demo and the escape suite); nil for real bottles.
+	TestUpstream *TestUpstream
+}
+
+// TestUpstream lets pipelock reach fake upstreams that run on the bottle's
+// egress network: it trusts their CA and exempts their private addresses
+// from the SSRF guard. Only the demo and tests set it; `render` shows it.
+type TestUpstream struct {
+	// CAFile is a host PEM file pipelock trusts for upstream TLS (it
+	// replaces the system roots: SSL_CERT_FILE).
+	CAFile string
+	// AllowPrivate lists CIDRs exempt from pipelock's SSRF guard.
+	AllowPrivate []string
 }
 
 // Plan is everything a backend needs to bring a bottle up.
@@ -62,6 +76,7 @@ type Plan struct {
 	SidecarBuildContext string
 	SidecarUser         string
 	Runtime             string
+	TestUpstream        *TestUpstream
 
 	AgentImage string
 	// AgentBuild is set when the bottle builds its image from a Dockerfile.
@@ -165,6 +180,7 @@ func New(agent *manifest.Agent, bottle *manifest.Bottle, opt Options) (*Plan, er
 		SidecarBuildContext: opt.SidecarBuildContext,
 		SidecarUser:         opt.SidecarUser,
 		Runtime:             opt.Runtime,
+		TestUpstream:        opt.TestUpstream,
 	}
 	if p.SidecarImage == "" {
 		p.SidecarImage = DefaultSidecarImage
