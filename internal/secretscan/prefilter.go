@@ -14,7 +14,9 @@ const (
 	pemWindow   = 8 << 10 // a PEM private key fits in this
 )
 
-// tokenChar marks the bytes that secrets are made of. '=' is left out so
+// tokenChar marks the bytes that secrets are made of. Only letters past
+// 'f' make a token "not hex": a digest followed by a full stop, or a
+// path of digests, stays skipped. '=' is left out so
 // "key=value" splits; base64 padding is not needed to match.
 var tokenChar = func() (t [256]bool) {
 	for c := '0'; c <= '9'; c++ {
@@ -62,8 +64,6 @@ func Candidates(b []byte) []Span {
 				nonHex = nonHex || c > 'f'
 			case c >= '0' && c <= '9':
 				dg = true
-			case c != '-':
-				nonHex = true
 			}
 			j++
 		}

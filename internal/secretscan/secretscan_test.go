@@ -243,3 +243,14 @@ func TestGenericSkipsUUID(t *testing.T) {
 		t.Fatal("generic rule lost on a real-looking key")
 	}
 }
+
+func TestCandidatesSkipDigestsWithPunctuation(t *testing.T) {
+	g := secrettest.New(14)
+	var b strings.Builder
+	for range 200 {
+		b.WriteString("see commit " + g.HexDigest(40) + ". and " + g.HexDigest(64) + "/" + g.HexDigest(64) + " ok\n")
+	}
+	if c := secretscan.Candidates([]byte(b.String())); len(c) != 0 {
+		t.Fatalf("%d windows for digests with punctuation", len(c))
+	}
+}
