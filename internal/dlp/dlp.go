@@ -105,6 +105,9 @@ func (in *Inspector) scanText(b []byte, where string, full bool) *Verdict {
 // rules that need a terminator after the secret still match.
 func (in *Inspector) CheckURL(u *url.URL) *Verdict {
 	raw := u.EscapedPath()
+	if u.User != nil {
+		raw = u.User.String() + "@" + raw
+	}
 	if u.RawQuery != "" {
 		raw += "?" + u.RawQuery
 	}
@@ -119,7 +122,7 @@ func (in *Inspector) CheckURL(u *url.URL) *Verdict {
 
 // splitDelims puts each URL component on its own line.
 func splitDelims(s string) string {
-	return strings.NewReplacer("/", "\n", "?", "\n", "&", "\n", "=", "\n", ";", "\n", "#", "\n").Replace(s)
+	return strings.NewReplacer("/", "\n", "?", "\n", "&", "\n", "=", "\n", ";", "\n", "#", "\n", "@", "\n", ":", "\n").Replace(s)
 }
 
 // CheckHeaders scans every header value except an injected credential sent

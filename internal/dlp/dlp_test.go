@@ -104,6 +104,18 @@ func TestPlacements(t *testing.T) {
 	}
 }
 
+func TestURLUserinfo(t *testing.T) {
+	in := inspector(t)
+	u, _ := url.Parse("http://deploy:" + url.QueryEscape(knownValue) + "@h.example/x")
+	if v := in.CheckURL(u); v == nil || v.Rule != dlp.RuleKnownSecret {
+		t.Fatalf("secret in userinfo: %v", v)
+	}
+	u, _ = url.Parse("http://h.example/a:b@c")
+	if v := in.CheckURL(u); v != nil {
+		t.Fatalf("plain path flagged: %v", v)
+	}
+}
+
 func TestInjectedExempt(t *testing.T) {
 	tok := "Bearer " + secrettest.Kinds()[1].Make(secrettest.New(22))
 	sum := sha256.Sum256([]byte(tok))

@@ -27,6 +27,7 @@ const (
 	RuleBodyTooLarge = "body-too-large"
 	RuleCompressed   = "compressed-body"
 	RuleBadRequest   = "bad-request"
+	RuleUpgrade      = "protocol-upgrade"
 )
 
 // decision is one logged decision: one JSON line per request (per

@@ -34,6 +34,7 @@ Rules, in order (a block is HTTP 403, body "blocked: <reason> (rule: <rule>)"):
                    or base64 / base32 / hex / URL-encoded, in URL, headers or body
   dlp.secret       a gitleaks rule match in URL, headers or body (also under
                    base64, hex, percent and JSON escapes, form and multipart)
+  protocol-upgrade a WebSocket / h2c upgrade (frames are not inspectable)
   compressed-body  a request body with a Content-Encoding (not inspectable)
   body-too-large   a request body over max_body_bytes
   ssrf             a destination (after DNS) that is loopback, private,
@@ -87,6 +88,14 @@ func Main(args []string) int {
 			return 0
 		}
 		return 2
+	}
+	// The env form of the flag (comma-separated), set by the compose file
+	// for test upstreams (plan.TestUpstream).
+	if v := os.Getenv("PIPELOCK_ALLOW_PRIVATE_UPSTREAM"); v != "" {
+		if err := allowPrivate.Set(v); err != nil {
+			fmt.Fprintf(os.Stderr, "pipelock: env PIPELOCK_ALLOW_PRIVATE_UPSTREAM=%q: %v\n", v, err)
+			return 2
+		}
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	if err := run(log, *cfgPath, *listen, *caCert, *caKey, allowPrivate); err != nil {

@@ -219,6 +219,11 @@ func (s *Server) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.
 	if rule, reason := s.checkHost(p, host); rule != "" {
 		return block(rule, reason)
 	}
+	if up := req.Header.Get("Upgrade"); up != "" {
+		// WebSocket (or h2c) frames after the upgrade are not inspected, so
+		// the upgrade is refused like a compressed body.
+		return block(RuleUpgrade, "protocol upgrade to "+quoteOrNone(up)+" cannot be inspected")
+	}
 	in := p.inspector
 	if v := in.CheckURL(req.URL); v != nil {
 		return block(v.Rule, v.Reason)

@@ -312,6 +312,7 @@ func TestDLPRules(t *testing.T) {
 		{name: "compressed body", method: "POST", path: "/", body: gz("hello"), header: http.Header{"Content-Encoding": {"gzip"}}, wantRule: RuleCompressed},
 		{name: "body over cap", method: "POST", path: "/", body: strings.Repeat("a", 1<<20+1), wantRule: RuleBodyTooLarge},
 		{name: "body at cap", method: "POST", path: "/", body: strings.Repeat("a ", 1<<19)},
+		{name: "websocket upgrade", method: "GET", path: "/ws", header: http.Header{"Upgrade": {"websocket"}, "Connection": {"Upgrade"}}, wantRule: RuleUpgrade},
 	}
 	for _, scheme := range []string{"https", "http"} {
 		for _, c := range tests {
