@@ -166,6 +166,19 @@ func TestPassthroughSNI(t *testing.T) {
 	}
 }
 
+func TestPassthroughSSRF(t *testing.T) {
+	r := newRig(t, rigOpts{cfg: sidecarconfig.Pipelock{Allowlist: []string{"localhost"}, Passthrough: []string{"localhost"}}, noLoopback: true})
+	c, resp, err := r.connect("localhost:" + r.origin.port())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 403 || !strings.HasPrefix(string(b), "blocked: localhost resolves to") || !strings.Contains(string(b), "(rule: ssrf)") {
+		t.Fatalf("passthrough to loopback: %d %q", resp.StatusCode, b)
+	}
+}
+
 func TestHostMismatchInsideTunnel(t *testing.T) {
 	r := newRig(t, rigOpts{cfg: sidecarconfig.Pipelock{Allowlist: []string{"localhost", "other.example"}}})
 	c, resp, err := r.connect("localhost:" + r.origin.port())
@@ -310,6 +323,7 @@ func TestDLPRules(t *testing.T) {
 		{name: "injected credential to its host", method: "GET", path: "/", header: http.Header{"Authorization": {injected}}},
 		{name: "injected credential in another header", method: "GET", path: "/", header: http.Header{"X-Copy": {injected}}, wantRule: dlp.RuleSecret},
 		{name: "compressed body", method: "POST", path: "/", body: gz("hello"), header: http.Header{"Content-Encoding": {"gzip"}}, wantRule: RuleCompressed},
+		{name: "identity encoding", method: "POST", path: "/", body: "plain", header: http.Header{"Content-Encoding": {"identity"}}},
 		{name: "body over cap", method: "POST", path: "/", body: strings.Repeat("a", 1<<20+1), wantRule: RuleBodyTooLarge},
 		{name: "body at cap", method: "POST", path: "/", body: strings.Repeat("a ", 1<<19)},
 		{name: "websocket upgrade", method: "GET", path: "/ws", header: http.Header{"Upgrade": {"websocket"}, "Connection": {"Upgrade"}}, wantRule: RuleUpgrade},
