@@ -31,10 +31,20 @@ func newTestbed(t *testing.T, mutate func(*sidecarconfig.GateRemote)) *testbed {
 	tb := &testbed{root: root, env: hermeticEnv(t, root)}
 	tb.sshd = startSSHD(t)
 	tb.upstream = newUpstream(t, tb.env, root, "demo")
+	// The key as a careless mount would present it (0644): the gate must
+	// copy it into a private file of its own.
+	loose := filepath.Join(root, "mounted_key")
+	key, err := os.ReadFile(tb.sshd.clientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(loose, key, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	rc := sidecarconfig.GateRemote{
 		Name:         "demo",
 		Upstream:     tb.sshd.url(tb.upstream),
-		IdentityFile: tb.sshd.clientKey,
+		IdentityFile: loose,
 		KnownHostKey: tb.sshd.hostPub,
 		PushBranches: []string{"agent/*"},
 	}
@@ -77,6 +87,22 @@ func TestGateFetchAndPush(t *testing.T) {
 		}
 		if h, u := mustGit(t, env, work, "rev-parse", "HEAD"), refIn(env, tb.upstream, "refs/heads/main"); h != u {
 			t.Fatalf("clone HEAD %s, upstream main %s", h, u)
+		}
+	})
+
+	t.Run("key and known_hosts are private to the gate", func(t *testing.T) {
+		for path, want := range map[string]os.FileMode{
+			filepath.Join(tb.gate.dataDir, ".gate"):                        0o700 | os.ModeDir,
+			filepath.Join(tb.gate.dataDir, ".gate", "demo"):                0o700 | os.ModeDir,
+			filepath.Join(tb.gate.dataDir, ".gate", "demo", "identity"):    0o600,
+			filepath.Join(tb.gate.dataDir, ".gate", "demo", "known_hosts"): 0o600,
+		} {
+			st, err := os.Stat(path)
+			if err != nil {
+				t.Errorf("%s: %v", path, err)
+			} else if st.Mode() != want {
+				t.Errorf("%s mode %v, want %v", path, st.Mode(), want)
+			}
 		}
 	})
 
@@ -375,43 +401,6 @@ func TestGateUpstreamDown(t *testing.T) {
 			if !strings.Contains(out, want) {
 				t.Errorf("git %v output lacks %q:\n%s", args, want, out)
 			}
-		}
-	}
-}
-
-func TestGateKeyCopiedPrivate(t *testing.T) {
-	// A mounted key readable by others is copied into a 0600 file in a
-	// 0700 dir, and the gate's known_hosts is private too.
-	requireTool(t, "git")
-	root := t.TempDir()
-	env := hermeticEnv(t, root)
-	s := startSSHD(t)
-	up := newUpstream(t, env, root, "demo")
-	loose := filepath.Join(root, "loose_key")
-	data, err := os.ReadFile(s.clientKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(loose, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	g := startGate(t, env, sidecarconfig.Gate{Remotes: []sidecarconfig.GateRemote{{
-		Name: "demo", Upstream: s.url(up), IdentityFile: loose, KnownHostKey: s.hostPub,
-	}}})
-	mustGit(t, env, root, "clone", "--quiet", g.url("demo"), filepath.Join(root, "w"))
-	for path, want := range map[string]os.FileMode{
-		filepath.Join(g.dataDir, ".gate"):                        0o700 | os.ModeDir,
-		filepath.Join(g.dataDir, ".gate", "demo"):                0o700 | os.ModeDir,
-		filepath.Join(g.dataDir, ".gate", "demo", "identity"):    0o600,
-		filepath.Join(g.dataDir, ".gate", "demo", "known_hosts"): 0o600,
-	} {
-		st, err := os.Stat(path)
-		if err != nil {
-			t.Errorf("%s: %v", path, err)
-			continue
-		}
-		if st.Mode() != want {
-			t.Errorf("%s mode %v, want %v", path, st.Mode(), want)
 		}
 	}
 }

@@ -58,7 +58,7 @@ type remote struct {
 // pinned known_hosts and, if needed, a 0600 copy of the key; a bare mirror
 // with the upstream as its remote and our pre-receive hook. Nothing is
 // fetched yet: every client request fetches first.
-func NewGate(cfg *sidecarconfig.Gate, cfgPath, dataDir, exe string, log *slog.Logger) (*Gate, error) {
+func NewGate(cfg *sidecarconfig.Gate, cfgPath, dataDir, exe string, log *slog.Logger) (_ *Gate, err error) {
 	g := &Gate{dataDir: dataDir, exe: exe, log: log, remotes: map[string]*remote{}, sem: make(chan struct{}, maxConnections)}
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("--data-dir %s: %w", dataDir, err)
@@ -75,6 +75,11 @@ func NewGate(cfg *sidecarconfig.Gate, cfgPath, dataDir, exe string, log *slog.Lo
 		return nil, err
 	}
 	g.ctlDir = ctl
+	defer func() {
+		if err != nil {
+			g.Close()
+		}
+	}()
 	for i, rc := range cfg.Remotes {
 		key := fmt.Sprintf("%s: remotes[%d]", cfgPath, i)
 		if _, err := parseSSHUpstream(rc.Upstream); err != nil {
@@ -117,7 +122,6 @@ func NewGate(cfg *sidecarconfig.Gate, cfgPath, dataDir, exe string, log *slog.Lo
 		})
 		r.hookEnv = hookEnvVar + "=" + string(hc)
 		if err := g.initMirror(r); err != nil {
-			g.Close()
 			return nil, fmt.Errorf("%s: preparing mirror %s: %w", key, r.repo, err)
 		}
 		g.remotes[rc.Name] = r
