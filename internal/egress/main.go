@@ -151,11 +151,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if opts.Upstream != nil {
 		upstream = opts.Upstream.String()
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "routes", len(routes.Routes), "config", c.routesFile, "upstream", upstream)
-
+	// Handle signals before saying "listening": a SIGHUP sent as soon as the
+	// daemon is up must reload, not kill it (SIGHUP's default action).
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
+	log.Info("listening", "addr", ln.Addr().String(), "routes", len(routes.Routes), "config", c.routesFile, "upstream", upstream)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	for {
