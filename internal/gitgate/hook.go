@@ -88,7 +88,7 @@ func preReceive(stdin io.Reader, stderr io.Writer, env []string) int {
 
 	// 1. Branch policy, deletions, fast-forwards: every violation is listed.
 	var refused []string
-	var tips []string
+	var tips, tags []string
 	for _, u := range updates {
 		if err := cfg.Policy.CheckStatic(u); err != nil {
 			refused = append(refused, err.Error())
@@ -98,16 +98,17 @@ func preReceive(stdin io.Reader, stderr io.Writer, env []string) int {
 			continue
 		}
 		tips = append(tips, u.New)
-		if strings.HasPrefix(u.Ref, "refs/heads/") {
-			typ, err := gitOutput(ctx, env, "cat-file", "-t", u.New)
-			if err != nil {
-				refused = append(refused, fmt.Sprintf("%s: cannot read pushed object %s: %v", u.Ref, u.New, err))
-				continue
-			}
-			if t := strings.TrimSpace(string(typ)); t != "commit" {
-				refused = append(refused, fmt.Sprintf("%s: a branch must point at a commit, not a %s", u.Ref, t))
-				continue
-			}
+		typ, err := gitOutput(ctx, env, "cat-file", "-t", u.New)
+		if err != nil {
+			refused = append(refused, fmt.Sprintf("%s: cannot read pushed object %s: %v", u.Ref, u.New, err))
+			continue
+		}
+		switch t := strings.TrimSpace(string(typ)); {
+		case t == "tag":
+			tags = append(tags, u.New)
+		case t != "commit" && strings.HasPrefix(u.Ref, "refs/heads/"):
+			refused = append(refused, fmt.Sprintf("%s: a branch must point at a commit, not a %s", u.Ref, t))
+			continue
 		}
 		if !u.IsCreate() && !cfg.Policy.AllowForcePush {
 			ff, err := isAncestor(ctx, env, u.Old, u.New)
@@ -136,6 +137,18 @@ func preReceive(stdin io.Reader, stderr io.Writer, env []string) int {
 	if err != nil {
 		say("could not scan the pushed commits (%v); push refused", err)
 		return 1
+	}
+	// Annotated tags carry a message of their own.
+	for _, tag := range tags {
+		body, err := gitOutput(ctx, env, "cat-file", "tag", tag)
+		if err != nil {
+			say("could not read pushed tag %s (%v); push refused", tag, err)
+			return 1
+		}
+		_, msg, _ := strings.Cut(string(body), "\n\n")
+		for _, f := range sc.ScanString(msg) {
+			findings = append(findings, Finding{Commit: tag, File: "(tag message)", Line: f.Line, RuleID: f.RuleID, Redacted: f.Redacted})
+		}
 	}
 	if len(findings) > 0 {
 		for i, f := range findings {

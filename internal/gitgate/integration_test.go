@@ -46,7 +46,7 @@ func newTestbed(t *testing.T, mutate func(*sidecarconfig.GateRemote)) *testbed {
 		Upstream:     tb.sshd.url(tb.upstream),
 		IdentityFile: loose,
 		KnownHostKey: tb.sshd.hostPub,
-		PushBranches: []string{"agent/*"},
+		PushBranches: []string{"agent/*", "refs/tags/v*"},
 	}
 	if mutate != nil {
 		mutate(&rc)
@@ -209,15 +209,15 @@ func TestGateFetchAndPush(t *testing.T) {
 				commitFile(t, env, work, "main.txt", "direct to main\n", "to main")
 				return []string{"origin", "main"}
 			},
-			ref: "refs/heads/main", want: `not allowed by push_branches ["agent/*"]`,
+			ref: "refs/heads/main", want: `not allowed by push_branches ["agent/*", "refs/tags/v*"]`,
 		},
 		{
-			name: "tag (not a branch)",
+			name: "tag outside push_branches",
 			setup: func(t *testing.T) []string {
-				mustGit(t, env, work, "tag", "v1.0")
-				return []string{"origin", "v1.0"}
+				mustGit(t, env, work, "tag", "x1.0")
+				return []string{"origin", "x1.0"}
 			},
-			ref: "refs/tags/v1.0", want: "refs/tags/v1.0: not allowed by push_branches",
+			ref: "refs/tags/x1.0", want: "refs/tags/x1.0: not allowed by push_branches",
 		},
 		{
 			name: "force push",
@@ -250,6 +250,29 @@ func TestGateFetchAndPush(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("annotated tags: clean lands, secret in the message refused", func(t *testing.T) {
+		mustGit(t, env, work, "checkout", "--quiet", "-B", "agent/feature", "origin/agent/feature")
+		mustGit(t, env, work, "tag", "-a", "-m", "release one", "v1.0")
+		mustGit(t, env, work, "push", "--quiet", "origin", "v1.0")
+		if got, want := refIn(env, tb.upstream, "refs/tags/v1.0"), mustGit(t, env, work, "rev-parse", "v1.0"); got != want {
+			t.Fatalf("upstream v1.0 = %q, want %s", got, want)
+		}
+		mustGit(t, env, work, "tag", "-a", "-m", "release two\n\nkey "+fakeAWSKey, "v2.0")
+		tag := mustGit(t, env, work, "rev-parse", "v2.0")
+		out, err := gitRun(env, work, "push", "origin", "v2.0")
+		if err == nil {
+			t.Fatalf("tag with a secret pushed:\n%s", out)
+		}
+		for _, want := range []string{"tag " + tag, "message line 3", "aws-access-token"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("push output lacks %q:\n%s", want, out)
+			}
+		}
+		if strings.Contains(out, fakeAWSKey) || refIn(env, tb.upstream, "refs/tags/v2.0") != "" {
+			t.Errorf("secret echoed or tag landed upstream:\n%s", out)
+		}
+	})
 
 	t.Run("upstream refusal reaches the agent", func(t *testing.T) {
 		hook := "#!/bin/sh\nwhile read old new ref; do\n  case \"$ref\" in refs/heads/agent/blocked) echo \"upstream policy says no to $ref\" >&2; exit 1;; esac\ndone\n"

@@ -24,6 +24,9 @@ type Finding struct {
 }
 
 func (f Finding) String() string {
+	if f.File == "(tag message)" {
+		return fmt.Sprintf("tag %s, message line %d: rule %s (%s)", f.Commit, f.Line, f.RuleID, f.Redacted)
+	}
 	return fmt.Sprintf("commit %s, file %s, line %d: rule %s (%s)", f.Commit, f.File, f.Line, f.RuleID, f.Redacted)
 }
 
