@@ -6,7 +6,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -240,5 +242,66 @@ func TestMainErrors(t *testing.T) {
 				t.Errorf("output %s lacks %q", out, tc.want)
 			}
 		})
+	}
+}
+
+// The light claude-bottle-sidecar-init binary, really run: it starts the
+// claude-bottle-sidecar next to it once per daemon (here a small shell
+// program standing in for it), prefixes their lines, stops them on SIGTERM,
+// and refuses to start when that binary is missing.
+func TestLightInitBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a binary")
+	}
+	dir := t.TempDir()
+	lite := filepath.Join(dir, "claude-bottle-sidecar-init")
+	build := exec.Command("go", "build", "-o", lite, "../../cmd/claude-bottle-sidecar-init")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	run := func(t *testing.T, env ...string) (string, int) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		var out syncBuffer
+		cmd := exec.CommandContext(ctx, lite)
+		cmd.Env = append(os.Environ(), env...)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Once both daemons spoke, stop the init as docker stop would.
+		for ctx.Err() == nil && cmd.ProcessState == nil {
+			s := out.String()
+			if strings.Contains(s, "[egress] daemon egress") && strings.Contains(s, "[pipelock] daemon pipelock") {
+				break
+			}
+			if strings.Contains(s, `"level":"ERROR"`) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait() // this package's reaper is not running now
+		return out.String(), cmd.ProcessState.ExitCode()
+	}
+	daemons := EnvDaemons + "=egress,pipelock"
+
+	out, code := run(t, daemons)
+	if code != 2 || !strings.Contains(out, "claude-bottle-sidecar next to it") && !strings.Contains(out, filepath.Join(dir, "claude-bottle-sidecar")) {
+		t.Errorf("without the daemons' binary: exit %d, output %s; want 2 naming the missing file", code, out)
+	}
+
+	script := "#!/bin/sh\necho \"daemon $1 EGRESS_TOKEN_0=${EGRESS_TOKEN_0:-unset}\"\ntrap 'exit 0' TERM\nwhile :; do sleep 0.05; done\n"
+	if err := os.WriteFile(filepath.Join(dir, "claude-bottle-sidecar"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, code = run(t, daemons, "EGRESS_TOKEN_0=tok")
+	if code != 0 {
+		t.Errorf("exit %d, want 0; output:\n%s", code, out)
+	}
+	for _, want := range []string{"[egress] daemon egress EGRESS_TOKEN_0=tok", "[pipelock] daemon pipelock EGRESS_TOKEN_0=unset", `[init] {`, `"msg":"init exiting","code":0`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -64,11 +65,48 @@ func Main(args []string) int {
 			logger.Warn("cannot become a child subreaper; orphans go to PID 1", "err", err.Error())
 		}
 	}
-	code, err := Run(context.Background(), Config{Daemons: daemons})
+	exe, err := DaemonBinary()
+	if err != nil {
+		logger.Error(err.Error())
+		return 2
+	}
+	code, err := Run(context.Background(), Config{
+		Daemons: daemons,
+		Command: func(d string) []string { return []string{exe, d} },
+	})
 	if err != nil {
 		logger.Error(err.Error())
 	}
 	return code
+}
+
+// EnvSidecarBin overrides the binary the init starts the daemons from.
+const EnvSidecarBin = "CLAUDE_BOTTLE_SIDECAR_BIN"
+
+// SidecarBinaryName is the full binary's file name.
+const SidecarBinaryName = "claude-bottle-sidecar"
+
+// DaemonBinary is the program the init runs as "<program> <daemon>":
+// $CLAUDE_BOTTLE_SIDECAR_BIN if set; else this executable when it is the
+// full claude-bottle-sidecar; else (the light claude-bottle-sidecar-init)
+// the claude-bottle-sidecar next to it.
+func DaemonBinary() (string, error) {
+	if b := os.Getenv(EnvSidecarBin); b != "" {
+		return b, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("cannot find the init's own executable: %w; set %s", err, EnvSidecarBin)
+	}
+	if filepath.Base(exe) == SidecarBinaryName {
+		return exe, nil
+	}
+	sib := filepath.Join(filepath.Dir(exe), SidecarBinaryName)
+	if _, err := os.Stat(sib); err != nil {
+		return "", fmt.Errorf("%s is not %s and there is no %s next to it (%v); set %s to the daemons' binary",
+			exe, SidecarBinaryName, sib, err, EnvSidecarBin)
+	}
+	return sib, nil
 }
 
 const healthUsage = `usage: claude-bottle-sidecar health [daemon]
