@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/claude-bottle/claude-bottle/internal/secretscan/secrettest"
 )

@@ -43,6 +43,7 @@ func TestKnownSecretEncodings(t *testing.T) {
 		"url-all":      percentAll(v),
 		"b64-of-hex":   base64.StdEncoding.EncodeToString([]byte(hex.EncodeToString([]byte(v)))),
 		"json-escaped": strings.ReplaceAll(v, "-", `\u002d`),
+		"upper-cased":  strings.ToUpper(v),
 	}
 	for name, body := range cases {
 		got := in.CheckBody("text/plain", []byte("data: "+body+"\n"))

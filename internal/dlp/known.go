@@ -22,8 +22,9 @@ type KnownSecret struct {
 }
 
 type variant struct {
-	enc string // "plain", "base64", "hex", ...
-	s   []byte
+	enc  string // "plain", "base64", "hex", ...
+	s    []byte
+	fold bool // match in any letter case
 }
 
 // NewKnownSecret precomputes the encodings of value.
@@ -35,9 +36,11 @@ func NewKnownSecret(name, value string) KnownSecret {
 			return
 		}
 		seen[s] = true
-		k.variants = append(k.variants, variant{enc, []byte(s)})
+		k.variants = append(k.variants, variant{enc: enc, s: []byte(s)})
 	}
 	add("plain", value)
+	// The same secret upper- or lower-cased is still the secret.
+	k.variants = append(k.variants, variant{"case-changed", []byte(value), true})
 	add("hex", hex.EncodeToString([]byte(value)))
 	add("hex", strings.ToUpper(hex.EncodeToString([]byte(value))))
 	add("url-encoded", url.QueryEscape(value))
@@ -78,10 +81,11 @@ func alignedRun(enc func([]byte) string, bitsPerChar, off int, value string) str
 }
 
 // knownSet matches many variants in one pass over the input: a bitmap of
-// their 3-byte prefixes rejects almost every position with one load.
+// their case-folded 2-byte prefixes rejects almost every position with one
+// load. A folded variant matches in any letter case; the others exactly.
 type knownSet struct {
-	bits  [1 << 16 / 64]uint64 // indexed by the first two bytes
-	byPfx map[[3]byte][]knownRef
+	bits  [1 << 16 / 64]uint64
+	byPfx map[[2]byte][]knownRef
 }
 
 type knownRef struct {
@@ -89,15 +93,23 @@ type knownRef struct {
 	v      *variant
 }
 
-func prefixHash(a, b byte) uint32 { return uint32(a)<<8 | uint32(b) }
+var lowerTable = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+		if i >= 'A' && i <= 'Z' {
+			t[i] = byte(i) + 32
+		}
+	}
+	return t
+}()
 
 func newKnownSet(ks []KnownSecret) *knownSet {
-	s := &knownSet{byPfx: map[[3]byte][]knownRef{}}
+	s := &knownSet{byPfx: map[[2]byte][]knownRef{}}
 	for i := range ks {
 		for j := range ks[i].variants {
 			v := &ks[i].variants[j]
-			p := [3]byte{v.s[0], v.s[1], v.s[2]}
-			h := prefixHash(p[0], p[1])
+			p := [2]byte{lowerTable[v.s[0]], lowerTable[v.s[1]]}
+			h := uint32(p[0])<<8 | uint32(p[1])
 			s.bits[h>>6] |= 1 << (h & 63)
 			s.byPfx[p] = append(s.byPfx[p], knownRef{i, v})
 		}
@@ -107,13 +119,17 @@ func newKnownSet(ks []KnownSecret) *knownSet {
 
 // find returns the first known secret (index, encoding) found in b.
 func (s *knownSet) find(b []byte) (int, string, bool) {
-	for i := 0; i+2 < len(b); i++ {
-		h := prefixHash(b[i], b[i+1])
+	for i := 0; i+1 < len(b); i++ {
+		h := uint32(lowerTable[b[i]])<<8 | uint32(lowerTable[b[i+1]])
 		if s.bits[h>>6]&(1<<(h&63)) == 0 {
 			continue
 		}
-		for _, r := range s.byPfx[[3]byte{b[i], b[i+1], b[i+2]}] {
-			if bytes.HasPrefix(b[i:], r.v.s) {
+		for _, r := range s.byPfx[[2]byte{lowerTable[b[i]], lowerTable[b[i+1]]}] {
+			n := len(r.v.s)
+			if i+n > len(b) {
+				continue
+			}
+			if r.v.fold && bytes.EqualFold(b[i:i+n], r.v.s) || !r.v.fold && bytes.Equal(b[i:i+n], r.v.s) {
 				return r.secret, r.v.enc, true
 			}
 		}
