@@ -62,7 +62,58 @@ func decodeOnce(b []byte) [][]byte {
 	if d := decodeRuns(b); len(d) > 0 {
 		out = append(out, d)
 	}
+	if u := unwrapLines(b); u != nil {
+		if d := decodeRuns(u); len(d) > 0 {
+			out = append(out, d)
+		}
+	}
 	return out
+}
+
+// minWrapped is the shortest line taken as part of wrapped base64 (tools
+// wrap at 60, 64 or 76 characters).
+const minWrapped = 40
+
+// unwrapLines joins lines that end in a long base64 run to the next line
+// (wrapped base64, as `base64` and PEM write it) so a secret across a line break decodes whole. It returns nil when
+// there is nothing to join.
+func unwrapLines(b []byte) []byte {
+	if bytes.IndexByte(b, '\n') < 0 {
+		return nil
+	}
+	var out []byte
+	joined := false
+	start := 0
+	for start < len(b) {
+		end := bytes.IndexByte(b[start:], '\n')
+		if end < 0 {
+			out = append(out, b[start:]...)
+			break
+		}
+		line := b[start : start+end]
+		trim := bytes.TrimSuffix(line, []byte{'\r'})
+		out = append(out, trim...)
+		if tailB64(trim) >= minWrapped {
+			joined = true // drop the line break
+		} else {
+			out = append(out, '\n')
+		}
+		start += end + 1
+	}
+	if !joined {
+		return nil
+	}
+	return out
+}
+
+// tailB64 is the length of the base64 run that ends the line ("data: "
+// before the first wrapped line is common).
+func tailB64(l []byte) int {
+	n := 0
+	for i := len(l) - 1; i >= 0 && (charClass[l[i]]&clB64 != 0 || l[i] == '='); i-- {
+		n++
+	}
+	return n
 }
 
 func hasPercentEscape(b []byte) bool {

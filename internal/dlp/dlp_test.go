@@ -44,6 +44,7 @@ func TestKnownSecretEncodings(t *testing.T) {
 		"b64-of-hex":   base64.StdEncoding.EncodeToString([]byte(hex.EncodeToString([]byte(v)))),
 		"json-escaped": strings.ReplaceAll(v, "-", `\u002d`),
 		"upper-cased":  strings.ToUpper(v),
+		"b64-wrapped":  wrap76(base64.StdEncoding.EncodeToString([]byte(strings.Repeat("x", 50) + v + strings.Repeat("y", 50)))),
 	}
 	for name, body := range cases {
 		got := in.CheckBody("text/plain", []byte("data: "+body+"\n"))
@@ -161,4 +162,15 @@ func TestHost(t *testing.T) {
 			t.Errorf("%s: flagged %v", h, v)
 		}
 	}
+}
+
+// wrap76 wraps s at 76 columns, as base64(1) does.
+func wrap76(s string) string {
+	var b strings.Builder
+	for len(s) > 76 {
+		b.WriteString(s[:76] + "\n")
+		s = s[76:]
+	}
+	b.WriteString(s)
+	return b.String()
 }
