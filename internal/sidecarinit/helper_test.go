@@ -204,7 +204,12 @@ func (h *harness) snapshot() []Event {
 // waitFor polls the event log until cond holds; bounded by 15 s.
 func (h *harness) waitFor(what string, cond func([]Event) bool) []Event {
 	h.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	return h.waitForWithin(15*time.Second, what, cond)
+}
+
+func (h *harness) waitForWithin(limit time.Duration, what string, cond func([]Event) bool) []Event {
+	h.t.Helper()
+	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		if ev := h.snapshot(); cond(ev) {
 			return ev
