@@ -71,7 +71,36 @@ func Require(t testing.TB) {
 	if out, err := exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").CombinedOutput(); err != nil {
 		Unavailable(t, "the Docker engine does not answer: %v: %s", err, bytes.TrimSpace(out))
 	}
+	sweepStale(ctx)
 	t.Cleanup(func() { Cleanup(t) })
+}
+
+// StaleAfter is the age after which another run's labelled containers are
+// taken for leftovers (a run killed by a test timeout skips its cleanups).
+const StaleAfter = time.Hour
+
+// sweepStale removes containers with the test label, from other runs,
+// older than StaleAfter. Best effort.
+func sweepStale(ctx context.Context) {
+	out, err := docker(ctx, "ps", "-a", "--filter", "label="+LabelTest, "--format",
+		"{{.ID}}\t{{.CreatedAt}}\t{{.Label \""+LabelTest+"\"}}")
+	if err != nil {
+		return
+	}
+	var stale []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 3 || f[2] == RunID() {
+			continue
+		}
+		created, err := time.Parse("2006-01-02 15:04:05 -0700 MST", f[1])
+		if err == nil && time.Since(created) > StaleAfter {
+			stale = append(stale, f[0])
+		}
+	}
+	if len(stale) > 0 {
+		_, _ = docker(ctx, append([]string{"rm", "-f", "-v"}, stale...)...)
+	}
 }
 
 // Cleanup removes every container, network and volume carrying this run's

@@ -29,14 +29,14 @@ func (w testWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// sidecarBinary builds the static binary once per test binary.
-func sidecarBinary(t *testing.T, ctx context.Context) string {
+// binDir builds the static binaries into a temp dir.
+func binDir(t *testing.T, ctx context.Context) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "claude-bottle-sidecar")
-	if err := BuildSidecarBinary(ctx, root, bin, testWriter{t}); err != nil {
+	dir := t.TempDir()
+	if err := BuildBinaries(ctx, root, dir, testWriter{t}); err != nil {
 		t.Fatal(err)
 	}
-	return bin
+	return dir
 }
 
 // realDaemons lists the daemons whose code has landed: a placeholder
@@ -139,25 +139,24 @@ func hardening() []string {
 		"--entrypoint", "/usr/local/bin/claude-bottle-sidecar"}
 }
 
-// waitHealthy runs the image's own healthcheck command until it passes.
-func waitHealthy(t *testing.T, ctx context.Context, c string, healthArgs ...string) {
+// waitHealthy waits (from the host, cheaply) until each daemon's port on
+// the container accepts, then runs the image's own healthcheck command
+// once: it must agree. Polling the full binary's health would cost a DLP
+// engine start-up per poll.
+func waitHealthy(t *testing.T, ctx context.Context, c, bin string, daemons []string, healthArgs ...string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 45*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	args := append([]string{"exec", c, "/usr/local/bin/claude-bottle-sidecar", "health"}, healthArgs...)
-	var last string
-	for ctx.Err() == nil {
-		out, err := dockertest.TryDocker(ctx, args...)
-		if err == nil {
-			return
+	ip := dockertest.IP(t, ctx, c)
+	for _, d := range daemons {
+		if err := dockertest.WaitTCP(ctx, net.JoinHostPort(ip, strconv.Itoa(sidecarinit.Ports[d]))); err != nil {
+			t.Fatalf("%s: %s never listened: %v\nlogs:\n%s", c, d, err, dockertest.Logs(context.Background(), c))
 		}
-		last = out
-		if running, _ := dockertest.TryDocker(ctx, "inspect", "-f", "{{.State.Running}}", c); running != "true" {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("%s never became healthy: %s\nlogs:\n%s", c, last, dockertest.Logs(context.Background(), c))
+	args := append([]string{"exec", c, "/usr/local/bin/" + bin, "health"}, healthArgs...)
+	if out, err := dockertest.TryDocker(ctx, args...); err != nil {
+		t.Fatalf("%s: ports open but %s health fails: %v: %s", c, bin, err, out)
+	}
 }
 
 // probe connects from the host to the container's address on each port
@@ -199,14 +198,14 @@ func TestSidecarImage(t *testing.T) {
 	dockertest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	bin := sidecarBinary(t, ctx)
-	daemons := realDaemons(t, bin)
-	if err := Ensure(ctx, Options{Root: root, SidecarBinary: bin, Progress: testWriter{t}}, Sidecars); err != nil {
+	bins := binDir(t, ctx)
+	daemons := realDaemons(t, filepath.Join(bins, SidecarBinary))
+	if err := Ensure(ctx, Options{Root: root, BinDir: bins, Progress: testWriter{t}}, Sidecars); err != nil {
 		t.Fatal(err)
 	}
 	// Ensure again: the inputs did not change, so no rebuild.
 	var second strings.Builder
-	if err := Ensure(ctx, Options{Root: root, SidecarBinary: bin, Progress: &second}, Sidecars); err != nil {
+	if err := Ensure(ctx, Options{Root: root, BinDir: bins, Progress: &second}, Sidecars); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(second.String(), "up to date") || strings.Contains(second.String(), "building "+Sidecars) {
@@ -214,7 +213,7 @@ func TestSidecarImage(t *testing.T) {
 	}
 	// The image itself: user, binary, tools git-gate needs.
 	out := dockertest.Docker(t, ctx, "run", "--rm", "--label", dockertest.Label(), "--entrypoint", "sh", Sidecars,
-		"-c", "id -u; getent passwd 10001 | cut -d: -f1; git --version; ssh -V 2>&1; test -x /usr/local/bin/claude-bottle-sidecar && echo bin-ok")
+		"-c", "id -u; getent passwd 10001 | cut -d: -f1; git --version; ssh -V 2>&1; test -x /usr/local/bin/claude-bottle-sidecar && test -x /usr/local/bin/claude-bottle-sidecar-init && echo bin-ok")
 	for _, want := range []string{"10001\n", "sidecar\n", "git version", "OpenSSH", "bin-ok"} {
 		if !strings.Contains(out+"\n", want) {
 			t.Errorf("image check lacks %q:\n%s", want, out)
@@ -230,6 +229,7 @@ func TestSidecarImage(t *testing.T) {
 	type shape struct {
 		name       string
 		run        []string // image and command
+		bin        string   // the binary that runs init and health
 		health     []string // health arguments
 		open, shut []string // daemons whose ports must be open / closed
 	}
@@ -251,12 +251,17 @@ func TestSidecarImage(t *testing.T) {
 		if hasPipelock && !strings.Contains(","+csv+",", ",pipelock,") {
 			continue
 		}
-		shapes = append(shapes, shape{name: "bundle/" + csv,
+		shapes = append(shapes, shape{name: "bundle/" + csv, bin: SidecarBinary,
 			run:  []string{"-e", sidecarinit.EnvDaemons + "=" + csv, Sidecars, "init"},
 			open: subset, shut: others})
 	}
+	// The light init binary as PID 1 and healthcheck, every daemon.
+	all := strings.Join(daemons, ",")
+	shapes = append(shapes, shape{name: "bundle-light-init/" + all, bin: InitBinary,
+		run:  []string{"--entrypoint", "/usr/local/bin/" + InitBinary, "-e", sidecarinit.EnvDaemons + "=" + all, Sidecars},
+		open: daemons})
 	for _, d := range daemons {
-		shapes = append(shapes, shape{name: "legacy/" + d, run: []string{Sidecars, d}, health: []string{d}, open: []string{d}})
+		shapes = append(shapes, shape{name: "legacy/" + d, bin: SidecarBinary, run: []string{Sidecars, d}, health: []string{d}, open: []string{d}})
 	}
 	t.Run("shapes", func(t *testing.T) {
 		for i, sh := range shapes {
@@ -264,7 +269,7 @@ func TestSidecarImage(t *testing.T) {
 				t.Parallel()
 				name := fmt.Sprintf("cb-%s-%d", dockertest.RunID(), i)
 				dockertest.Run(t, ctx, append(append([]string{"--name", name}, base...), sh.run...)...)
-				waitHealthy(t, ctx, name, sh.health...)
+				waitHealthy(t, ctx, name, sh.bin, sh.open, sh.health...)
 				ip := dockertest.IP(t, ctx, name)
 				probe(t, ctx, ip, sh.open, true)
 				probe(t, ctx, ip, sh.shut, false)

@@ -32,6 +32,8 @@ import (
 const (
 	Sidecars  = "claude-bottle-sidecars:latest"
 	AgentTest = "claude-bottle-agent-test:latest"
+	// UpstreamTest is the demo's fake upstream (HTTPS API + ssh git).
+	UpstreamTest = "claude-bottle-upstream-test:latest"
 	// Base is the FROM of both Dockerfiles.
 	Base = "debian:bookworm-slim"
 )
@@ -39,34 +41,46 @@ const (
 // LabelInputs carries the hash of an image's build inputs.
 const LabelInputs = "dev.claude-bottle.inputs"
 
-// SidecarBinaryPath is where the Dockerfile expects the static binary,
-// relative to the build context.
-const SidecarBinaryPath = "dist/claude-bottle-sidecar"
+// The static binaries the sidecar image copies, by file name; the
+// Dockerfile expects them under dist/ of the build context.
+const (
+	SidecarBinary = "claude-bottle-sidecar"
+	// InitBinary is the light init/healthcheck binary (no daemons linked).
+	InitBinary = "claude-bottle-sidecar-init"
+)
+
+var binaries = map[string]string{SidecarBinary: "./cmd/claude-bottle-sidecar", InitBinary: "./cmd/claude-bottle-sidecar-init"}
 
 // spec says how to build one image.
 type spec struct {
 	dockerfile string
-	// sidecarBinary: the build context needs the static sidecar binary.
-	sidecarBinary bool
+	// sidecarBinaries: the build context needs the static binaries.
+	sidecarBinaries bool
+	// goBinary, if set, is a Go main package ("./cmd/...") built static
+	// into goBinaryPath in the build context.
+	goBinary, goBinaryPath string
 }
 
 var specs = map[string]spec{
-	Sidecars:  {dockerfile: "Dockerfile.sidecars", sidecarBinary: true},
+	Sidecars:  {dockerfile: "Dockerfile.sidecars", sidecarBinaries: true},
 	AgentTest: {dockerfile: "Dockerfile.agent-test"},
+	UpstreamTest: {dockerfile: "Dockerfile.upstream-test",
+		goBinary: "./cmd/claude-bottle-testupstream", goBinaryPath: "dist/claude-bottle-testupstream"},
 }
 
 // Names lists the images Ensure knows, in build order.
-func Names() []string { return []string{Sidecars, AgentTest} }
+func Names() []string { return []string{Sidecars, AgentTest, UpstreamTest} }
 
 // Options tune Ensure.
 type Options struct {
 	// Root is the source tree holding the Dockerfiles, scripts/ and, unless
-	// SidecarBinary is set, cmd/claude-bottle-sidecar. Default: the nearest
-	// folder at or above the working directory with Dockerfile.sidecars.
+	// BinDir is set, cmd/. Default: the nearest folder at or above the
+	// working directory with Dockerfile.sidecars.
 	Root string
-	// SidecarBinary, if set, is a prebuilt static sidecar binary to use
-	// instead of building one with the Go toolchain.
-	SidecarBinary string
+	// BinDir, if set, holds prebuilt static claude-bottle-sidecar and
+	// claude-bottle-sidecar-init binaries to use instead of building them
+	// with the Go toolchain.
+	BinDir string
 	// Progress receives one line per step and the builds' output, each
 	// line prefixed. Nil discards.
 	Progress io.Writer
@@ -131,19 +145,36 @@ func ensureOne(ctx context.Context, root, name, baseID string, opt Options, p pr
 	}
 	defer os.RemoveAll(ctxDir)
 	files := map[string]string{} // context-relative path -> absolute
-	if sp.sidecarBinary {
-		bin := filepath.Join(ctxDir, SidecarBinaryPath)
+	if sp.sidecarBinaries {
+		dist := filepath.Join(ctxDir, "dist")
+		if err := os.MkdirAll(dist, 0o755); err != nil {
+			return err
+		}
+		if opt.BinDir != "" {
+			for name := range binaries {
+				if err := copyFile(filepath.Join(opt.BinDir, name), filepath.Join(dist, name), 0o755); err != nil {
+					return fmt.Errorf("images: prebuilt binary: %w", err)
+				}
+			}
+		} else if err := BuildBinaries(ctx, root, dist, p.w); err != nil {
+			return err
+		}
+		for name := range binaries {
+			files["dist/"+name] = filepath.Join(dist, name)
+		}
+	}
+	if sp.goBinary != "" {
+		bin := filepath.Join(ctxDir, sp.goBinaryPath)
 		if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
 			return err
 		}
-		if opt.SidecarBinary != "" {
-			if err := copyFile(opt.SidecarBinary, bin, 0o755); err != nil {
-				return fmt.Errorf("images: copy sidecar binary %s: %w", opt.SidecarBinary, err)
-			}
-		} else if err := BuildSidecarBinary(ctx, root, bin, p.w); err != nil {
-			return err
+		p.printf("building %s (go build %s)", sp.goBinaryPath, sp.goBinary)
+		env := append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+		if err := run(ctx, root, p.sub("go build"), env, "go", "build", "-tags", "gore2regex", "-trimpath",
+			"-buildvcs=false", "-ldflags=-s -w", "-o", bin, sp.goBinary); err != nil {
+			return fmt.Errorf("images: go build %s in %s failed (output above): %w", sp.goBinary, root, err)
 		}
-		files[SidecarBinaryPath] = bin
+		files[sp.goBinaryPath] = bin
 	}
 	hash, err := inputHash(name, df, baseID, files)
 	if err != nil {
@@ -168,17 +199,21 @@ func ensureOne(ctx context.Context, root, name, baseID string, opt Options, p pr
 	return nil
 }
 
-// BuildSidecarBinary builds the static sidecar binary from root into out:
-// CGO_ENABLED=0, the gore2regex tag, -trimpath, stripped. The result does
-// not depend on the build machine's paths, so its hash is a fair input hash.
-func BuildSidecarBinary(ctx context.Context, root, out string, w io.Writer) error {
+// BuildBinaries builds the static claude-bottle-sidecar and
+// claude-bottle-sidecar-init from root into dir: CGO_ENABLED=0, the
+// gore2regex tag, -trimpath, stripped. The result does not depend on the
+// build machine's paths, so its hash is a fair input hash.
+func BuildBinaries(ctx context.Context, root, dir string, w io.Writer) error {
 	p := progress{w: w}
-	p.printf("building the sidecar binary (go build ./cmd/claude-bottle-sidecar)")
 	env := append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-	err := run(ctx, root, p.sub("go build"), env, "go", "build", "-tags", "gore2regex", "-trimpath",
-		"-buildvcs=false", "-ldflags=-s -w", "-o", out, "./cmd/claude-bottle-sidecar")
-	if err != nil {
-		return fmt.Errorf("images: go build ./cmd/claude-bottle-sidecar in %s failed (output above): %w", root, err)
+	for _, name := range []string{SidecarBinary, InitBinary} {
+		pkg := binaries[name]
+		p.printf("building %s (go build %s)", name, pkg)
+		err := run(ctx, root, p.sub("go build"), env, "go", "build", "-tags", "gore2regex", "-trimpath",
+			"-buildvcs=false", "-ldflags=-s -w", "-o", filepath.Join(dir, name), pkg)
+		if err != nil {
+			return fmt.Errorf("images: go build %s in %s failed (output above): %w", pkg, root, err)
+		}
 	}
 	return nil
 }
