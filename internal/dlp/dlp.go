@@ -94,6 +94,11 @@ func (in *Inspector) scanText(b []byte, where string, full bool) *Verdict {
 		} else {
 			fs = in.scanner.ScanBody(layer)
 		}
+		if len(fs) == 0 {
+			if v := checkAssignments(layer); v != nil {
+				return v
+			}
+		}
 		if len(fs) > 0 {
 			return findingVerdict(fs[0], where)
 		}

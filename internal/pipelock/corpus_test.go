@@ -64,6 +64,16 @@ func buildCorpus() []corpusCase {
 		add(corpusCase{name: n("body-hex"), place: "body", malicious: true, method: "POST", path: "/log", ctype: "text/plain", body: "payload=" + hx(s)})
 		add(corpusCase{name: n("body-base64"), place: "body", malicious: true, method: "POST", path: "/log", ctype: "application/json", body: `{"data":"` + b64(s) + `"}`})
 	}
+	// Malicious: credential files sent whole (curl -d @file, base64 file).
+	for i := range 4 {
+		env := "# prod\nDATABASE_URL=postgres://app@db:5432/app\nAWS_REGION=us-east-1\nAWS_SECRET_ACCESS_KEY=" + g.Str("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 40) + "\nDEBUG=false\n"
+		add(corpusCase{name: "dotenv-" + itoa64(int64(i)), place: "body", malicious: true, method: "POST", path: "/paste", ctype: "text/plain", body: env})
+		add(corpusCase{name: "dotenv-form-" + itoa64(int64(i)), place: "body", malicious: true, method: "POST", path: "/paste", ctype: "application/x-www-form-urlencoded", body: url.Values{"content": {env}}.Encode()})
+		key := secrettest.Kinds()[14].Make(g)
+		add(corpusCase{name: "base64-wrapped-key-" + itoa64(int64(i)), place: "body", malicious: true, method: "POST", path: "/paste", ctype: "text/plain", body: wrapAt(b64(key), 76)})
+		cfg := `{"auths":{"registry.example.com":{"auth":"` + b64("deploy:"+g.Str("abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789", 32)) + `"}}}`
+		add(corpusCase{name: "docker-config-" + itoa64(int64(i)), place: "body", malicious: true, method: "POST", path: "/paste", ctype: "application/json", body: cfg})
+	}
 	// Malicious: the bottle's own secret, every encoding and placement.
 	ks := corpusKnown
 	b32 := strings.ToLower(strings.TrimRight(base32.StdEncoding.EncodeToString([]byte(ks)), "="))
@@ -164,6 +174,13 @@ func buildCorpus() []corpusCase {
 	benignBody("yaml", "application/yaml", "name: demo\nsteps:\n  - run: go test ./...\n  - run: go vet ./...\n")
 	mb, mct := multipartBody(map[string]string{"title": "logs"}, "build.log", "ok   github.com/x/y 0.5s\nok   github.com/x/z 1.2s\n")
 	benignBody("multipart-log", mct, mb)
+	// Benign near-misses for the credential-assignment rule.
+	benignBody("env-placeholders", "text/plain", "API_KEY=your-api-key-goes-here\nSECRET_KEY=changeme-in-production\nDB_PASSWORD=${DB_PASSWORD}\n")
+	benignBody("token-code", "text/plain", "token := tokenizer.NextToken()\nif token.Kind == TokenIdentifier {\n\tauthHeader := \"Bearer \" + os.Getenv(\"TOKEN\")\n}\n")
+	benignBody("auth-type", "application/json", `{"auth_type":"OAuth2ClientCredentialsFlow","token_url":"https://auth.example.com/oauth/token","secret_name":"prod/payments/webhook-signing"}`)
+	benignBody("k8s-secret-ref", "application/yaml", "env:\n  - name: DATABASE_PASSWORD\n    valueFrom:\n      secretKeyRef:\n        name: app-secrets-production\n        key: database-password\n")
+	benignBody("gha-secrets", "application/yaml", "with:\n  password: ${{ secrets.REGISTRY_PASSWORD }}\n  token: ${{ github.token }}\n")
+	benignBody("tokenizer-name", "application/json", `{"tokenizer":"bert-base-uncased-vocab-v2","max_tokens":4096,"access_level":"ReadOnlyCollaborator"}`)
 	benignBody("uuid-array", "application/json", `["`+g.UUID()+`","`+g.UUID()+`","`+g.UUID()+`"]`)
 	benignBody("empty-json", "application/json", `{}`)
 	benignBody("unicode", "application/json", `{"text":"Größe: 12 €, 東京, emoji 🚀"}`)
@@ -181,6 +198,16 @@ func buildCorpus() []corpusCase {
 		add(corpusCase{name: "benign-host/" + h, place: "host", host: h})
 	}
 	return cs
+}
+
+func wrapAt(s string, n int) string {
+	var b strings.Builder
+	for len(s) > n {
+		b.WriteString(s[:n] + "\n")
+		s = s[n:]
+	}
+	b.WriteString(s)
+	return b.String()
 }
 
 func jsonQuote(s string) string {

@@ -34,6 +34,9 @@ Rules, in order (a block is HTTP 403, body "blocked: <reason> (rule: <rule>)"):
                    or base64 / base32 / hex / URL-encoded, in URL, headers or body
   dlp.secret       a gitleaks rule match in URL, headers or body (also under
                    base64, hex, percent and JSON escapes, form and multipart)
+  dlp.credential-assignment
+                   in a body, a credential-named key (secret, token, password,
+                   api_key, ...) assigned a random-looking value
   protocol-upgrade a WebSocket / h2c upgrade (frames are not inspectable)
   compressed-body  a request body with a Content-Encoding (not inspectable)
   body-too-large   a request body over max_body_bytes
