@@ -61,7 +61,8 @@ Config (--config, JSON, unknown keys are errors):
        "sha256": "<64 hex digits>"}],
     "known_secret_env": ["PIPELOCK_SECRET_0"],  // env vars holding the
                                           //   bottle's own secrets
-    "allow_ip_literals": ["203.0.113.7"], // IP hosts the bottle may name
+    "allow_ip_literals": ["1.1.1.1"],     // IP hosts the bottle may name
+                                          //   (internal ones stay blocked: ssrf)
     "max_body_bytes": 16777216            // inspection cap (default 16 MiB)
   }
 
