@@ -67,9 +67,10 @@ func TestBinary(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "pipelock", "--config", cfgPath, "--listen", addr,
-		"--ca-cert", filepath.Join(caDir, "ca.crt"), "--ca-key", filepath.Join(caDir, "ca.key"),
-		"--allow-private-upstream", "127.0.0.0/8")
-	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+org.caFile, "PIPELOCK_SECRET_0="+secretVal)
+		"--ca-cert", filepath.Join(caDir, "ca.crt"), "--ca-key", filepath.Join(caDir, "ca.key"))
+	// The loopback exemption comes from the env var compose sets for test
+	// upstreams (the flag form is covered by the in-process tests).
+	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+org.caFile, "PIPELOCK_SECRET_0="+secretVal, AllowPrivateEnv+"=127.0.0.0/8, ::1/128")
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -110,6 +111,9 @@ func TestBinary(t *testing.T) {
 				t.Fatalf("no %q log line", msg)
 			}
 		}
+	}
+	if m := waitFor("TEST ONLY: SSRF guard relaxed"); !strings.Contains(m["allow_private_upstream"].(string), "127.0.0.0/8") {
+		t.Fatalf("exemption not taken from %s: %v", AllowPrivateEnv, m)
 	}
 	waitFor("pipelock listening")
 

@@ -67,11 +67,17 @@ Config (--config, JSON, unknown keys are errors):
   }
 
 Upstream TLS is verified against the system roots, or SSL_CERT_FILE.
+TEST ONLY: PIPELOCK_ALLOW_PRIVATE_UPSTREAM=<cidr,...> (or the flag below)
+exempts those ranges from the ssrf rule, for fake upstreams in tests.
 SIGHUP reloads the config in place; a bad config is logged and the old one
 stays. Logs: one JSON object per line on stdout.
 
 Flags:
 `
+
+// AllowPrivateEnv is the environment form of --allow-private-upstream
+// (comma-separated CIDRs). TEST ONLY, like the flag.
+const AllowPrivateEnv = "PIPELOCK_ALLOW_PRIVATE_UPSTREAM"
 
 // Main runs the daemon: claude-bottle-sidecar pipelock [flags].
 func Main(args []string) int {
@@ -98,6 +104,14 @@ func Main(args []string) int {
 	if v := os.Getenv("PIPELOCK_ALLOW_PRIVATE_UPSTREAM"); v != "" {
 		if err := allowPrivate.Set(v); err != nil {
 			fmt.Fprintf(os.Stderr, "pipelock: env PIPELOCK_ALLOW_PRIVATE_UPSTREAM=%q: %v\n", v, err)
+			return 2
+		}
+	}
+	// The bundle and compose pass the test-only exemption as an env var
+	// (docs/DESIGN.md "Test upstreams"); the flag adds to it.
+	if v := strings.TrimSpace(os.Getenv(AllowPrivateEnv)); v != "" {
+		if err := allowPrivate.Set(v); err != nil {
+			fmt.Fprintf(os.Stderr, "pipelock: %s=%q: %v\n", AllowPrivateEnv, v, err)
 			return 2
 		}
 	}
@@ -176,7 +190,7 @@ func (p *prefixList) Set(v string) error {
 	for _, part := range strings.Split(v, ",") {
 		x, err := netip.ParsePrefix(strings.TrimSpace(part))
 		if err != nil {
-			return fmt.Errorf("--allow-private-upstream: %q is not a CIDR like 127.0.0.0/8", part)
+			return fmt.Errorf("--allow-private-upstream / %s: %q is not a CIDR like 127.0.0.0/8", AllowPrivateEnv, part)
 		}
 		*p = append(*p, x.Masked())
 	}
