@@ -99,14 +99,6 @@ func Main(args []string) int {
 		}
 		return 2
 	}
-	// The env form of the flag (comma-separated), set by the compose file
-	// for test upstreams (plan.TestUpstream).
-	if v := os.Getenv("PIPELOCK_ALLOW_PRIVATE_UPSTREAM"); v != "" {
-		if err := allowPrivate.Set(v); err != nil {
-			fmt.Fprintf(os.Stderr, "pipelock: env PIPELOCK_ALLOW_PRIVATE_UPSTREAM=%q: %v\n", v, err)
-			return 2
-		}
-	}
 	// The bundle and compose pass the test-only exemption as an env var
 	// (docs/DESIGN.md "Test upstreams"); the flag adds to it.
 	if v := strings.TrimSpace(os.Getenv(AllowPrivateEnv)); v != "" {
