@@ -134,20 +134,3 @@ func TestUnknownAgent(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
-
-func TestDemo(t *testing.T) {
-	t.Setenv("CLAUDE_BOTTLE_HOME", t.TempDir())
-	for _, bundle := range []string{"0", "1"} {
-		t.Setenv("CLAUDE_BOTTLE_SIDECAR_BUNDLE", bundle)
-		out, _, err := run(t, "demo")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(out, "Bottle plan") || !strings.Contains(out, "container_name: claude-bottle-demo-") {
-			t.Errorf("demo output:\n%s", out)
-		}
-		if (bundle == "1") != strings.Contains(out, "\n  sidecars:\n") {
-			t.Errorf("bundle=%s: wrong shape", bundle)
-		}
-	}
-}

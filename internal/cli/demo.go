@@ -1,80 +1,52 @@
 package cli
 
 import (
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"errors"
 
 	"github.com/spf13/cobra"
 
-	"github.com/claude-bottle/claude-bottle/examples"
-	"github.com/claude-bottle/claude-bottle/internal/compose"
-	"github.com/claude-bottle/claude-bottle/internal/manifest"
+	"github.com/claude-bottle/claude-bottle/internal/demo"
 	"github.com/claude-bottle/claude-bottle/internal/plan"
 )
 
 func demoCmd() *cobra.Command {
-	return &cobra.Command{
+	var keep bool
+	var slug string
+	c := &cobra.Command{
 		Use:   "demo",
-		Short: "Plan and render the embedded demo bottle (no set-up needed)",
-		Long: `Run claude-bottle on its embedded demo bottle and agent, in a throwaway home:
-resolve the manifests, build the bottle plan and render its compose project
-in the shape CLAUDE_BOTTLE_SIDECAR_BUNDLE selects. Nothing in your
-~/.claude-bottle is read or written.`,
+		Short: "Bring up a bottle against local fake upstreams and show what it lets out and what it stops",
+		Long: `Bring up a real bottle with the test agent and local fake upstreams (an
+HTTPS API that checks the injected token, an ssh git server), then check:
+
+  1. an allowed call with an injected credential succeeds
+  2. a host off the allowlist is blocked
+  3. a secret in a POST to an allowed host is blocked
+  4. a push carrying a secret is rejected
+  5. a clean push lands upstream
+
+and print a report. Everything is torn down afterwards (also on Ctrl-C or
+failure); nothing in your ~/.claude-bottle is read or written, and nothing
+leaves this machine. Exits 1 if a check fails. The images are built from the
+source tree when missing (run it from a claude-bottle checkout the first
+time). CLAUDE_BOTTLE_SIDECAR_BUNDLE selects the shape.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			home, err := os.MkdirTemp("", "claude-bottle-demo-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(home)
-			if err := installExamples(home); err != nil {
-				return err
-			}
-			r, err := manifest.Finder{Home: home}.Resolve("demo")
-			if err != nil {
-				return fmt.Errorf("embedded demo: %w", err)
-			}
-			opt := plan.Options{Home: home, SidecarUser: sidecarUser()}
+			var opt plan.Options
 			opt.ApplyEnv(nil)
-			p, err := plan.New(r.Agent, r.Bottle, opt)
+			rep, err := demo.Run(cmd.Context(), demo.Options{Bundle: opt.Bundle, Slug: slug, Progress: cmd.ErrOrStderr(), Keep: keep})
+			if rep != nil {
+				rep.Print(cmd.OutOrStdout())
+			}
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			p.Describe(out)
-			doc, err := compose.Render(p)
-			if err != nil {
-				return err
+			if !rep.Passed() {
+				return &ExitError{Code: 1, Err: errors.New("demo: a check failed (see the report above)")}
 			}
-			y, err := compose.Marshal(doc)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "\nCompose project %s (%d services):\n\n%s", p.Project, doc.Services.Len(), y)
-			fmt.Fprintf(out, "\nThe demo bottle was planned and rendered. To make it yours, copy examples/bottles/demo.md to ~/.claude-bottle/bottles/ and examples/agents/demo.md to ~/.claude-bottle/agents/.\n")
 			return nil
 		},
 	}
-}
-
-// installExamples copies the embedded bottles and agents into home.
-func installExamples(home string) error {
-	return fs.WalkDir(examples.FS, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || path == "." {
-			return err
-		}
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(home, path), 0o755)
-		}
-		if filepath.Ext(path) != ".md" {
-			return nil
-		}
-		data, err := fs.ReadFile(examples.FS, path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(home, path), data, 0o644)
-	})
+	c.Flags().BoolVar(&keep, "keep-home", false, "keep the throwaway home (keys, state dir, logs) for debugging")
+	c.Flags().StringVar(&slug, "slug", "", "use this slug instead of demo-<5 chars>")
+	return c
 }
