@@ -177,8 +177,8 @@ func (s *Server) checkHost(p *Policy, host string) (rule, reason string) {
 	if host == "" {
 		return RuleBadRequest, "no host"
 	}
-	if a, err := netip.ParseAddr(host); err == nil {
-		if p.ipLiterals[a.Unmap()] {
+	if a, ok := parseIPLiteral(host); ok {
+		if p.ipLiterals[a] {
 			return "", ""
 		}
 		return RuleIPLiteral, "IP literal not allowed: " + host

@@ -94,9 +94,16 @@ func TestIPLiteralAllowed(t *testing.T) {
 	if err != nil || st != 200 {
 		t.Fatalf("listed IP literal: %d %q %v", st, body, err)
 	}
-	st, body, _ = r.get("http://[::1]:" + portOf(r.origin.plain.URL) + "/")
-	if st != 403 || !strings.Contains(body, "IP literal not allowed") {
-		t.Fatalf("unlisted IPv6 literal: %d %q", st, body)
+	for _, h := range []string{"[::1]", "2130706434", "0x7f.0.0.2", "[::ffff:127.0.0.2]"} {
+		st, body, _ = r.get("http://" + h + ":" + portOf(r.origin.plain.URL) + "/")
+		if st != 403 || !strings.Contains(body, "IP literal not allowed") || !strings.Contains(body, "(rule: ip-literal)") {
+			t.Fatalf("unlisted literal %s: %d %q", h, st, body)
+		}
+	}
+	// A listed literal in another spelling is the same address.
+	st, body, err = r.get("http://2130706433:" + portOf(r.origin.plain.URL) + "/dec")
+	if err != nil || st != 200 {
+		t.Fatalf("listed literal in decimal: %d %q %v", st, body, err)
 	}
 }
 

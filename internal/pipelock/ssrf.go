@@ -102,11 +102,11 @@ func (g *guard) permitted(a netip.Addr) (bool, string) {
 
 // resolve returns the checked addresses of host, or an *ssrfError.
 func (g *guard) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
-	if a, err := netip.ParseAddr(host); err == nil {
+	if a, ok := parseIPLiteral(host); ok {
 		if ok, why := g.permitted(a); !ok {
 			return nil, &ssrfError{fmt.Sprintf("destination %s is %s", a, why)}
 		}
-		return []netip.Addr{a.Unmap()}, nil
+		return []netip.Addr{a}, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

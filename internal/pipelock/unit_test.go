@@ -110,3 +110,34 @@ func FuzzSplitHostPort(f *testing.F) {
 		}
 	})
 }
+
+func TestParseIPLiteral(t *testing.T) {
+	tests := map[string]string{
+		"127.0.0.1": "127.0.0.1", "2130706433": "127.0.0.1", "0177.0.0.1": "127.0.0.1",
+		"0x7f.1": "127.0.0.1", "127.1": "127.0.0.1", "0x7f000001": "127.0.0.1", "10.0.258": "10.0.1.2",
+		"::ffff:10.0.0.1": "10.0.0.1", "::1": "::1", "169.254.43518": "169.254.169.254",
+		"example.com": "", "1.2.3.4.5": "", "256.1.1.1": "", "1.2.3.256": "", "0x": "", "08.1.1.1": "", "123abc": "",
+	}
+	for in, want := range tests {
+		a, ok := parseIPLiteral(in)
+		got := ""
+		if ok {
+			got = a.String()
+		}
+		if got != want {
+			t.Errorf("parseIPLiteral(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzParseIPLiteral(f *testing.F) {
+	for _, s := range []string{"127.0.0.1", "2130706433", "0x7f.1", "::1", "a.b", "1.2.3.4.5", "0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		a, ok := parseIPLiteral(in)
+		if ok && !a.IsValid() {
+			t.Fatalf("%q: ok with an invalid address", in)
+		}
+	})
+}
