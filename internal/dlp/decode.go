@@ -16,8 +16,8 @@ import (
 // Decoding layers: a secret may be hidden under percent-encoding, base64,
 // hex or JSON string escapes, possibly nested. Layers returns the input plus
 // every decoded view worth scanning, up to MaxDepth nested decodings and a
-// total of MaxLayerBytes (the rest is not decoded; the raw input is always
-// scanned).
+// total of MaxLayerBytes or three times the input, whichever is larger
+// (the rest is not decoded; the raw input is always scanned).
 const (
 	MaxDepth      = 3
 	MaxLayerBytes = 4 << 20
@@ -27,7 +27,9 @@ const (
 // Layers returns b followed by its decoded views.
 func Layers(b []byte) [][]byte {
 	out := [][]byte{b}
-	budget := MaxLayerBytes
+	// The budget grows with the input: a fixed one would let padding push
+	// an encoded secret past it.
+	budget := max(MaxLayerBytes, 3*len(b))
 	var walk func(b []byte, depth int)
 	walk = func(b []byte, depth int) {
 		if depth >= MaxDepth {

@@ -106,6 +106,16 @@ func TestPlacements(t *testing.T) {
 	}
 }
 
+// Padding a body must not push an encoded secret out of the decoders' reach.
+func TestPaddedEncodedSecret(t *testing.T) {
+	in := inspector(t)
+	pad := strings.Repeat("lorem ipsum dolor sit amet, ", 200000) // 5.6 MB
+	body := pad + percentAll(knownValue) + pad
+	if v := in.CheckBody("text/plain", []byte(body)); v == nil || v.Rule != dlp.RuleKnownSecret {
+		t.Fatalf("percent-encoded secret in a padded body: %v", v)
+	}
+}
+
 func TestURLUserinfo(t *testing.T) {
 	in := inspector(t)
 	u, _ := url.Parse("http://deploy:" + url.QueryEscape(knownValue) + "@h.example/x")
