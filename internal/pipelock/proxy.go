@@ -234,6 +234,12 @@ func (s *Server) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.
 	if rule, reason := s.inspectBody(p, req); rule != "" {
 		return block(rule, reason)
 	}
+	// Trailers arrive with the body; they are headers like any other.
+	if len(req.Trailer) > 0 {
+		if v := in.CheckHeaders(host, req.Trailer); v != nil {
+			return block(v.Rule, v.Reason)
+		}
+	}
 	addrs, err := s.guard.resolve(req.Context(), host)
 	if err != nil {
 		var se *ssrfError

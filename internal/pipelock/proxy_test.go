@@ -386,6 +386,24 @@ func TestDLPRules(t *testing.T) {
 	}
 }
 
+func TestTrailerScanned(t *testing.T) {
+	r := newRig(t, rigOpts{cfg: sidecarconfig.Pipelock{Allowlist: []string{"localhost"}, KnownSecretEnv: []string{"S"}},
+		env: map[string]string{"S": secretVal}})
+	for _, tc := range []struct {
+		val  string
+		want int
+	}{{"fine", 200}, {secretVal, 403}} {
+		pr, pw := io.Pipe()
+		go func() { pw.Write([]byte("chunked body")); pw.Close() }()
+		req, _ := http.NewRequest("POST", r.httpsURL("/t"), pr)
+		req.Trailer = http.Header{"X-Checksum": {tc.val}}
+		st, body, err := r.do(req)
+		if err != nil || st != tc.want {
+			t.Fatalf("trailer %q: %d %q %v, want %d", tc.val, st, body, err, tc.want)
+		}
+	}
+}
+
 func TestSubdomainSmuggling(t *testing.T) {
 	r := newRig(t, rigOpts{
 		cfg: sidecarconfig.Pipelock{Allowlist: []string{"localhost"}, KnownSecretEnv: []string{"S"}},
