@@ -164,7 +164,7 @@ func hardening(s *Service) {
 
 func healthcheck(args ...string) *Healthcheck {
 	return &Healthcheck{
-		Test:        append([]string{"CMD", plan.SidecarBinary, "health"}, args...),
+		Test:        append([]string{"CMD", plan.SidecarInitBinary, "health"}, args...),
 		Interval:    "1s",
 		Timeout:     "3s",
 		Retries:     60,
@@ -210,7 +210,7 @@ func bundleService(p *plan.Plan, sidecars []sidecar) *Service {
 		Image:         p.SidecarImage,
 		Build:         &BuildSpec{Context: p.SidecarBuildContext, Dockerfile: SidecarDockerfile},
 		ContainerName: layout.SidecarContainer(BundleService, p.Slug),
-		Entrypoint:    []string{plan.SidecarBinary},
+		Entrypoint:    []string{plan.SidecarInitBinary},
 		Command:       []string{"init"},
 		User:          Quoted(p.SidecarUser),
 		Healthcheck:   healthcheck(),

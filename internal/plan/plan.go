@@ -28,6 +28,11 @@ const DefaultAgentImage = "claude-bottle-agent:latest"
 // SidecarBinary is the sidecar binary's path inside the sidecar image.
 const SidecarBinary = "/usr/local/bin/claude-bottle-sidecar"
 
+// SidecarInitBinary is the bundle's init and the healthcheck, without the
+// daemons linked in: a healthcheck runs every second, and each start of the
+// full binary pays the DLP engine's ~0.45 s CPU start-up.
+const SidecarInitBinary = "/usr/local/bin/claude-bottle-sidecar-init"
+
 // Options are the inputs that do not come from the manifests.
 type Options struct {
 	// Slug to use; empty means a new "<agent>-<5 base36>".
