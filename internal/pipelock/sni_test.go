@@ -16,10 +16,10 @@ func clientHello(t testing.TB, sni string) []byte {
 	defer b.Close()
 	go func() {
 		c := tls.Client(a, &tls.Config{ServerName: sni, InsecureSkipVerify: true})
-		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 		_ = c.Handshake()
 	}()
-	_ = b.SetReadDeadline(time.Now().Add(2 * time.Second))
+	_ = b.SetReadDeadline(time.Now().Add(10 * time.Second))
 	buf := make([]byte, 16<<10)
 	n, _ := b.Read(buf)
 	return buf[:n]
@@ -29,7 +29,7 @@ func peek(t testing.TB, data []byte) (string, []byte, error) {
 	a, b := net.Pipe()
 	defer a.Close()
 	go func() {
-		_ = b.SetWriteDeadline(time.Now().Add(2 * time.Second))
+		_ = b.SetWriteDeadline(time.Now().Add(10 * time.Second))
 		_, _ = b.Write(data)
 		b.Close()
 	}()
