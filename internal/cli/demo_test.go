@@ -67,7 +67,7 @@ func TestDemoDocker(t *testing.T) {
 					t.Errorf("left behind: %s %s", r.Kind, r.Name)
 				}
 			}
-			if left, _ := os.ReadDir(tmp); len(left) > 0 {
+			if left, _ := filepath.Glob(filepath.Join(tmp, "claude-bottle-demo-*")); len(left) > 0 {
 				t.Errorf("the throwaway home is still there: %v", left)
 			}
 			if left, _ := os.ReadDir(userHome); len(left) > 0 {
