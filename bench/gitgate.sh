@@ -29,6 +29,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# --- binary --------------------------------------------------------------------
+BIN=$WORK/claude-bottle-sidecar
+if ! (cd "$ROOT" && go build -tags gore2regex -o "$BIN" ./cmd/claude-bottle-sidecar) 2>"$WORK/build.err"; then
+	echo "cmd/claude-bottle-sidecar does not build ($(tail -1 "$WORK/build.err")); using internal/gitgate/testdata/gatebin" >&2
+	(cd "$ROOT" && go build -tags gore2regex -o "$BIN" ./internal/gitgate/testdata/gatebin)
+fi
+
 export HOME=$WORK/home GIT_CONFIG_NOSYSTEM=1 GIT_TERMINAL_PROMPT=0
 mkdir -p "$HOME"
 export GIT_CONFIG_GLOBAL=$HOME/.gitconfig
@@ -62,13 +69,6 @@ EOF
 fi
 PACK_MB=$(du -sm "$REPO/objects" | cut -f1)
 echo "repository: $COMMITS commits, ${PACK_MB} MB of objects" >&2
-
-# --- binary --------------------------------------------------------------------
-BIN=$WORK/claude-bottle-sidecar
-if ! (cd "$ROOT" && go build -tags gore2regex -o "$BIN" ./cmd/claude-bottle-sidecar) 2>"$WORK/build.err"; then
-	echo "cmd/claude-bottle-sidecar does not build ($(tail -1 "$WORK/build.err")); using internal/gitgate/testdata/gatebin" >&2
-	(cd "$ROOT" && go build -tags gore2regex -o "$BIN" ./internal/gitgate/testdata/gatebin)
-fi
 
 # --- sshd upstream -----------------------------------------------------------
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -114,7 +114,7 @@ PIDS+=($!)
 waitport "$GATE_PORT"
 GATE_URL="git://127.0.0.1:$GATE_PORT/demo.git"
 
-timeit() { local s e; s=$(now); "$@" >/dev/null 2>"$WORK/last.err" || { cat "$WORK/last.err" >&2; exit 1; }; e=$(now); echo "$e - $s" | bc; }
+timeit() { local s e; s=$(now); "$@" >/dev/null 2>"$WORK/last.err" || { cat "$WORK/last.err" >&2; exit 1; }; e=$(now); printf '%.2f\n' "$(echo "$e - $s" | bc)"; }
 
 declare -A R
 

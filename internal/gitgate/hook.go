@@ -128,6 +128,7 @@ func preReceive(stdin io.Reader, stderr io.Writer, env []string) int {
 	}
 
 	// 2. Secrets in every new commit, not only the tips.
+	scanStart := time.Now()
 	sc, err := secretscan.Default()
 	if err != nil {
 		say("secret scanner unavailable (%v); push refused", err)
@@ -162,13 +163,17 @@ func preReceive(stdin io.Reader, stderr io.Writer, env []string) int {
 		return 1
 	}
 
+	say("%d new commit(s) scanned, no secrets found (%.1fs); forwarding to the upstream", n, time.Since(scanStart).Seconds())
+
 	// 3. Forward. The gate's refs move only if the upstream took the push.
+	fwdStart := time.Now()
 	fctx, fcancel := context.WithTimeout(context.Background(), hookForwardTimeout)
 	defer fcancel()
 	if err := forwardPush(fctx, env, cfg, updates, stderr); err != nil {
 		say("%v", err)
 		return 1
 	}
+	say("upstream accepted (%.1fs)", time.Since(fwdStart).Seconds())
 	return 0
 }
 

@@ -70,9 +70,16 @@ func NewGate(cfg *sidecarconfig.Gate, cfgPath, dataDir, exe string, log *slog.Lo
 	if err := os.Chmod(secrets, 0o700); err != nil {
 		return nil, err
 	}
+	// ssh control sockets: in $TMPDIR (short paths); if that is not
+	// writable (a read-only root), in the data dir if the path fits;
+	// otherwise no multiplexing.
 	ctl, err := os.MkdirTemp("", "gitgate-ssh-")
 	if err != nil {
-		return nil, err
+		ctl = filepath.Join(secrets, "ctl")
+		if len(ctl) > 90 || os.MkdirAll(ctl, 0o700) != nil {
+			log.Warn("no directory for ssh control sockets; each fetch and push opens its own ssh connection", "err", err.Error())
+			ctl = ""
+		}
 	}
 	g.ctlDir = ctl
 	defer func() {
@@ -110,10 +117,9 @@ func NewGate(cfg *sidecarconfig.Gate, cfgPath, dataDir, exe string, log *slog.Lo
 		if err != nil {
 			return nil, fmt.Errorf("%s.identity_file: %w", key, err)
 		}
-		r := &remote{
-			cfg:     rc,
-			repo:    filepath.Join(dataDir, rc.Name+".git"),
-			ctlPath: filepath.Join(ctl, fmt.Sprintf("r%d", i)),
+		r := &remote{cfg: rc, repo: filepath.Join(dataDir, rc.Name+".git")}
+		if ctl != "" {
+			r.ctlPath = filepath.Join(ctl, fmt.Sprintf("r%d", i))
 		}
 		r.sshCommand = sshCommand(idPath, khPath, alias, r.ctlPath)
 		hc, _ := json.Marshal(hookConfig{
@@ -135,6 +141,9 @@ func (g *Gate) Close() {
 		return
 	}
 	for _, r := range g.remotes {
+		if r.ctlPath == "" {
+			continue
+		}
 		if _, err := os.Stat(r.ctlPath); err != nil {
 			continue
 		}
