@@ -5,8 +5,8 @@
 set -eu
 T="-tags gore2regex"
 echo "== machine"; nproc; grep -m1 'model name' /proc/cpuinfo; uptime; go version
-echo "== scanner and DLP throughput (one goroutine)"
-go test $T -run '^$' -bench . -benchtime 2s ./internal/secretscan/ ./internal/dlp/ | grep -E '^Benchmark'
+echo "== scanner and DLP throughput (one goroutine, GOMAXPROCS=1)"
+GOMAXPROCS=1 go test $T -run '^$' -bench . -benchtime 2s ./internal/secretscan/ ./internal/dlp/ | grep -E '^Benchmark'
 echo "== latency: direct vs through pipelock (TLS intercepted, full DLP)"
 go test $T -run '^$' -bench 'BenchmarkPath/.*/(get|post)' -benchtime 1000x ./internal/pipelock/ | grep -E '^Benchmark'
 echo "== 100 MB download: direct vs through pipelock"

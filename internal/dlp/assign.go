@@ -23,8 +23,8 @@ const (
 	assignMinClasses = 3
 )
 
-func checkAssignments(b []byte) *Verdict {
-	for _, w := range secretscan.Candidates(b) {
+func checkAssignments(b []byte, cands []secretscan.Span) *Verdict {
+	for _, w := range cands {
 		for _, m := range assignRE.FindAllSubmatchIndex(b[w.Lo:w.Hi], -1) {
 			v := b[w.Lo+m[4] : w.Lo+m[5]]
 			if randomValue(v) {

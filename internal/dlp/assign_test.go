@@ -3,6 +3,7 @@ package dlp
 import (
 	"testing"
 
+	"github.com/claude-bottle/claude-bottle/internal/secretscan"
 	"github.com/claude-bottle/claude-bottle/internal/secretscan/secrettest"
 )
 
@@ -16,7 +17,7 @@ func TestCheckAssignments(t *testing.T) {
 		"db_password: " + g.Str(b64[:62], 24),
 	}
 	for _, s := range bad {
-		if v := checkAssignments([]byte(s)); v == nil || v.Rule != RuleAssignment {
+		if v := checkAssignments([]byte(s), secretscan.Candidates([]byte(s))); v == nil || v.Rule != RuleAssignment {
 			t.Errorf("%q: got %v", s, v)
 		}
 	}
@@ -29,7 +30,7 @@ func TestCheckAssignments(t *testing.T) {
 		`"integrity": "sha512-` + g.Str(b64, 86) + `"`,
 	}
 	for _, s := range good {
-		if v := checkAssignments([]byte(s)); v != nil {
+		if v := checkAssignments([]byte(s), secretscan.Candidates([]byte(s))); v != nil {
 			t.Errorf("%q: flagged %v", s, v)
 		}
 	}

@@ -92,11 +92,12 @@ func (in *Inspector) scanText(b []byte, where string, full bool) *Verdict {
 		if full {
 			fs = in.scanner.ScanBytes(layer)
 		} else {
-			fs = in.scanner.ScanBody(layer)
-		}
-		if len(fs) == 0 {
-			if v := checkAssignments(layer); v != nil {
-				return v
+			cands := secretscan.Candidates(layer)
+			fs = in.scanner.ScanWindows(layer, cands)
+			if len(fs) == 0 {
+				if v := checkAssignments(layer, cands); v != nil {
+					return v
+				}
 			}
 		}
 		if len(fs) > 0 {

@@ -14,20 +14,31 @@ const (
 	pemWindow   = 8 << 10 // a PEM private key fits in this
 )
 
-// tokenChar marks the bytes that secrets are made of. Only letters past
-// 'f' make a token "not hex": a digest followed by a full stop, or a
-// path of digests, stays skipped. '=' is left out so
-// "key=value" splits; base64 padding is not needed to match.
-var tokenChar = func() (t [256]bool) {
+// Byte classes for the candidate scan: one table load and one OR per byte.
+// Only letters past 'f' make a token "not hex": a digest followed by a full
+// stop, or a path of digests, stays skipped.
+const (
+	cTok    = 1 << iota // a byte secrets are made of ('=' is not: "key=value" splits)
+	cUpper              // A-Z
+	cLower              // a-z
+	cDigit              // 0-9
+	cNonHex             // a letter past f / F
+)
+
+var class = func() (t [256]uint8) {
 	for c := '0'; c <= '9'; c++ {
-		t[c] = true
+		t[c] = cTok | cDigit
 	}
 	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-32] = true
+		t[c] = cTok | cLower
+		t[c-32] = cTok | cUpper
+		if c > 'f' {
+			t[c] |= cNonHex
+			t[c-32] |= cNonHex
+		}
 	}
 	for _, c := range "_-+/.~" {
-		t[c] = true
+		t[c] = cTok
 	}
 	return t
 }()
@@ -47,28 +58,25 @@ func Candidates(b []byte) []Span {
 		out = append(out, Span{lo, hi})
 	}
 	for i := 0; i < len(b); {
-		if !tokenChar[b[i]] {
+		if class[b[i]]&cTok == 0 {
 			i++
 			continue
 		}
 		j := i
-		var up, lo, dg, nonHex bool
-		for j < len(b) && tokenChar[b[j]] {
-			c := b[j]
-			switch {
-			case c >= 'A' && c <= 'Z':
-				up = true
-				nonHex = nonHex || c > 'F'
-			case c >= 'a' && c <= 'z':
-				lo = true
-				nonHex = nonHex || c > 'f'
-			case c >= '0' && c <= '9':
-				dg = true
+		var acc uint8
+		for j < len(b) {
+			c := class[b[j]]
+			if c&cTok == 0 {
+				break
 			}
+			acc |= c
 			j++
 		}
-		if j-i >= minTokenLen && nonHex && ((up && (lo || dg)) || (lo && dg)) {
-			add(i-windowPad, j+windowPad)
+		if j-i >= minTokenLen && acc&cNonHex != 0 {
+			up, lo, dg := acc&cUpper != 0, acc&cLower != 0, acc&cDigit != 0
+			if (up && (lo || dg)) || (lo && dg) {
+				add(i-windowPad, j+windowPad)
+			}
 		}
 		i = j
 	}
@@ -114,8 +122,11 @@ func appendMerge(res []Span, s Span) []Span {
 // prefilter picks candidate windows and only those go through gitleaks'
 // rules (generic-api-key excluded, see ScanBulk). When candidates cover most
 // of the input it is scanned whole, in chunks.
-func (s *Scanner) ScanBody(b []byte) []Finding {
-	cands := Candidates(b)
+func (s *Scanner) ScanBody(b []byte) []Finding { return s.ScanWindows(b, Candidates(b)) }
+
+// ScanWindows is ScanBody with the candidate windows already computed (by
+// Candidates on the same b), for callers that use them for more checks.
+func (s *Scanner) ScanWindows(b []byte, cands []Span) []Finding {
 	if len(cands) == 0 {
 		return nil
 	}
