@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -303,6 +304,11 @@ func (g *Gate) handle(ctx context.Context, c net.Conn) {
 	peer := c.RemoteAddr().String()
 	_ = c.SetReadDeadline(time.Now().Add(requestTimeout))
 	req, err := ReadRequest(c)
+	if errors.Is(err, io.EOF) {
+		// A port probe (healthcheck, readiness wait): nothing was sent.
+		g.log.Debug("connection closed before a request", "peer", peer)
+		return
+	}
 	if err != nil {
 		g.log.Warn("bad request", "peer", peer, "err", err.Error())
 		_, _ = c.Write(errPkt("git-gate: " + err.Error()))
