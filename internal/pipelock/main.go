@@ -141,12 +141,13 @@ func run(log *slog.Logger, cfgPath, listen, caCert, caKey string, allowPrivate [
 		return err
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	log.Info("pipelock listening", "addr", ln.Addr().String(), "config", cfgPath,
-		"allowlist", len(pol.allow), "passthrough", len(pol.passthrough), "known_secrets", pol.inspector.KnownCount())
-
+	// Handle signals before saying "listening": a SIGHUP sent as soon as the
+	// daemon is up must reload, not kill it (SIGHUP's default action).
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
+	log.Info("pipelock listening", "addr", ln.Addr().String(), "config", cfgPath,
+		"allowlist", len(pol.allow), "passthrough", len(pol.passthrough), "known_secrets", pol.inspector.KnownCount())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	for {
