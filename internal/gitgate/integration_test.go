@@ -297,6 +297,8 @@ func TestGateFetchAndPush(t *testing.T) {
 		}
 	})
 
+	t.Run("two clients pushing at once", func(t *testing.T) { concurrentPushes(t, tb) })
+
 	t.Run("unknown repository", func(t *testing.T) {
 		out, err := gitRun(env, tb.root, "ls-remote", "git://"+tb.gate.addr+"/other.git")
 		if err == nil || !strings.Contains(out, `no repository "/other.git"`) {
@@ -305,8 +307,9 @@ func TestGateFetchAndPush(t *testing.T) {
 	})
 }
 
-func TestGateConcurrentPushes(t *testing.T) {
-	tb := newTestbed(t, nil)
+// concurrentPushes: two clients push at once. Run inside
+// TestGateFetchAndPush to share its sshd and gate.
+func concurrentPushes(t *testing.T, tb *testbed) {
 	env := tb.env
 	a, b := tb.clone(t, "a"), tb.clone(t, "b")
 

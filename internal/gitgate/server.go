@@ -286,6 +286,13 @@ func (g *Gate) Serve(ctx context.Context, ln net.Listener) error {
 		go func() {
 			defer g.wg.Done()
 			defer func() { <-g.sem }()
+			defer func() {
+				// One bad session must not take the other clients down.
+				if p := recover(); p != nil {
+					g.log.Error("session panicked", "peer", c.RemoteAddr().String(), "panic", fmt.Sprint(p))
+					c.Close()
+				}
+			}()
 			g.handle(ctx, c)
 		}()
 	}
