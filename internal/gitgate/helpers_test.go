@@ -245,6 +245,16 @@ var (
 	binErr  error
 )
 
+// TestMain removes the binary gateBinary built (it lives outside any
+// test's TempDir because the tests share it).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		_ = os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // gateBinary builds the real sidecar binary once. If another package keeps
 // cmd/claude-bottle-sidecar from building, outside CI the test falls back to
 // a binary with only the gate's two commands (same code paths).
