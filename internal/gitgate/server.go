@@ -255,9 +255,12 @@ func (g *Gate) fetch(ctx context.Context, r *remote) error {
 	return nil
 }
 
-// Serve accepts git:// connections until ctx ends, then waits (bounded) for
-// the sessions in flight.
+// Serve accepts git:// connections until ctx ends, then lets the sessions
+// in flight finish for up to 8 s before killing them: a push whose hook is
+// forwarding upstream should complete, so the mirror's ref follows.
 func (g *Gate) Serve(ctx context.Context, ln net.Listener) error {
+	sessCtx, sessCancel := context.WithCancel(context.Background())
+	defer sessCancel()
 	go func() {
 		<-ctx.Done()
 		ln.Close()
@@ -293,15 +296,20 @@ func (g *Gate) Serve(ctx context.Context, ln net.Listener) error {
 					c.Close()
 				}
 			}()
-			g.handle(ctx, c)
+			g.handle(sessCtx, c)
 		}()
 	}
 	done := make(chan struct{})
 	go func() { g.wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(10 * time.Second):
-		g.log.Warn("shutdown: sessions still running after 10s; leaving them")
+	case <-time.After(8 * time.Second):
+		g.log.Warn("shutdown: sessions still running after 8s; stopping them")
+		sessCancel()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+		}
 	}
 	return nil
 }
