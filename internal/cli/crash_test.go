@@ -274,3 +274,67 @@ func TestTwoBottlesOfOneAgentDocker(t *testing.T) {
 		t.Fatalf("stop %s: %v\n%s", slugs[1], err, errOut)
 	}
 }
+
+// TestStopThenResumeDocker stops a bottle, records a route approved while
+// it ran (pending-restart.json), and resumes it: same slug, new CA, the
+// route live (the bottle gains egress), the old state dir replaced.
+func TestStopThenResumeDocker(t *testing.T) {
+	dockertest.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := images.Ensure(ctx, images.Options{Progress: testWriter{t}}, images.Sidecars, images.AgentTest); err != nil {
+		t.Fatal(err)
+	}
+	home := probeHome(t)
+	saved := launch.HealthTimeout
+	launch.HealthTimeout = 5 * time.Minute
+	t.Cleanup(func() { launch.HealthTimeout = saved })
+	slug := "resume-" + dockertest.RunID()[1:7]
+	dockertest.CleanupProject(t, layout.ProjectName(slug))
+	if _, errOut, err := run(t, "start", "--detach", "probe", "--slug", slug); err != nil {
+		t.Fatalf("start: %v\n%s", err, errOut)
+	}
+	sd := filepath.Join(home, "state", slug)
+	oldCA, _ := os.ReadFile(filepath.Join(sd, "trust", "pipelock-ca.crt"))
+	if _, errOut, err := run(t, "stop", slug); err != nil {
+		t.Fatalf("stop: %v\n%s", err, errOut)
+	}
+	pending := `{"routes":[{"host":"api.resume.invalid","path_allowlist":["/v1"],"proposal_id":"p1"}]}`
+	if err := os.WriteFile(filepath.Join(sd, "pending-restart.json"), []byte(pending), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := run(t, "resume", "--detach", slug)
+	if err != nil {
+		t.Fatalf("resume: %v\n%s", err, errOut)
+	}
+	if strings.TrimSpace(out) != slug || !strings.Contains(errOut, "api.resume.invalid") {
+		t.Errorf("resume printed %q; stderr:\n%s", out, errOut)
+	}
+	if got, _, err := run(t, "exec", slug, "--", "printenv", "CLAUDE_BOTTLE_SLUG"); err != nil || strings.TrimSpace(got) != slug {
+		t.Errorf("exec after resume: %q %v", got, err)
+	}
+	newCA, _ := os.ReadFile(filepath.Join(sd, "trust", "pipelock-ca.crt"))
+	if len(newCA) == 0 || string(newCA) == string(oldCA) {
+		t.Error("resume kept the old CA")
+	}
+	routes, _ := os.ReadFile(filepath.Join(sd, "egress", "routes.json"))
+	if !strings.Contains(string(routes), "api.resume.invalid") {
+		t.Errorf("the pending route is not live: routes.json = %s", routes)
+	}
+	if _, err := os.Stat(filepath.Join(sd, "pending-restart.json")); err == nil {
+		t.Error("pending-restart.json survived the resume that folded it in")
+	}
+	if _, err := os.Stat(filepath.Join(sd, "compose.log.prev")); err != nil {
+		t.Errorf("the first run's logs were not kept: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(home, "state", "."+slug+"*")); len(left) > 0 {
+		t.Errorf("the old state dir was not removed: %v", left)
+	}
+	// Resuming a running bottle is refused.
+	if _, _, err := run(t, "resume", "--detach", slug); err == nil || !strings.Contains(err.Error(), "is running") {
+		t.Errorf("second resume: %v", err)
+	}
+	if _, errOut, err := run(t, "stop", slug); err != nil {
+		t.Fatalf("stop: %v\n%s", err, errOut)
+	}
+}
