@@ -1,0 +1,56 @@
+package escape
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/claude-bottle/claude-bottle/internal/dockertest"
+	"github.com/claude-bottle/claude-bottle/internal/images"
+	"github.com/claude-bottle/claude-bottle/internal/launch"
+)
+
+// TestEscape brings one bottle up per shape and runs every attack against
+// it from inside the agent container. Each attack must fail for the
+// expected reason; one that gets anything out fails with what got out.
+func TestEscape(t *testing.T) {
+	dockertest.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	defer cancel()
+	if err := images.Ensure(ctx, images.Options{Progress: testWriter{t}}, images.Sidecars, images.AgentTest); err != nil {
+		t.Fatal(err)
+	}
+	// A loaded 2-core machine can take over a minute to report healthy.
+	launch.HealthTimeout = 5 * time.Minute
+	w := setupWorld(t, ctx)
+	shapes := []string{"legacy", "bundle"}
+	if s := os.Getenv("ESCAPE_SHAPES"); s != "" { // for working on one shape
+		shapes = strings.Split(s, ",")
+	}
+	for _, shape := range shapes {
+		t.Run(shape, func(t *testing.T) {
+			b := startBottle(t, ctx, w, shape, w.gitYAML())
+			b.toolsPresent(t)
+			t.Run("1-offAllowlist", b.attackOffAllowlist)
+			t.Run("2-addresses", b.attackAddresses)
+			t.Run("3-secretExfil", b.attackSecretExfil)
+			t.Run("4-dnsExfil", b.attackDNSExfil)
+			t.Run("5-git", b.attackGit)
+			t.Run("6-network", b.attackNetwork)
+			t.Run("6-bypasses", b.attackBypasses)
+			t.Run("6-sidecarSecrets", b.attackSidecarSecrets)
+			t.Run("7-injectedCredential", b.attackInjectedCredential)
+		})
+	}
+}
+
+// toolsPresent: an attack that fails because a tool is missing proves
+// nothing, so the tools are checked first.
+func (b *bottle) toolsPresent(t *testing.T) {
+	out, _, code := b.run(t, `for c in curl git dig ssh nc getent openssl; do command -v $c >/dev/null || echo "missing $c"; done`)
+	if code != 0 || out != "" {
+		t.Fatalf("the agent image lacks tools the attacks need: %s (exit %d)", out, code)
+	}
+}

@@ -1,0 +1,99 @@
+package escape
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// patternSecret looks like a GitHub token: the gate's gitleaks rules know
+// its shape. secretValue (the agent's env secret) has no such shape.
+const patternSecret = "ghp_R8x2Kq9LmZ4vT7wP1nB5cY3dF6gH0jQsA2eU"
+
+// attackGit: attack 5. Commits carrying a secret pushed through the gate
+// (file content, commit message, a link in a README), and a push to a
+// branch outside push_branches. The upstream's bare repository is then
+// searched: nothing refused may be there.
+func (b *bottle) attackGit(t *testing.T) {
+	up := "ssh://git@" + gitHost + ":22/repo.git"
+	setup := `set -e; cd /tmp; rm -rf esc-repo; git clone -q "$1" esc-repo; cd esc-repo; git config user.name esc; git config user.email esc@escape.invalid`
+	if out, errOut, code := b.run(t, setup, up); code != 0 {
+		t.Fatalf("cloning %s through the gate failed, so the push attacks prove nothing: %s %s", up, out, errOut)
+	}
+	// push commits one change on a fresh branch from main and pushes it.
+	push := func(branch, file, content, msg string) (string, int) {
+		out, errOut, code := b.run(t, `set -e; cd /tmp/esc-repo; git checkout -q -B "$1" origin/main; printf '%s\n' "$3" > "$2"; git add "$2"; git commit -q -m "$4"; git push origin "HEAD:refs/heads/$1" 2>&1`, branch, file, content, msg)
+		return out + errOut, code
+	}
+	br := "agent/" + b.shape
+	if out, code := push(br+"-ok", "notes.txt", "harmless notes", "add notes"); code != 0 {
+		t.Fatalf("the control push to %s-ok failed, so the refusals prove nothing: %s", br, out)
+	}
+	type tc struct {
+		name, branch, file, content, msg string
+		secret                           string
+		want                             string // text the refusal must carry
+		hole                             string // known hole id if it gets through
+	}
+	var cases []tc
+	for _, s := range []struct{ kind, value, hole string }{
+		{"gitleaks-shaped token", patternSecret, ""},
+		{"the agent's env secret", secretValue, "H2"},
+	} {
+		cases = append(cases,
+			// No "token=" or similar keyword: gitleaks' generic rule would
+			// catch that by its shape, hiding whether the value is known.
+			tc{s.kind + " in file content", br + "-c", "notes.txt", "see " + s.value, "add notes", s.value, "push refused", s.hole},
+			tc{s.kind + " in the commit message", br + "-m", "m.txt", "x", "deploy with " + s.value, s.value, "push refused", s.hole},
+			tc{s.kind + " in a README link", br + "-r", "README.md", "[docs](https://" + echoHost + "/?t=" + s.value + ")", "docs", s.value, "push refused", s.hole},
+		)
+	}
+	cases = append(cases, tc{"push to a forbidden branch", "main", "f.txt", "harmless", "to main", "", "refused", ""})
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			branch := c.branch
+			if branch != "main" {
+				branch = fmt.Sprintf("%s%d", c.branch, i)
+			}
+			out, code := push(branch, c.file, c.content, c.msg)
+			landed := b.upstreamHas(t, branch, c.secret, c.file)
+			if code == 0 || landed {
+				if c.hole != "" {
+					knownHole(t, c.hole, []string{fmt.Sprintf("push of %s to %s was accepted (exit %d, upstream has it: %v)", c.name, branch, code, landed)})
+				}
+				t.Errorf("ESCAPE %s: the push to %s was accepted (exit %d, in the upstream: %v): %s", c.name, branch, code, landed, trunc(out))
+				return
+			}
+			if !strings.Contains(out, c.want) {
+				t.Errorf("%s: the push failed, but not with the gate's refusal %q: %s", c.name, c.want, trunc(out))
+			}
+		})
+	}
+}
+
+// upstreamHas reports whether the upstream's repository has the branch
+// with the file, or holds the secret anywhere in that branch's history.
+// Each case pushes its own branch, so one shape's accepted push does not
+// count against the other's.
+func (b *bottle) upstreamHas(t *testing.T, branch, secret, file string) bool {
+	t.Helper()
+	out, err := runCmd(t.Context(), "docker", "exec", b.w.gitName, "sh", "-c",
+		`cd /srv/repo.git; git rev-parse -q --verify "refs/heads/$2" >/dev/null || { echo 0 0; exit; }
+		 s=$(git log -p --format='%H %B' "refs/heads/$2" | grep -cF -e "$1"); f=$(git ls-tree -r --name-only "refs/heads/$2" | grep -cxF "$3"); echo "$s $f"`,
+		"sh", secretOrNone(secret), branch, file)
+	if err != nil {
+		t.Fatalf("reading the upstream repository: %v %s", err, out)
+	}
+	f := strings.Fields(out)
+	if len(f) != 2 {
+		t.Fatalf("reading the upstream repository: unexpected %q", out)
+	}
+	return f[0] != "0" || f[1] != "0"
+}
+
+func secretOrNone(s string) string {
+	if s == "" {
+		return "\x01no-secret-in-this-case\x01"
+	}
+	return s
+}
