@@ -127,6 +127,12 @@ func (r *runner) step(format string, a ...any) {
 // a bottle that does not come up); failed checks are in the report.
 func Run(ctx context.Context, opt Options) (rep *Report, err error) {
 	r := &runner{opt: opt, slug: opt.Slug}
+	defer func() {
+		// Interrupted (Ctrl-C): say so rather than which docker call died.
+		if err != nil && ctx.Err() != nil {
+			err = fmt.Errorf("demo interrupted; its bottle, upstreams and temp home were removed (%w)", err)
+		}
+	}()
 	if r.slug == "" {
 		if r.slug, err = plan.NewSlug(AgentName, nil); err != nil {
 			return nil, err
