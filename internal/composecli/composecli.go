@@ -27,14 +27,20 @@ type Runner struct {
 
 // Detect finds the Compose tool: v2 first, then 1.x.
 func Detect(ctx context.Context) (*Runner, error) {
+	var problems []string
 	try := func(argv ...string) (string, bool) {
 		if _, err := exec.LookPath(argv[0]); err != nil {
 			return "", false
 		}
-		c, cancel := context.WithTimeout(ctx, 15*time.Second)
+		// docker-compose 1.x is a Python program: on a loaded machine
+		// (ten bottles starting at once) `version` alone takes 20 s.
+		c, cancel := context.WithTimeout(ctx, 90*time.Second)
 		defer cancel()
 		out, err := exec.CommandContext(c, argv[0], append(argv[1:], "version", "--short")...).Output()
 		if err != nil {
+			if c.Err() != nil {
+				problems = append(problems, fmt.Sprintf("`%s version` did not answer within 90 s", strings.Join(argv, " ")))
+			}
 			return "", false
 		}
 		return strings.TrimSpace(string(out)), true
@@ -44,6 +50,9 @@ func Detect(ctx context.Context) (*Runner, error) {
 	}
 	if v, ok := try("docker-compose"); ok {
 		return &Runner{Argv: []string{"docker-compose"}, V1: strings.HasPrefix(v, "1."), Version: v}, nil
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("no working Compose tool: %s", strings.Join(problems, "; "))
 	}
 	return nil, errors.New("no Compose tool found: install Docker Compose v2 (the `docker compose` plugin) or docker-compose")
 }
