@@ -28,12 +28,12 @@ func (b *bottle) attackBypasses(t *testing.T) {
 	// forwards by the URL and rewrites Host to it, so the forged name
 	// never reaches an upstream (a CDN cannot be fronted through it).
 	t.Run("host header fronting over plain HTTP", func(t *testing.T) {
-		out0, echo0 := len(hits(t.Context(), b.outName)), len(b.w.echoLogs(t.Context()))
+		out0, echo0 := len(hits(t.Context(), b.outName)), len(b.echoHits(t.Context()))
 		r := b.curl(t, "-H", "Host: "+offHost, "http://"+echoHost+"/")
 		if hs := hits(t.Context(), b.outName); len(hs) > out0 {
 			t.Errorf("ESCAPE Host header fronting reached %s: %+v", offHost, hs[out0:])
 		}
-		got := b.w.echoLogs(t.Context())[echo0:]
+		got := b.echoHits(t.Context())[echo0:]
 		switch {
 		case r.Code == "403" && strings.HasPrefix(r.Body, "blocked: "):
 		case r.Code == "200" && len(got) == 1 && got[0].Host == echoHost:
@@ -79,7 +79,7 @@ func (b *bottle) attackBypasses(t *testing.T) {
 		// Transfer-Encoding. The first (to the allowed echo) may pass; the
 		// smuggled one must not reach the host off the allowlist.
 		t.Run("smuggling via "+proxy, func(t *testing.T) {
-			out0, echo0 := len(hits(t.Context(), b.outName)), len(b.w.echoLogs(t.Context()))
+			out0, echo0 := len(hits(t.Context(), b.outName)), len(b.echoHits(t.Context()))
 			hp := strings.TrimPrefix(proxy, "http://")
 			host, port, _ := strings.Cut(hp, ":")
 			out, _, _ := b.run(t, `printf 'POST http://%s/ HTTP/1.1\r\nHost: %s\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET http://%s/ HTTP/1.1\r\nHost: %s\r\n\r\n' "$1" "$1" "$2" "$2" | nc -w 5 "$3" "$4"`, echoHost, offHost, host, port)
@@ -87,7 +87,7 @@ func (b *bottle) attackBypasses(t *testing.T) {
 			if hs := hits(t.Context(), b.outName); len(hs) > out0 {
 				t.Errorf("ESCAPE the smuggled request reached %s: %+v (proxy said %q)", offHost, hs[out0:], trunc(out))
 			}
-			for _, h := range b.w.echoLogs(t.Context())[echo0:] {
+			for _, h := range b.echoHits(t.Context())[echo0:] {
 				if h.Host != echoHost || strings.Contains(h.Body, offHost) {
 					t.Errorf("ESCAPE the smuggled request reached the echo as %+v", h)
 				}

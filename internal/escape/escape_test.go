@@ -29,21 +29,28 @@ func TestEscape(t *testing.T) {
 	if s := os.Getenv("ESCAPE_SHAPES"); s != "" { // for working on one shape
 		shapes = strings.Split(s, ",")
 	}
-	for _, shape := range shapes {
-		t.Run(shape, func(t *testing.T) {
-			b := startBottle(t, ctx, w, shape, w.gitYAML())
-			b.toolsPresent(t)
-			t.Run("1-offAllowlist", b.attackOffAllowlist)
-			t.Run("2-addresses", b.attackAddresses)
-			t.Run("3-secretExfil", b.attackSecretExfil)
-			t.Run("4-dnsExfil", b.attackDNSExfil)
-			t.Run("5-git", b.attackGit)
-			t.Run("6-network", b.attackNetwork)
-			t.Run("6-bypasses", b.attackBypasses)
-			t.Run("6-sidecarSecrets", b.attackSidecarSecrets)
-			t.Run("7-injectedCredential", b.attackInjectedCredential)
-		})
-	}
+	// The shapes run side by side: each has its own bottle, outside
+	// listener and host listeners; the echo and git upstreams are shared
+	// (echo hits are told apart by the bottle's pipelock address, pushes
+	// go to per-shape branches).
+	t.Run("shapes", func(t *testing.T) {
+		for _, shape := range shapes {
+			t.Run(shape, func(t *testing.T) {
+				t.Parallel()
+				b := startBottle(t, ctx, w, shape, w.gitYAML())
+				b.toolsPresent(t)
+				t.Run("1-offAllowlist", b.attackOffAllowlist)
+				t.Run("2-addresses", b.attackAddresses)
+				t.Run("3-secretExfil", b.attackSecretExfil)
+				t.Run("4-dnsExfil", b.attackDNSExfil)
+				t.Run("5-git", b.attackGit)
+				t.Run("6-network", b.attackNetwork)
+				t.Run("6-bypasses", b.attackBypasses)
+				t.Run("6-sidecarSecrets", b.attackSidecarSecrets)
+				t.Run("7-injectedCredential", b.attackInjectedCredential)
+			})
+		}
+	})
 }
 
 // toolsPresent: an attack that fails because a tool is missing proves

@@ -12,9 +12,9 @@ import (
 // response headers and body (plain, base64 and hex). None of it may reach
 // the agent, and pipelock must not take the injected token for a leak.
 func (b *bottle) attackInjectedCredential(t *testing.T) {
-	echo0 := len(b.w.echoLogs(t.Context()))
+	echo0 := len(b.echoHits(t.Context()))
 	out, _, _ := b.run(t, `curl -sS -i --max-time 8 "$1"; echo; curl -sS -i --max-time 8 -H "Authorization: Bearer agent-made-this-up" "$1"`, "https://"+authEchoHost+"/echo")
-	got := b.w.echoLogs(t.Context())[echo0:]
+	got := b.echoHits(t.Context())[echo0:]
 	injected := 0
 	for _, h := range got {
 		for _, v := range h.Headers["Authorization"] {

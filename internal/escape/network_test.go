@@ -27,7 +27,7 @@ func (b *bottle) attackOffAllowlist(t *testing.T) {
 			// The embedded DNS forwards outside names to 127.0.0.1 in
 			// the agent's namespace, where nothing answers: resolving
 			// fails (exit 6) or times out (exit 28, "Resolving").
-			r := b.curl(t, "--noproxy", "*", "--connect-timeout", "3", u)
+			r := b.curl(t, "--noproxy", "*", "--max-time", "4", u)
 			if !(r.RC == 6 || r.RC == 28 && strings.Contains(r.Err, "Resolving timed out")) {
 				t.Errorf("direct %s: want a name resolution failure, got %s", u, r)
 			}
@@ -97,7 +97,7 @@ func (b *bottle) attackNetwork(t *testing.T) {
 		}
 	})
 	b.quiet(t, "DNS straight to the egress listener", func() {
-		out, _, _ := b.run(t, `dig +time=2 +tries=1 @"$1" escape-probe.`+offHost+`; dig +tcp +time=2 +tries=1 @"$1" escape-probe.`+offHost, b.outIP)
+		out, _, _ := b.run(t, `dig +time=1 +tries=1 @"$1" escape-probe.`+offHost+`; dig +tcp +time=2 +tries=1 @"$1" escape-probe.`+offHost, b.outIP)
 		if strings.Contains(out, "status: ") {
 			t.Errorf("ESCAPE dig @%s got an answer: %s", b.outIP, trunc(out))
 		}
@@ -115,10 +115,15 @@ func (b *bottle) attackNetwork(t *testing.T) {
 		b.hostAttack(t, netName, ip)
 	}
 	// The Docker socket is not there, and no DOCKER_HOST points anywhere.
-	out, _, _ := b.run(t, `ls -l /var/run/docker.sock /run/docker.sock 2>&1; env | grep -i docker_host; find / -xdev -type s -name '*docker*' 2>/dev/null`)
-	if strings.Contains(out, "srw") || strings.Contains(strings.ToLower(out), "docker_host=") || strings.Contains(out, ".sock\n") && !strings.Contains(out, "No such file") {
+	out, _, _ := b.run(t, `for s in /var/run/docker.sock /run/docker.sock; do test -e "$s" && echo "present $s"; done;
+		env | grep -i '^docker_host='; find / -xdev -type s 2>/dev/null | grep -i docker; true`)
+	if strings.TrimSpace(out) != "" {
 		t.Errorf("ESCAPE a Docker socket or DOCKER_HOST is visible in the agent: %q", out)
 	}
+	// The route table is H1's evidence: a default route on an internal
+	// network (so direct metadata and public addresses are never tried).
+	route, _, _ := b.run(t, `awk 'NR>1 && $2=="00000000" {print "default route via " $3 " on " $1}' /proc/net/route`)
+	t.Logf("agent routes: %q", strings.TrimSpace(route))
 }
 
 // hostAttack sends TCP and UDP to the test's own listeners on one of the

