@@ -371,7 +371,7 @@ func trunc(s string) string {
 	return s
 }
 
-const curlScript = `curl -sS --max-time 8 -o /tmp/esc.body -w '%{http_code} %{http_connect}' "$@"; rc=$?; echo; echo "rc=$rc"; cat /tmp/esc.body 2>/dev/null; rm -f /tmp/esc.body`
+const curlScript = `curl -sS --max-time 20 -o /tmp/esc.body -w '%{http_code} %{http_connect}' "$@"; rc=$?; echo; echo "rc=$rc"; cat /tmp/esc.body 2>/dev/null; rm -f /tmp/esc.body`
 
 func (b *bottle) curl(t *testing.T, args ...string) curlResult {
 	t.Helper()
@@ -609,7 +609,7 @@ func (b *bottle) curlMany(t *testing.T, calls [][]string) []curlResult {
 		for j, a := range args {
 			q[j] = shq(a)
 		}
-		fmt.Fprintf(&sc, "echo '@@ESC-BEGIN %d'; curl -sS --max-time 8 -o /tmp/esc.body -w '%%{http_code} %%{http_connect}' %s 2>/tmp/esc.err; rc=$?; echo; echo \"rc=$rc\"; cat /tmp/esc.err; echo '@@ESC-BODY'; cat /tmp/esc.body 2>/dev/null; rm -f /tmp/esc.body /tmp/esc.err; echo\n", i, strings.Join(q, " "))
+		fmt.Fprintf(&sc, "echo '@@ESC-BEGIN %d'; curl -sS --max-time 20 -o /tmp/esc.body -w '%%{http_code} %%{http_connect}' %s 2>/tmp/esc.err; rc=$?; echo; echo \"rc=$rc\"; cat /tmp/esc.err; echo '@@ESC-BODY'; cat /tmp/esc.body 2>/dev/null; rm -f /tmp/esc.body /tmp/esc.err; echo\n", i, strings.Join(q, " "))
 	}
 	out, errOut, _ := b.run(t, sc.String())
 	res := make([]curlResult, len(calls))

@@ -13,7 +13,7 @@ import (
 // the agent, and pipelock must not take the injected token for a leak.
 func (b *bottle) attackInjectedCredential(t *testing.T) {
 	echo0 := len(b.echoHits(t.Context()))
-	out, _, _ := b.run(t, `curl -sS -i --max-time 8 "$1"; echo; curl -sS -i --max-time 8 -H "Authorization: Bearer agent-made-this-up" "$1"`, "https://"+authEchoHost+"/echo")
+	out, _, _ := b.run(t, `curl -sS -i --max-time 20 "$1"; echo; curl -sS -i --max-time 20 -H "Authorization: Bearer agent-made-this-up" "$1"`, "https://"+authEchoHost+"/echo")
 	got := b.echoHits(t.Context())[echo0:]
 	injected := 0
 	for _, h := range got {
