@@ -67,8 +67,9 @@ type Healthcheck struct {
 
 // Network is a top-level network.
 type Network struct {
-	Internal bool            `yaml:"internal,omitempty"`
-	Labels   Ordered[string] `yaml:"labels,omitempty"`
+	Internal   bool            `yaml:"internal,omitempty"`
+	DriverOpts Ordered[string] `yaml:"driver_opts,omitempty"`
+	Labels     Ordered[string] `yaml:"labels,omitempty"`
 }
 
 // Volume is a top-level named volume.

@@ -61,7 +61,14 @@ func Render(p *plan.Plan) (*Document, error) {
 	}
 	d.Services.Set("agent", agentService(p, deps))
 
-	d.Networks.Set(NetInternal, &Network{Internal: true, Labels: bottleLabels(p, "")})
+	// internal: true stops forwarding off the bridge, but the host keeps an
+	// address on it, so the agent could still reach every socket the host
+	// listens on (found by the escape suite). With no IPv4 address on the
+	// host side there is nothing to reach; containers on the network still
+	// talk to each other.
+	var inhibit Ordered[string]
+	inhibit.Set("com.docker.network.bridge.inhibit_ipv4", "true")
+	d.Networks.Set(NetInternal, &Network{Internal: true, DriverOpts: inhibit, Labels: bottleLabels(p, "")})
 	d.Networks.Set(NetEgress, &Network{Labels: bottleLabels(p, "")})
 	return d, nil
 }

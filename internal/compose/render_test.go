@@ -392,3 +392,19 @@ func TestTestUpstream(t *testing.T) {
 		t.Error("a real bottle carries test upstream wiring")
 	}
 }
+
+// TestInternalNetworkHasNoHostAddress: the internal bridge gets no IPv4
+// address on the host, so the agent cannot reach the host's sockets (H1).
+func TestInternalNetworkHasNoHostAddress(t *testing.T) {
+	for _, c := range allCombos() {
+		d, _ := render(t, planFor(t, c))
+		in, _ := d.Networks.Get(NetInternal)
+		if v, ok := in.DriverOpts.Get("com.docker.network.bridge.inhibit_ipv4"); !ok || v != "true" {
+			t.Errorf("%s: internal network driver_opts = %v", c.name(), in.DriverOpts.Keys())
+		}
+		eg, _ := d.Networks.Get(NetEgress)
+		if eg.DriverOpts.Len() != 0 {
+			t.Errorf("%s: the egress network must keep its host address (it is the way out)", c.name())
+		}
+	}
+}
