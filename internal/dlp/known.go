@@ -5,6 +5,7 @@ import (
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
+	"github.com/claude-bottle/claude-bottle/internal/secretenc"
 	"net/url"
 	"strings"
 )
@@ -63,22 +64,8 @@ func NewKnownSecret(name, value string) KnownSecret {
 	return k
 }
 
-// alignedRun encodes value after off zero bytes and keeps only the output
-// characters whose bits all come from value.
-func alignedRun(enc func([]byte) string, bitsPerChar, off int, value string) string {
-	buf := append(make([]byte, off), value...)
-	s := strings.TrimRight(enc(buf), "=")
-	startBit, endBit := 8*off, 8*(off+len(value))
-	lo := (startBit + bitsPerChar - 1) / bitsPerChar
-	hi := endBit / bitsPerChar
-	if hi > len(s) {
-		hi = len(s)
-	}
-	if lo >= hi {
-		return ""
-	}
-	return s[lo:hi]
-}
+// alignedRun: see secretenc.AlignedRun.
+var alignedRun = secretenc.AlignedRun
 
 // knownSet matches many variants in one pass over the input: a bitmap of
 // their case-folded 2-byte prefixes rejects almost every position with one

@@ -3,6 +3,7 @@ package egress
 import (
 	"errors"
 	"fmt"
+	"github.com/claude-bottle/claude-bottle/internal/secretenc"
 	"net"
 	"net/url"
 	"strconv"
@@ -59,7 +60,14 @@ func buildTable(rs *sidecarconfig.Routes, getenv func(string) string) (*table, e
 		t.byHost[rt.host] = rt
 	}
 	if len(tokens) > 0 {
-		t.redactor = newRedactor(tokens)
+		// An origin may echo the credential encoded (base64 of the whole
+		// Authorization header, hex): mask those forms too, or the agent
+		// could decode the token (found by the escape suite, H3).
+		var forms []string
+		for _, tok := range tokens {
+			forms = append(forms, secretenc.Encodings(tok, 8)...)
+		}
+		t.redactor = newRedactor(forms)
 	}
 	return t, nil
 }
