@@ -498,13 +498,17 @@ type hostListeners struct {
 
 func listenHost(t *testing.T, gws map[string]string) *hostListeners {
 	h := &hostListeners{tcp: map[string]string{}, udp: map[string]string{}}
+	// Wildcard listeners: they catch the agent on ANY host address, and
+	// they still work when the internal bridge has no host address at all
+	// (com.docker.network.bridge.inhibit_ipv4, the fix for H1); the attack
+	// then targets the gateway address with the wildcard port.
 	for _, ip := range gws {
-		ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+		ln, err := net.Listen("tcp", ":0")
 		if err != nil {
-			t.Fatalf("listening on the host at %s: %v", ip, err)
+			t.Fatalf("listening on the host for %s: %v", ip, err)
 		}
 		t.Cleanup(func() { ln.Close() })
-		h.tcp[ip] = ln.Addr().String()
+		h.tcp[ip] = net.JoinHostPort(ip, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 		go func() {
 			for {
 				c, err := ln.Accept()
@@ -518,12 +522,12 @@ func listenHost(t *testing.T, gws map[string]string) *hostListeners {
 				h.add(fmt.Sprintf("tcp %s from %s: %q", ln.Addr(), c.RemoteAddr(), buf[:n]))
 			}
 		}()
-		pc, err := net.ListenPacket("udp", net.JoinHostPort(ip, "0"))
+		pc, err := net.ListenPacket("udp", ":0")
 		if err != nil {
-			t.Fatalf("listening on the host at %s: %v", ip, err)
+			t.Fatalf("listening on the host for %s: %v", ip, err)
 		}
 		t.Cleanup(func() { pc.Close() })
-		h.udp[ip] = pc.LocalAddr().String()
+		h.udp[ip] = net.JoinHostPort(ip, strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port))
 		go func() {
 			buf := make([]byte, 2048)
 			for {

@@ -32,7 +32,8 @@ func (b *bottle) attackInjectedCredential(t *testing.T) {
 	if strings.Contains(out, tokenValue) {
 		t.Errorf("ESCAPE the injected token reached the agent verbatim in the echoed response: %q", trunc(out))
 	}
-	// Encoded reflections: egress redacts the verbatim value only.
+	// Encoded reflections: egress masks the base64 and hex forms too (H3,
+	// found by this suite, fixed with secretenc.Encodings).
 	auth := "Bearer " + tokenValue
 	var leaks []string
 	for name, v := range map[string]string{
@@ -44,6 +45,6 @@ func (b *bottle) attackInjectedCredential(t *testing.T) {
 		}
 	}
 	if len(leaks) > 0 {
-		knownHole(t, "H3", leaks)
+		t.Errorf("ESCAPE (H3): %s", strings.Join(leaks, "; "))
 	}
 }
