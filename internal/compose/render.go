@@ -133,6 +133,11 @@ func sidecarFor(p *plan.Plan, daemon string) sidecar {
 			}
 		}
 	case layout.DaemonGitGate:
+		// The agent's own secrets: the gate refuses pushes carrying them
+		// (escape H2), as pipelock refuses requests carrying them.
+		for _, s := range p.SecretSlots {
+			sc.env = append(sc.env, s.Slot)
+		}
 		sc.volumes = []string{
 			ro(sd.GitGate(), layout.GitGateConfigDir),
 			filepath.Clean(sd.GitGateData()) + ":" + layout.GitGateDataDir,
@@ -229,7 +234,9 @@ func bundleService(p *plan.Plan, sidecars []sidecar) *Service {
 	for _, sc := range sidecars {
 		// Never HTTP_PROXY/HTTPS_PROXY/NO_PROXY here: they would send
 		// git-gate's ssh and fetches through pipelock.
-		s.Environment = append(s.Environment, sc.env...)
+		for _, e := range sc.env {
+			s.Environment = appendUnique(s.Environment, e)
+		}
 		for _, v := range sc.volumes {
 			s.Volumes = appendUnique(s.Volumes, v)
 		}

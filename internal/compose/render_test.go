@@ -193,7 +193,12 @@ func TestBundleIsUnionOfLegacy(t *testing.T) {
 			in, _ := ls.Networks.Get(NetInternal)
 			names = append(names, in.Aliases...)
 		}
-		wantEnv := append([]string{"CLAUDE_BOTTLE_SIDECAR_DAEMONS=" + strings.Join(daemons, ",")}, env...)
+		wantEnv := []string{"CLAUDE_BOTTLE_SIDECAR_DAEMONS=" + strings.Join(daemons, ",")}
+		for _, e := range env {
+			if !slices.Contains(wantEnv, e) {
+				wantEnv = append(wantEnv, e)
+			}
+		}
 		if diff := cmp.Diff(wantEnv, s.Environment); diff != "" {
 			t.Errorf("%s: bundle env (-want +got):\n%s", c.name(), diff)
 		}

@@ -38,7 +38,9 @@ func (b *bottle) attackGit(t *testing.T) {
 	var cases []tc
 	for _, s := range []struct{ kind, value, hole string }{
 		{"gitleaks-shaped token", patternSecret, ""},
-		{"the agent's env secret", secretValue, "H2"},
+		// H2 (found by this suite, fixed): the gate matches the bottle's
+		// own secrets like pipelock does.
+		{"the agent's env secret", secretValue, ""},
 	} {
 		cases = append(cases,
 			// No "token=" or similar keyword: gitleaks' generic rule would

@@ -129,11 +129,12 @@ func preReceive(stdin io.Reader, stderr io.Writer, env []string) int {
 
 	// 2. Secrets in every new commit, not only the tips.
 	scanStart := time.Now()
-	sc, err := secretscan.Default()
+	rules, err := secretscan.Default()
 	if err != nil {
 		say("secret scanner unavailable (%v); push refused", err)
 		return 1
 	}
+	sc := newKnownScanner(rules, knownSecretsFromEnv(env))
 	findings, n, err := scanRange(ctx, env, tips, sc)
 	if err != nil {
 		say("could not scan the pushed commits (%v); push refused", err)

@@ -2,6 +2,7 @@ package sidecarinit
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/claude-bottle/claude-bottle/internal/layout"
@@ -52,12 +53,12 @@ func ParseDaemons(csv string) ([]string, error) {
 	return out, nil
 }
 
-// Variables that only one daemon may see. Egress tokens are real
-// credentials (DESIGN.md §2.3); pipelock's secrets are the agent's own
-// secrets it matches for DLP. Neither may leak into a sibling's environment.
-var privateEnvPrefix = map[string]string{
-	"EGRESS_TOKEN_":    layout.DaemonEgress,
-	"PIPELOCK_SECRET_": layout.DaemonPipelock,
+// Variables only some daemons may see. Egress tokens are real credentials
+// (DESIGN.md §2.3): egress alone. The agent's own secrets (PIPELOCK_SECRET_*)
+// are matched by pipelock in requests and by git-gate in pushed commits.
+var privateEnvPrefix = map[string][]string{
+	"EGRESS_TOKEN_":    {layout.DaemonEgress},
+	"PIPELOCK_SECRET_": {layout.DaemonPipelock, layout.DaemonGitGate},
 }
 
 // proxyEnv must never reach a daemon in the bundle: they would send
@@ -81,8 +82,8 @@ func ChildEnv(name string, base []string) (env []string, dropped []string) {
 			continue
 		}
 		keep := true
-		for prefix, owner := range privateEnvPrefix {
-			if strings.HasPrefix(k, prefix) && owner != name {
+		for prefix, owners := range privateEnvPrefix {
+			if strings.HasPrefix(k, prefix) && !slices.Contains(owners, name) {
 				keep = false
 				break
 			}

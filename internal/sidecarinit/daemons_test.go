@@ -93,7 +93,7 @@ func TestChildEnv(t *testing.T) {
 	}{
 		{"egress", []string{"PATH=/bin", "EGRESS_TOKEN_0=a", "EGRESS_UPSTREAM_PROXY=http://p:8888", "SUPERVISE_PORT=9100"}},
 		{"pipelock", []string{"PATH=/bin", "EGRESS_UPSTREAM_PROXY=http://p:8888", "PIPELOCK_SECRET_3=s", "SUPERVISE_PORT=9100"}},
-		{"git-gate", []string{"PATH=/bin", "EGRESS_UPSTREAM_PROXY=http://p:8888", "SUPERVISE_PORT=9100"}},
+		{"git-gate", []string{"PATH=/bin", "EGRESS_UPSTREAM_PROXY=http://p:8888", "PIPELOCK_SECRET_3=s", "SUPERVISE_PORT=9100"}},
 		{"supervise", []string{"PATH=/bin", "EGRESS_UPSTREAM_PROXY=http://p:8888", "SUPERVISE_PORT=9100"}},
 	}
 	for _, tc := range tests {

@@ -31,7 +31,7 @@ with "[<daemon>] ", and:
   SIGUSR1          restarts pipelock
   a daemon dies    restarted with backoff; the others keep running
 
-EGRESS_TOKEN_* reach egress only; PIPELOCK_SECRET_* reach pipelock only;
+EGRESS_TOKEN_* reach egress only; PIPELOCK_SECRET_* reach pipelock and git-gate only;
 HTTP(S)_PROXY / NO_PROXY reach no daemon. The exit code is the highest exit
 code among the daemons' last exits.
 `
