@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/claude-bottle/claude-bottle/internal/approve"
 	"github.com/claude-bottle/claude-bottle/internal/engine"
@@ -67,11 +66,7 @@ is replaced; its compose.log is kept as compose.log.prev.`,
 					return errors.New("not resumed")
 				}
 			}
-			var ask launch.Prompter
-			if term.IsTerminal(int(os.Stdin.Fd())) {
-				ask = terminalPrompt(stderr)
-			}
-			secrets, err := launch.CollectSecrets(p, nil, ask)
+			secrets, err := collectSecrets(p, stderr)
 			if err != nil {
 				return err
 			}

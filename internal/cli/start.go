@@ -79,11 +79,7 @@ returns; "claude-bottle stop <slug>" tears it down.`,
 					return errors.New("not started")
 				}
 			}
-			var ask launch.Prompter
-			if term.IsTerminal(int(os.Stdin.Fd())) {
-				ask = terminalPrompt(stderr)
-			}
-			secrets, err := launch.CollectSecrets(p, nil, ask)
+			secrets, err := collectSecrets(p, stderr)
 			if err != nil {
 				return err
 			}
@@ -225,6 +221,16 @@ func confirm(in io.Reader, out io.Writer, question string) (bool, error) {
 		return true, nil
 	}
 	return false, nil
+}
+
+// collectSecrets reads the bottle's host variables and, on a terminal, asks
+// its "?prompt" entries.
+func collectSecrets(p *plan.Plan, stderr io.Writer) (*launch.Secrets, error) {
+	var ask launch.Prompter
+	if term.IsTerminal(int(os.Stdin.Fd())) {
+		ask = terminalPrompt(stderr)
+	}
+	return launch.CollectSecrets(p, nil, ask)
 }
 
 func terminalPrompt(out io.Writer) launch.Prompter {
