@@ -8,8 +8,11 @@
 // the logger is silenced before that. A built Detector is safe to share:
 // DetectString keeps no findings in the detector.
 //
-// Build with -tags gore2regex (the project always does): gitleaks then uses
-// RE2 through wazero, which is 10-30x faster than the stdlib regexp here.
+// The project builds without gitleaks' gore2regex tag (stdlib regexp).
+// go-re2 is ~4x faster on raw gitleaks scans but compiles its wasm module in
+// package init in every process of the binary (~0.6 CPU-s, ~25 MB each),
+// which broke the sidecar bundle's memory and start-up budgets; with the
+// prefilter below, pipelock is as fast without it (bench/sidecars.md).
 package secretscan
 
 import (
@@ -100,9 +103,46 @@ func build() (*Scanner, error) {
 		return nil, fmt.Errorf("secretscan: loading gitleaks default rules: %w", err)
 	}
 	full.MaxDecodeDepth = MaxDecodeDepth
+	dropStopwordTries(&full.Config)
 	bulk := detect.NewDetector(withoutRule(full.Config, GenericRuleID))
 	bulk.MaxDecodeDepth = MaxDecodeDepth
 	return &Scanner{full: full, bulk: bulk}, nil
+}
+
+// dropStopwordTries replaces every allowlist that has stop words with a copy
+// that has no Aho-Corasick trie over them. gitleaks builds that trie in
+// Allowlist.Validate with a 2 KiB transition row per state: for
+// generic-api-key's ~1,500 stop words it is ~9 MB of heap, over half of what
+// the rules cost, held by every sidecar process that links them. Without the
+// trie, ContainsStopWord falls back to strings.Contains over the same
+// lower-cased, de-duplicated words: the same answer, a few microseconds per
+// candidate secret (it runs only after a rule's regex matched).
+//
+// The copy keeps every exported field; the unexported ones it loses
+// (combined regex, commit map) have exact fallbacks in gitleaks too. The
+// slices are updated in place, so the detector already built over cfg sees
+// the copies.
+func dropStopwordTries(cfg *config.Config) {
+	lighten := func(as []*config.Allowlist) {
+		for i, a := range as {
+			if a == nil || len(a.StopWords) == 0 {
+				continue
+			}
+			as[i] = &config.Allowlist{
+				Description:    a.Description,
+				MatchCondition: a.MatchCondition,
+				Commits:        a.Commits,
+				Paths:          a.Paths,
+				RegexTarget:    a.RegexTarget,
+				Regexes:        a.Regexes,
+				StopWords:      a.StopWords,
+			}
+		}
+	}
+	lighten(cfg.Allowlists)
+	for _, r := range cfg.Rules {
+		lighten(r.Allowlists)
+	}
 }
 
 // withoutRule copies cfg without one rule, recomputing the keyword set so the
