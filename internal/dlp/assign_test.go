@@ -35,3 +35,34 @@ func TestCheckAssignments(t *testing.T) {
 		}
 	}
 }
+
+// assignmentsByRegexp is the plain form of checkAssignments: assignRE over
+// each whole window. The anchored search must block whatever this blocks.
+func assignmentsByRegexp(b []byte, cands []secretscan.Span) bool {
+	for _, w := range cands {
+		for _, m := range assignRE.FindAllSubmatchIndex(b[w.Lo:w.Hi], -1) {
+			if randomValue(b[w.Lo+m[4] : w.Lo+m[5]]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func FuzzAssignmentsAnchoredCoversRegexp(f *testing.F) {
+	for _, s := range []string{
+		"AWS_SECRET_ACCESS_KEY=Zq9x7KpR2mW4vT8nB6cYaQ3sLd5FhJ0gUeWr",
+		`{"client_secret": "Zq9x7KpR2mW4vT8nB6cYaQ3sLd5F"}`,
+		"xauth: Zq9x7KpR2mW4vT8nB6cYaQ3sLd5F", "OAUTH_x=Zq9x7KpR2mW4vT8nB6cYaQ3sLd5F", "auth=Zq9x7KpR2mW4vT8nB6cYaQ3sLd5F",
+		"token=Zq9x7KpR2mW4vT8nsecret=Zq9x7KpR2mW4vT8nB6cYaQ3sL",
+		"PassWord   :=   'Zq9x7KpR2mW4vT8nB6cYaQ3sLd5F'", "api-key => Zq9x7KpR2mW4vT8nB6cYaQ3sLd5F+/",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cands := secretscan.Candidates(b)
+		if assignmentsByRegexp(b, cands) && checkAssignments(b, cands) == nil {
+			t.Fatalf("assignRE blocks %q, the anchored search does not", b)
+		}
+	})
+}
