@@ -26,7 +26,7 @@ finish() {
 }
 trap finish EXIT
 
-go build -tags gore2regex -o "$bin" ./cmd/claude-bottle
+go build -o "$bin" ./cmd/claude-bottle
 "$bin" build claude-bottle-sidecars:latest claude-bottle-agent-test:latest >/dev/null 2>&1
 mkdir -p "$CLAUDE_BOTTLE_HOME/bottles" "$CLAUDE_BOTTLE_HOME/agents"
 printf -- '---\nimage: claude-bottle-agent-test:latest\negress:\n  allowlist: [allowed.invalid]\n---\n' >"$CLAUDE_BOTTLE_HOME/bottles/probe.md"

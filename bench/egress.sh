@@ -5,5 +5,5 @@ set -eu
 cd "$(dirname "$0")/.."
 bin=$(mktemp -d)/claude-bottle-sidecar
 trap 'rm -rf "$(dirname "$bin")"' EXIT
-go build -tags gore2regex -o "$bin" ./cmd/claude-bottle-sidecar
+go build -o "$bin" ./cmd/claude-bottle-sidecar
 go run ./bench/egress -bin "$bin" "$@"

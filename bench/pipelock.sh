@@ -3,7 +3,8 @@
 # throughput, latency and download through pipelock against direct, and the
 # DLP corpus table. Run from the repository root; takes about 3 minutes.
 set -eu
-T="-tags gore2regex"
+# TAGS=gore2regex compares the go-re2 engine (not what ships; see bench/sidecars.md).
+T=${TAGS:+-tags $TAGS}
 echo "== machine"; nproc; grep -m1 'model name' /proc/cpuinfo; uptime; go version
 echo "== scanner and DLP throughput (one goroutine, GOMAXPROCS=1)"
 GOMAXPROCS=1 go test $T -run '^$' -bench . -benchtime 2s ./internal/secretscan/ ./internal/dlp/ | grep -E '^Benchmark'

@@ -8,4 +8,4 @@
 # Usage: scripts/build-images.sh [--force] [image...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec go run -tags gore2regex ./internal/images/cmd/build-images "$@"
+exec go run ./internal/images/cmd/build-images "$@"

@@ -9,7 +9,7 @@
 #      installed with apt-get when running as root; otherwise listed.
 #   2. The project's images (scripts/build-images.sh), made without any
 #      registry: a missing debian:bookworm-slim is debootstrapped locally.
-#   3. go test -tags gore2regex over the whole module.
+#   3. go test over the whole module.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,7 +50,7 @@ fi
 if [ $# -eq 0 ]; then
   set -- ./...
 fi
-log "go test -tags gore2regex -count=1 $*"
+log "go test -count=1 $*"
 # -count=1: the Docker tests depend on the engine, which the test cache
 # does not track; a cached pass proves nothing about this machine.
-exec go test -tags gore2regex -count=1 -timeout 40m "$@"
+exec go test -count=1 -timeout 40m "$@"

@@ -44,7 +44,7 @@ func probeHome(t *testing.T) string {
 func buildCLI(t *testing.T, ctx context.Context) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "claude-bottle")
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "gore2regex", "-o", bin, "github.com/claude-bottle/claude-bottle/cmd/claude-bottle")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/claude-bottle/claude-bottle/cmd/claude-bottle")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -302,7 +302,7 @@ func TestRealBinary(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "claude-bottle-sidecar")
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	build := exec.CommandContext(ctx, goTool, "build", "-tags", "gore2regex", "-o", bin, "./cmd/claude-bottle-sidecar")
+	build := exec.CommandContext(ctx, goTool, "build", "-o", bin, "./cmd/claude-bottle-sidecar")
 	build.Dir = filepath.Dir(strings.TrimSpace(string(root)))
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/claude-bottle-sidecar: %v\n%s", err, out)

@@ -269,7 +269,7 @@ func gateBinary(t *testing.T) string {
 		binPath = filepath.Join(dir, "claude-bottle-sidecar")
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		out, err := exec.CommandContext(ctx, "go", "build", "-tags", "gore2regex", "-o", binPath, "../../cmd/claude-bottle-sidecar").CombinedOutput()
+		out, err := exec.CommandContext(ctx, "go", "build", "-o", binPath, "../../cmd/claude-bottle-sidecar").CombinedOutput()
 		if err == nil {
 			return
 		}
@@ -278,7 +278,7 @@ func gateBinary(t *testing.T) string {
 			return
 		}
 		fmt.Fprintf(os.Stderr, "gitgate tests: cmd/claude-bottle-sidecar does not build (%s); using testdata/gatebin\n", strings.TrimSpace(string(out)))
-		out, err = exec.CommandContext(ctx, "go", "build", "-tags", "gore2regex", "-o", binPath, "./testdata/gatebin").CombinedOutput()
+		out, err = exec.CommandContext(ctx, "go", "build", "-o", binPath, "./testdata/gatebin").CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build ./testdata/gatebin: %v: %s", err, out)
 		}

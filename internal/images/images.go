@@ -170,7 +170,7 @@ func ensureOne(ctx context.Context, root, name, baseID string, opt Options, p pr
 		}
 		p.printf("building %s (go build %s)", sp.goBinaryPath, sp.goBinary)
 		env := append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-		if err := run(ctx, root, p.sub("go build"), env, "go", "build", "-tags", "gore2regex", "-trimpath",
+		if err := run(ctx, root, p.sub("go build"), env, "go", "build", "-trimpath",
 			"-buildvcs=false", "-ldflags=-s -w", "-o", bin, sp.goBinary); err != nil {
 			return fmt.Errorf("images: go build %s in %s failed (output above): %w", sp.goBinary, root, err)
 		}
@@ -200,16 +200,17 @@ func ensureOne(ctx context.Context, root, name, baseID string, opt Options, p pr
 }
 
 // BuildBinaries builds the static claude-bottle-sidecar and
-// claude-bottle-sidecar-init from root into dir: CGO_ENABLED=0, the
-// gore2regex tag, -trimpath, stripped. The result does not depend on the
-// build machine's paths, so its hash is a fair input hash.
+// claude-bottle-sidecar-init from root into dir: CGO_ENABLED=0, stdlib
+// regexp (no gore2regex tag: see internal/secretscan), -trimpath, stripped.
+// The result does not depend on the build machine's paths, so its hash is a
+// fair input hash.
 func BuildBinaries(ctx context.Context, root, dir string, w io.Writer) error {
 	p := progress{w: w}
 	env := append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 	for _, name := range []string{SidecarBinary, InitBinary} {
 		pkg := binaries[name]
 		p.printf("building %s (go build %s)", name, pkg)
-		err := run(ctx, root, p.sub("go build"), env, "go", "build", "-tags", "gore2regex", "-trimpath",
+		err := run(ctx, root, p.sub("go build"), env, "go", "build", "-trimpath",
 			"-buildvcs=false", "-ldflags=-s -w", "-o", filepath.Join(dir, name), pkg)
 		if err != nil {
 			return fmt.Errorf("images: go build %s in %s failed (output above): %w", pkg, root, err)

@@ -20,7 +20,7 @@ import (
 // small-request latency (p50/p99), a 64 KiB JSON POST, and a 100 MB
 // download.
 //
-//	go test -tags gore2regex -run '^$' -bench BenchmarkPath -benchtime 2000x ./internal/pipelock/
+//	go test -run '^$' -bench BenchmarkPath -benchtime 2000x ./internal/pipelock/
 func BenchmarkPath(b *testing.B) {
 	r := newRig(b, rigOpts{cfg: sidecarconfig.Pipelock{Allowlist: []string{"localhost"}, KnownSecretEnv: []string{"S"}},
 		env: map[string]string{"S": secretVal}})

@@ -30,7 +30,7 @@ func buildSidecar(t *testing.T) string {
 	bin := filepath.Join(t.TempDir(), "claude-bottle-sidecar")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "gore2regex", "-o", bin, "github.com/claude-bottle/claude-bottle/cmd/claude-bottle-sidecar")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/claude-bottle/claude-bottle/cmd/claude-bottle-sidecar")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

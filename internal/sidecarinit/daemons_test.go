@@ -211,7 +211,7 @@ func TestMainErrors(t *testing.T) {
 		t.Skip("builds the sidecar binary")
 	}
 	bin := t.TempDir() + "/claude-bottle-sidecar"
-	build := exec.Command("go", "build", "-tags", "gore2regex", "-o", bin, "../../cmd/claude-bottle-sidecar")
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/claude-bottle-sidecar")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}

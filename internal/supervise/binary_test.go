@@ -24,7 +24,7 @@ func TestRealBinary(t *testing.T) {
 	}
 	ctx := testCtx(t)
 	bin := filepath.Join(t.TempDir(), "claude-bottle-sidecar")
-	build := exec.CommandContext(ctx, "go", "build", "-tags", "gore2regex", "-o", bin, "github.com/claude-bottle/claude-bottle/cmd/claude-bottle-sidecar")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/claude-bottle/claude-bottle/cmd/claude-bottle-sidecar")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
