@@ -8,16 +8,19 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/claude-bottle/claude-bottle/internal/compose"
 	"github.com/claude-bottle/claude-bottle/internal/engine"
 	"github.com/claude-bottle/claude-bottle/internal/images"
 	"github.com/claude-bottle/claude-bottle/internal/launch"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
+	"github.com/claude-bottle/claude-bottle/internal/plan"
 	"github.com/claude-bottle/claude-bottle/internal/state"
 )
 
@@ -200,18 +203,31 @@ func infoCmd() *cobra.Command {
 func cleanupCmd() *cobra.Command {
 	var yes bool
 	c := &cobra.Command{
-		Use:   "cleanup",
-		Short: "Remove every claude-bottle project, stray container and network, and dead state dirs",
+		Use:   "cleanup [slug...]",
+		Short: "Remove claude-bottle projects, stray containers and networks, and dead state dirs",
 		Long: `After one y/N: remove every compose project named claude-bottle-*, stray
 claude-bottle-* containers and networks, and state dirs with no live project
-and no .preserve file.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+and no .preserve file.
+
+With slugs, only those bottles' containers, networks, volumes, state dirs
+(unless preserved) and queues: other bottles keep running.`,
+		RunE: func(cmd *cobra.Command, slugs []string) error {
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
-			rs, err := engine.ListResources(ctx)
+			for _, s := range slugs {
+				if plan.ValidateSlug(s) != nil {
+					return fmt.Errorf("cleanup: %q is not a bottle slug (like fixer-ab12c; `claude-bottle list` shows them)", s)
+				}
+			}
+			all, err := engine.ListResources(ctx)
 			if err != nil {
 				return err
+			}
+			var rs []engine.Resource
+			for _, r := range all {
+				if len(slugs) == 0 || slices.ContainsFunc(slugs, func(s string) bool { return belongsTo(r, s) }) {
+					rs = append(rs, r)
+				}
 			}
 			ps, err := paths()
 			if err != nil {
@@ -223,12 +239,16 @@ and no .preserve file.`,
 				if !e.IsDir() {
 					continue
 				}
+				if len(slugs) > 0 && !slices.ContainsFunc(slugs, func(s string) bool { return stateDirOf(e.Name(), s) }) {
+					continue
+				}
 				sd := layout.StateDir(ps.StateDir(e.Name()))
 				if _, err := os.Stat(sd.Preserve()); err == nil {
 					continue
 				}
-				// Every project goes, so every state dir without .preserve
-				// goes too (temp dirs of an interrupted prepare included).
+				// Every project selected goes, so every state dir of it
+				// without .preserve goes too (temp dirs of an interrupted
+				// prepare included).
 				dead = append(dead, string(sd))
 			}
 			if len(rs) == 0 && len(dead) == 0 {
@@ -272,6 +292,40 @@ and no .preserve file.`,
 	}
 	c.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask y/N")
 	return c
+}
+
+// belongsTo reports whether r is part of the bottle with this slug: by its
+// slug label, its compose project, or (a resource without labels) its exact
+// name. Names are never matched by suffix: slug "b-ab12c" must not take
+// "x-b-ab12c"'s containers.
+func belongsTo(r engine.Resource, slug string) bool {
+	project := layout.ProjectName(slug)
+	if r.Slug == slug || r.Project == project {
+		return true
+	}
+	if r.Slug != "" || r.Project != "" {
+		return false
+	}
+	switch r.Kind {
+	case "container":
+		if r.Name == layout.AgentContainer(slug) || r.Name == layout.SidecarContainer(compose.BundleService, slug) {
+			return true
+		}
+		for _, d := range layout.DaemonOrder {
+			if r.Name == layout.SidecarContainer(d, slug) {
+				return true
+			}
+		}
+	case "network", "volume":
+		return strings.HasPrefix(r.Name, project+"_")
+	}
+	return false
+}
+
+// stateDirOf reports whether the state dir entry name is the bottle's, or a
+// temp dir of an interrupted prepare of it (".<slug>.tmp-*").
+func stateDirOf(name, slug string) bool {
+	return name == slug || strings.HasPrefix(name, "."+slug+".tmp-")
 }
 
 func buildCmd() *cobra.Command {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,13 +60,10 @@ func projectContainers(ctx context.Context, project string) []string {
 
 // TestKill9MidStartThenCleanupDocker kills the CLI with SIGKILL while its
 // bottle is coming up (containers exist, the bottle is not ready), then
-// checks that cleanup lists everything the crashed start left (containers,
-// networks, state dir) and that removing what it lists leaves nothing.
-//
-// `cleanup --yes` removes every claude-bottle project on the engine,
-// including other packages' test bottles running in parallel, so the test
-// answers "n" to cleanup and removes exactly the listed resources of its
-// own bottle, the way cleanup does (engine.Remove, then the state dir).
+// checks that `cleanup <slug>` lists everything the crashed start left
+// (containers, networks, state dir) and nothing of any other bottle, and
+// that `cleanup --yes <slug>` leaves nothing. (Plain `cleanup --yes` would
+// also remove other packages' test bottles running in parallel.)
 func TestKill9MidStartThenCleanupDocker(t *testing.T) {
 	dockertest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -134,7 +132,12 @@ func TestKill9MidStartThenCleanupDocker(t *testing.T) {
 			mine = append(mine, r)
 		}
 	}
-	root := cmdWithStdin(t, "n\n", "cleanup")
+	root := cmdWithStdin(t, "n\n", "cleanup", slug)
+	for _, line := range strings.Split(root, "\n") {
+		if strings.HasPrefix(line, "  ") && !strings.Contains(line, slug) {
+			t.Errorf("cleanup %s lists something of another bottle: %q", slug, line)
+		}
+	}
 	for _, r := range mine {
 		if !strings.Contains(root, r.Kind+" "+r.Name) {
 			t.Errorf("cleanup does not list %s %s:\n%s", r.Kind, r.Name, root)
@@ -161,13 +164,12 @@ func TestKill9MidStartThenCleanupDocker(t *testing.T) {
 		}
 	}
 
-	// Remove what cleanup listed for this bottle, as cleanup does.
-	if err := engine.Remove(ctx, mine); err != nil {
-		t.Fatal(err)
+	if out := cmdWithStdin(t, "", "cleanup", "--yes", slug); !strings.Contains(out, "removed") {
+		t.Fatalf("cleanup --yes %s: %s", slug, out)
 	}
 	for _, d := range stateDirs {
-		if err := os.RemoveAll(d); err != nil {
-			t.Fatal(err)
+		if _, err := os.Stat(d); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("state dir %s is still there after cleanup (%v)", d, err)
 		}
 	}
 	rs, err = engine.ListResources(ctx)
