@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,11 @@ func Docker(ctx context.Context, args ...string) (string, error) {
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
+		// A cancelled or timed-out context kills the docker CLI; say that
+		// (Ctrl-C, deadline) rather than "signal: killed".
+		if ctx.Err() != nil {
+			return strings.TrimSpace(out.String()), fmt.Errorf("docker %s: %w", strings.Join(args, " "), context.Cause(ctx))
+		}
 		return strings.TrimSpace(out.String()), fmt.Errorf("docker %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return strings.TrimSpace(out.String()), nil
@@ -145,6 +151,9 @@ func WaitHealthy(ctx context.Context, names []string, progress io.Writer) error 
 			}
 			st, ok, err := Inspect(ctx, n)
 			if err != nil {
+				if ctx.Err() != nil {
+					return waitingErr(ctx, pending)
+				}
 				return err
 			}
 			if !ok {
@@ -172,19 +181,30 @@ func WaitHealthy(ctx context.Context, names []string, progress io.Writer) error 
 		}
 		select {
 		case <-ctx.Done():
-			var left []string
-			for n, s := range pending {
-				left = append(left, n+" ("+s+")")
-			}
-			return fmt.Errorf("waiting for health: %w; still waiting for %s", ctx.Err(), strings.Join(left, ", "))
+			return waitingErr(ctx, pending)
 		case <-tick.C:
 		}
 	}
 }
 
+// waitingErr says why WaitHealthy stopped early and what it still waited for.
+func waitingErr(ctx context.Context, pending map[string]string) error {
+	var left []string
+	for n, s := range pending {
+		if s == "" {
+			s = "not seen yet"
+		}
+		left = append(left, n+" ("+s+")")
+	}
+	sort.Strings(left)
+	return fmt.Errorf("waiting for health: %w; still waiting for %s", context.Cause(ctx), strings.Join(left, ", "))
+}
+
 // Resource is a container, network or volume that belongs to claude-bottle.
+// Slug is its dev.claude-bottle.slug label (empty on a resource made by
+// hand or by an older version).
 type Resource struct {
-	Kind, ID, Name, Project string
+	Kind, ID, Name, Project, Slug string
 }
 
 // ListResources finds every container, network and volume named
@@ -204,11 +224,11 @@ func ListResources(ctx context.Context) ([]Resource, error) {
 	}{
 		// Name filters match substrings on some engines, hence the prefix
 		// check below; label filters are exact.
-		{"container", []string{"ps", "-a", "--filter", "name=^claude-bottle-", "--format", "{{.ID}}\t{{.Names}}\t{{.Label \"com.docker.compose.project\"}}"}},
-		{"container", []string{"ps", "-a", "--filter", "label=dev.claude-bottle.managed", "--format", "{{.ID}}\t{{.Names}}\t{{.Label \"com.docker.compose.project\"}}"}},
-		{"network", []string{"network", "ls", "--filter", "name=^claude-bottle-", "--format", "{{.ID}}\t{{.Name}}\t{{.Label \"com.docker.compose.project\"}}"}},
-		{"network", []string{"network", "ls", "--filter", "label=dev.claude-bottle.managed", "--format", "{{.ID}}\t{{.Name}}\t{{.Label \"com.docker.compose.project\"}}"}},
-		{"volume", []string{"volume", "ls", "--filter", "label=dev.claude-bottle.managed", "--format", "{{.Name}}\t{{.Name}}\t{{.Label \"com.docker.compose.project\"}}"}},
+		{"container", []string{"ps", "-a", "--filter", "name=^claude-bottle-", "--format", "{{.ID}}\t{{.Names}}\t{{.Label \"com.docker.compose.project\"}}\t{{.Label \"dev.claude-bottle.slug\"}}"}},
+		{"container", []string{"ps", "-a", "--filter", "label=dev.claude-bottle.managed", "--format", "{{.ID}}\t{{.Names}}\t{{.Label \"com.docker.compose.project\"}}\t{{.Label \"dev.claude-bottle.slug\"}}"}},
+		{"network", []string{"network", "ls", "--filter", "name=^claude-bottle-", "--format", "{{.ID}}\t{{.Name}}\t{{.Label \"com.docker.compose.project\"}}\t{{.Label \"dev.claude-bottle.slug\"}}"}},
+		{"network", []string{"network", "ls", "--filter", "label=dev.claude-bottle.managed", "--format", "{{.ID}}\t{{.Name}}\t{{.Label \"com.docker.compose.project\"}}\t{{.Label \"dev.claude-bottle.slug\"}}"}},
+		{"volume", []string{"volume", "ls", "--filter", "label=dev.claude-bottle.managed", "--format", "{{.Name}}\t{{.Name}}\t{{.Label \"com.docker.compose.project\"}}\t{{.Label \"dev.claude-bottle.slug\"}}"}},
 	}
 	for _, q := range queries {
 		res, err := Docker(ctx, q.args...)
@@ -217,14 +237,14 @@ func ListResources(ctx context.Context) ([]Resource, error) {
 		}
 		for _, line := range strings.Split(res, "\n") {
 			f := strings.Split(line, "\t")
-			if len(f) < 3 || f[0] == "" {
+			if len(f) < 4 || f[0] == "" {
 				continue
 			}
 			byName := strings.Contains(strings.Join(q.args, " "), "name=")
 			if byName && !strings.HasPrefix(f[1], "claude-bottle-") {
 				continue
 			}
-			add(Resource{Kind: q.kind, ID: f[0], Name: f[1], Project: f[2]})
+			add(Resource{Kind: q.kind, ID: f[0], Name: f[1], Project: f[2], Slug: f[3]})
 		}
 	}
 	return out, nil
