@@ -9,7 +9,7 @@ T=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$T"; }
 trap cleanup EXIT
-go run -tags gore2regex ./bench/sidecars-state "$T/state" >/dev/null
+go run ./bench/sidecars-state "$T/state" >/dev/null
 CGO_ENABLED=0 go build -tags gore2regex -trimpath -ldflags='-s -w' -o "$T/tag" ./cmd/claude-bottle-sidecar
 CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$T/notag" ./cmd/claude-bottle-sidecar
 S=$T/state
