@@ -120,8 +120,8 @@ func appendMerge(res []Span, s Span) []Span {
 
 // ScanBody is the fast path for request bodies and other bulk text: the
 // prefilter picks candidate windows and only those go through gitleaks'
-// rules (generic-api-key excluded, see ScanBulk). When candidates cover most
-// of the input it is scanned whole, in chunks.
+// rules (generic-api-key excluded, no decoding: see ScanBulk). When
+// candidates cover most of the input it is scanned whole, in chunks.
 func (s *Scanner) ScanBody(b []byte) []Finding { return s.ScanWindows(b, Candidates(b)) }
 
 // ScanWindows is ScanBody with the candidate windows already computed (by

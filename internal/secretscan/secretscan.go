@@ -105,7 +105,10 @@ func build() (*Scanner, error) {
 	full.MaxDecodeDepth = MaxDecodeDepth
 	dropStopwordTries(&full.Config)
 	bulk := detect.NewDetector(withoutRule(full.Config, GenericRuleID))
-	bulk.MaxDecodeDepth = MaxDecodeDepth
+	// The bulk path does not decode: its caller (dlp) hands it every
+	// decoded view itself (dlp.Layers), and gitleaks' decoder, run again
+	// over long token runs, was half the cost of scanning a base64 upload.
+	bulk.MaxDecodeDepth = 0
 	return &Scanner{full: full, bulk: bulk}, nil
 }
 
@@ -177,8 +180,10 @@ func (s *Scanner) ScanString(in string) []Finding { return scan(s.full, in) }
 // ScanBytes is ScanString over a byte slice.
 func (s *Scanner) ScanBytes(b []byte) []Finding { return scan(s.full, string(b)) }
 
-// ScanBulk runs every rule except generic-api-key: the fast path for large
-// bodies, where that rule dominates the cost and mostly finds noise.
+// ScanBulk runs every rule except generic-api-key, on the text as it is (no
+// base64/hex/percent decoding: pass decoded views yourself, as dlp.Layers
+// does): the fast path for large bodies, where that rule dominates the cost
+// and mostly finds noise.
 func (s *Scanner) ScanBulk(in string) []Finding { return scan(s.bulk, in) }
 
 func scan(d *detect.Detector, in string) []Finding {
