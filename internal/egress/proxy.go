@@ -176,6 +176,12 @@ func (s *Server) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.
 	if rt.header != "" {
 		// The agent's own credential never reaches a route with auth.
 		req.Header.Del("Authorization")
+		if isUpgrade(req) {
+			// Frames after a 101 are relayed raw: an upstream echoing the
+			// injected token in a frame would hand it to the agent. Pipelock
+			// refuses upgrades too, but not to its passthrough hosts.
+			return nil, s.block(req, l, fmt.Sprintf("route %q injects a credential and this request asks for a protocol upgrade (%s); egress cannot mask credentials in upgraded streams", rt.host, req.Header.Get("Upgrade")))
+		}
 		if req.URL.Scheme != "https" {
 			return nil, s.block(req, l, fmt.Sprintf("route %q injects a credential and this request is plain http; use https", rt.host))
 		}
@@ -241,6 +247,21 @@ func (s *Server) roundTrip(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Resp
 	}
 	resp.Body = &countBody{ReadCloser: body, n: &l.bytesOut, end: l.done}
 	return resp, nil
+}
+
+// isUpgrade reports whether req asks to switch protocols (WebSocket, h2c).
+func isUpgrade(req *http.Request) bool {
+	if req.Header.Get("Upgrade") != "" {
+		return true
+	}
+	for _, v := range req.Header.Values("Connection") {
+		for _, tok := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // block answers 403 "blocked: <reason>" and logs it.
