@@ -15,7 +15,7 @@ const patternSecret = "ghp_R8x2Kq9LmZ4vT7wP1nB5cY3dF6gH0jQsA2eU"
 // branch outside push_branches. The upstream's bare repository is then
 // searched: nothing refused may be there.
 func (b *bottle) attackGit(t *testing.T) {
-	up := "ssh://git@" + gitHost + ":22/repo.git"
+	up := "ssh://git@" + gitHost + ":22/srv/repo.git"
 	setup := `set -e; cd /tmp; rm -rf esc-repo; git clone -q "$1" esc-repo; cd esc-repo; git config user.name esc; git config user.email esc@escape.invalid`
 	if out, errOut, code := b.run(t, setup, up); code != 0 {
 		t.Fatalf("cloning %s through the gate failed, so the push attacks prove nothing: %s %s", up, out, errOut)

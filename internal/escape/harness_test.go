@@ -71,7 +71,7 @@ type world struct {
 
 // gitYAML is the bottle's git: entry for the test upstream.
 func (w *world) gitYAML() string {
-	return "git:\n  - name: up\n    upstream: ssh://git@" + gitHost + ":22/repo.git\n" +
+	return "git:\n  - name: up\n    upstream: ssh://git@" + gitHost + ":22/srv/repo.git\n" +
 		"    identity_file: " + w.gitIdentity + "\n    known_host_key: \"" + w.gitHostKey + "\"\n" +
 		"    push_branches: [\"agent/*\"]\n    extra_hosts:\n      " + gitHost + ": " + w.gitIP + "\n"
 }

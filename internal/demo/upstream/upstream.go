@@ -9,8 +9,6 @@ package upstream
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,10 +18,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
-	"golang.org/x/crypto/ssh"
+	"github.com/claude-bottle/claude-bottle/internal/sshgit"
 )
 
 // Files the upstream reads from its config folder.
@@ -51,33 +48,6 @@ type Config struct {
 	HTTPS    string // listen address, e.g. ":443"
 	SSH      string // listen address, e.g. ":22"
 	Log      *slog.Logger
-}
-
-// ParseGitCommand parses the command an ssh git client sends:
-// "git-upload-pack '/path'" or "git-receive-pack '/path'" (the quotes are
-// optional). The path must be a clean absolute path under root.
-func ParseGitCommand(cmd, root string) (verb, repo string, err error) {
-	verb, arg, ok := strings.Cut(cmd, " ")
-	if !ok {
-		return "", "", fmt.Errorf("ssh command %q: want git-upload-pack or git-receive-pack and a path", cmd)
-	}
-	switch verb {
-	case "git-upload-pack", "git-receive-pack":
-	default:
-		return "", "", fmt.Errorf("ssh command %q: only git-upload-pack and git-receive-pack are served", verb)
-	}
-	arg = strings.TrimSpace(arg)
-	if len(arg) >= 2 && arg[0] == '\'' && arg[len(arg)-1] == '\'' {
-		arg = arg[1 : len(arg)-1]
-	}
-	if strings.ContainsAny(arg, "'\\\x00\n\r") || !strings.HasPrefix(arg, "/") {
-		return "", "", fmt.Errorf("ssh command %q: the path must be absolute and unquoted-safe", cmd)
-	}
-	clean := filepath.Clean(arg)
-	if clean != arg || !strings.HasPrefix(clean, strings.TrimSuffix(root, "/")+"/") {
-		return "", "", fmt.Errorf("ssh command %q: %q is not a repository under %s", cmd, arg, root)
-	}
-	return verb, clean, nil
 }
 
 // Seed makes the bare repository with one commit on main, unless it exists.
@@ -120,32 +90,10 @@ func Run(ctx context.Context, c Config) error {
 	if err := Seed(filepath.Join(c.RepoRoot, "demo.git")); err != nil {
 		return err
 	}
-	hostKeyPEM, err := os.ReadFile(filepath.Join(c.Dir, HostKey))
+	sshCfg, err := sshgit.Config(filepath.Join(c.Dir, HostKey), filepath.Join(c.Dir, AuthorizedKey), nil)
 	if err != nil {
 		return err
 	}
-	signer, err := ssh.ParsePrivateKey(hostKeyPEM)
-	if err != nil {
-		return fmt.Errorf("%s: %w", filepath.Join(c.Dir, HostKey), err)
-	}
-	authData, err := os.ReadFile(filepath.Join(c.Dir, AuthorizedKey))
-	if err != nil {
-		return err
-	}
-	authorized, _, _, _, err := ssh.ParseAuthorizedKey(authData)
-	if err != nil {
-		return fmt.Errorf("%s: %w", filepath.Join(c.Dir, AuthorizedKey), err)
-	}
-	sshCfg := &ssh.ServerConfig{
-		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-			if subtle.ConstantTimeCompare(key.Marshal(), authorized.Marshal()) == 1 {
-				return &ssh.Permissions{}, nil
-			}
-			return nil, errors.New("key not authorized")
-		},
-	}
-	sshCfg.AddHostKey(signer)
-
 	sshLn, err := net.Listen("tcp", c.SSH)
 	if err != nil {
 		return err
@@ -155,7 +103,8 @@ func Run(ctx context.Context, c Config) error {
 	go func() {
 		errc <- srv.ListenAndServeTLS(filepath.Join(c.Dir, TLSCert), filepath.Join(c.Dir, TLSKey))
 	}()
-	go func() { errc <- serveSSH(ctx, sshLn, sshCfg, c.RepoRoot, c.Log) }()
+	git := &sshgit.Server{Root: c.RepoRoot, Config: sshCfg, Log: c.Log}
+	go func() { errc <- git.Serve(ctx, sshLn) }()
 	c.Log.Info("upstream ready", "https", c.HTTPS, "ssh", c.SSH)
 	select {
 	case <-ctx.Done():
@@ -196,93 +145,4 @@ func apiHandler(token string, log *slog.Logger) http.Handler {
 			http.NotFound(w, r)
 		}
 	})
-}
-
-func serveSSH(ctx context.Context, ln net.Listener, cfg *ssh.ServerConfig, root string, log *slog.Logger) error {
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		go func() {
-			defer conn.Close()
-			_ = conn.SetDeadline(time.Now().Add(10 * time.Minute))
-			sc, chans, reqs, err := ssh.NewServerConn(conn, cfg)
-			if err != nil {
-				log.Warn("ssh handshake", "remote", conn.RemoteAddr().String(), "err", err.Error())
-				return
-			}
-			defer sc.Close()
-			go ssh.DiscardRequests(reqs)
-			for nc := range chans {
-				if nc.ChannelType() != "session" {
-					_ = nc.Reject(ssh.UnknownChannelType, "session only")
-					continue
-				}
-				ch, creqs, err := nc.Accept()
-				if err != nil {
-					return
-				}
-				go session(ch, creqs, root, log)
-			}
-		}()
-	}
-}
-
-// session runs one git command for a client.
-func session(ch ssh.Channel, reqs <-chan *ssh.Request, root string, log *slog.Logger) {
-	defer ch.Close()
-	var env []string
-	var once sync.Once
-	for req := range reqs {
-		switch req.Type {
-		case "env":
-			var kv struct{ Name, Value string }
-			if ssh.Unmarshal(req.Payload, &kv) == nil && kv.Name == "GIT_PROTOCOL" {
-				env = append(env, "GIT_PROTOCOL="+kv.Value)
-			}
-			_ = req.Reply(true, nil)
-		case "exec":
-			var p struct{ Command string }
-			if err := ssh.Unmarshal(req.Payload, &p); err != nil {
-				_ = req.Reply(false, nil)
-				return
-			}
-			verb, repo, err := ParseGitCommand(p.Command, root)
-			if err != nil {
-				_ = req.Reply(true, nil)
-				fmt.Fprintln(ch.Stderr(), err)
-				exit(ch, 1)
-				return
-			}
-			_ = req.Reply(true, nil)
-			once.Do(func() {
-				cmd := exec.Command(verb, repo)
-				cmd.Env = append(os.Environ(), env...)
-				cmd.Stdin, cmd.Stdout, cmd.Stderr = ch, ch, ch.Stderr()
-				code := 0
-				if err := cmd.Run(); err != nil {
-					code = 1
-					var ee *exec.ExitError
-					if errors.As(err, &ee) {
-						code = ee.ExitCode()
-					}
-				}
-				log.Info("git", "command", verb, "repo", repo, "exit", code)
-				exit(ch, code)
-			})
-			return
-		default:
-			_ = req.Reply(false, nil)
-		}
-	}
-}
-
-func exit(ch ssh.Channel, code int) {
-	var b [4]byte
-	binary.BigEndian.PutUint32(b[:], uint32(code))
-	_, _ = ch.SendRequest("exit-status", false, b[:])
 }
