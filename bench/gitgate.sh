@@ -30,10 +30,12 @@ cleanup() {
 trap cleanup EXIT
 
 # --- binary --------------------------------------------------------------------
+# TAGS=gore2regex builds with go-re2 instead of the stdlib regexp (for
+# comparison; not what ships).
 BIN=$WORK/claude-bottle-sidecar
-if ! (cd "$ROOT" && go build -o "$BIN" ./cmd/claude-bottle-sidecar) 2>"$WORK/build.err"; then
+if ! (cd "$ROOT" && go build ${TAGS:+-tags "$TAGS"} -o "$BIN" ./cmd/claude-bottle-sidecar) 2>"$WORK/build.err"; then
 	echo "cmd/claude-bottle-sidecar does not build ($(tail -1 "$WORK/build.err")); using internal/gitgate/testdata/gatebin" >&2
-	(cd "$ROOT" && go build -o "$BIN" ./internal/gitgate/testdata/gatebin)
+	(cd "$ROOT" && go build ${TAGS:+-tags "$TAGS"} -o "$BIN" ./internal/gitgate/testdata/gatebin)
 fi
 
 export HOME=$WORK/home GIT_CONFIG_NOSYSTEM=1 GIT_TERMINAL_PROMPT=0
