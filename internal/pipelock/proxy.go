@@ -202,10 +202,10 @@ func (s *Server) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.
 	block := func(rule, reason string) (*http.Request, *http.Response) {
 		d.Decision, d.Rule, d.Reason, d.Status = decBlock, rule, reason, http.StatusForbidden
 		s.logDecision(d)
-		if req.Body != nil {
-			req.Body.Close()
-		}
-		return req, blockResponse(req, rule, reason)
+		drained := drainRefused(req)
+		resp := blockResponse(req, rule, reason)
+		resp.Close = !drained
+		return req, resp
 	}
 	if err != nil {
 		return block(RuleBadRequest, "bad host: "+err.Error())
@@ -255,6 +255,29 @@ func (s *Server) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.
 	return req.WithContext(context.WithValue(req.Context(), pinKey{}, &pin{host: host, addrs: addrs})), nil
 }
 
+// drainLimit bounds how much of a refused request's body pipelock reads and
+// discards before answering. Closing a connection the client is still
+// writing its body into resets it, and the client sees "connection reset"
+// instead of the 403 that says why (a body over the cap is the common case).
+const drainLimit = 64 << 20
+
+// drainRefused discards what is left of a refused request's body, up to
+// drainLimit, closes it, and reports whether all of it was read (so the
+// connection can carry another request; if not, the answer closes it). A
+// client waiting for "100 Continue" has sent nothing yet: it is not asked
+// for a body only to have it thrown away.
+func drainRefused(req *http.Request) bool {
+	if req.Body == nil || req.Body == http.NoBody {
+		return true
+	}
+	defer req.Body.Close()
+	if strings.EqualFold(strings.TrimSpace(req.Header.Get("Expect")), "100-continue") {
+		return false
+	}
+	n, err := io.Copy(io.Discard, io.LimitReader(req.Body, drainLimit+1))
+	return err == nil && n <= drainLimit
+}
+
 // inspectBody reads the body (up to the cap), scans it and puts it back.
 func (s *Server) inspectBody(p *Policy, req *http.Request) (rule, reason string) {
 	if req.Body == nil || req.Body == http.NoBody {
@@ -267,13 +290,14 @@ func (s *Server) inspectBody(p *Policy, req *http.Request) (rule, reason string)
 		return RuleBodyTooLarge, fmt.Sprintf("request body of %d bytes is over the %d-byte inspection cap (max_body_bytes)", req.ContentLength, p.maxBody)
 	}
 	body, err := io.ReadAll(io.LimitReader(req.Body, p.maxBody+1))
-	req.Body.Close()
 	if err != nil {
 		return RuleBadRequest, "reading request body: " + err.Error()
 	}
 	if int64(len(body)) > p.maxBody {
+		// The rest is still coming: the refusal drains it (drainRefused).
 		return RuleBodyTooLarge, fmt.Sprintf("request body is over the %d-byte inspection cap (max_body_bytes)", p.maxBody)
 	}
+	req.Body.Close()
 	req.Body = io.NopCloser(bytes.NewReader(body))
 	req.ContentLength = int64(len(body))
 	req.TransferEncoding = nil

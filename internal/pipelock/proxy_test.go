@@ -308,6 +308,7 @@ func TestDLPRules(t *testing.T) {
 		header   http.Header
 		body     string
 		ctype    string
+		chunked  bool   // send the body without a Content-Length
 		wantRule string // "" = allowed
 	}
 	gz := func(s string) string {
@@ -332,6 +333,10 @@ func TestDLPRules(t *testing.T) {
 		{name: "compressed body", method: "POST", path: "/", body: gz("hello"), header: http.Header{"Content-Encoding": {"gzip"}}, wantRule: RuleCompressed},
 		{name: "identity encoding", method: "POST", path: "/", body: "plain", header: http.Header{"Content-Encoding": {"identity"}}},
 		{name: "body over cap", method: "POST", path: "/", body: strings.Repeat("a", 1<<20+1), wantRule: RuleBodyTooLarge},
+		// Far over the cap: the client is still sending when the answer is
+		// ready; it must get the 403, not a reset.
+		{name: "body 8x over cap", method: "POST", path: "/", body: strings.Repeat("a", 8<<20), wantRule: RuleBodyTooLarge},
+		{name: "chunked body 8x over cap", method: "POST", path: "/", body: strings.Repeat("a", 8<<20), chunked: true, wantRule: RuleBodyTooLarge},
 		{name: "body at cap", method: "POST", path: "/", body: strings.Repeat("a ", 1<<19)},
 		{name: "websocket upgrade", method: "GET", path: "/ws", header: http.Header{"Upgrade": {"websocket"}, "Connection": {"Upgrade"}}, wantRule: RuleUpgrade},
 	}
@@ -345,6 +350,9 @@ func TestDLPRules(t *testing.T) {
 				var body io.Reader
 				if c.body != "" {
 					body = strings.NewReader(c.body)
+					if c.chunked {
+						body = io.MultiReader(body) // hides the length
+					}
 				}
 				req, err := http.NewRequest(c.method, u, body)
 				if err != nil {
