@@ -1,6 +1,7 @@
 package egress
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -142,5 +143,26 @@ func TestGitPushBlocked(t *testing.T) {
 		"ls-remote", e.url("https", hostAPI, "/git/org/repo.git"))
 	if strings.Contains(out, "403") {
 		t.Errorf("git ls-remote (fetch) was blocked:\n%s", out)
+	}
+}
+
+// TestCurlRefusedLargeBody: curl uploading 8 MiB to a refused path (inside
+// the intercepted tunnel, and as a plain-http proxy request to a credentialed
+// route) sees egress's 403, not a reset or an empty reply.
+func TestCurlRefusedLargeBody(t *testing.T) {
+	curl := needTool(t, "curl")
+	e := newEnv(t, nil)
+	data := filepath.Join(e.dir, "upload.bin")
+	if err := os.WriteFile(data, bytes.Repeat([]byte("x"), 8<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{e.url("https", hostAPI, "/nope"), e.url("http", hostAPI, "/v1/ok")} {
+		// -H "Expect:": curl would otherwise wait for 100-continue and never
+		// send the body, which is not the case under test.
+		out, err := runTool(t, e.dir, nil, curl, "-sS", "-i", "--http1.1", "--max-time", "60", "-H", "Expect:",
+			"--proxy", e.proxyURL.String(), "--cacert", e.bundle, "--data-binary", "@"+data, u)
+		if err != nil || !strings.Contains(out, " 403") || !strings.Contains(out, "blocked: ") {
+			t.Errorf("curl POST 8 MiB to %s: %v\n%.2000s", u, err, out)
+		}
 	}
 }
