@@ -100,12 +100,15 @@ type ContainerState struct {
 	ExitCode int
 	// HealthLog is the last healthcheck output, for error messages.
 	HealthLog string
+	// HealthCmd is the container's healthcheck as an argv to exec in it
+	// (["CMD", argv...] as is, ["CMD-SHELL", cmd] through /bin/sh), or nil.
+	HealthCmd []string
 }
 
 // Inspect returns the state of a container; ok is false when it does not
 // exist.
 func Inspect(ctx context.Context, name string) (st ContainerState, ok bool, err error) {
-	out, err := Docker(ctx, "inspect", "--type", "container", "--format", "{{json .State}}", name)
+	out, err := Docker(ctx, "inspect", "--type", "container", "--format", `{"State":{{json .State}},"Healthcheck":{{json .Config.Healthcheck}}}`, name)
 	if err != nil {
 		if strings.Contains(err.Error(), "No such") || strings.Contains(err.Error(), "no such") {
 			return st, false, nil
@@ -113,21 +116,32 @@ func Inspect(ctx context.Context, name string) (st ContainerState, ok bool, err 
 		return st, false, err
 	}
 	var raw struct {
-		Status   string
-		ExitCode int
-		Health   *struct {
-			Status string
-			Log    []struct{ Output string }
+		State struct {
+			Status   string
+			ExitCode int
+			Health   *struct {
+				Status string
+				Log    []struct{ Output string }
+			}
 		}
+		Healthcheck *struct{ Test []string }
 	}
 	if err := json.Unmarshal([]byte(out), &raw); err != nil {
 		return st, false, fmt.Errorf("inspect %s: %v", name, err)
 	}
-	st = ContainerState{Name: name, Status: raw.Status, ExitCode: raw.ExitCode}
-	if raw.Health != nil {
-		st.Health = raw.Health.Status
-		if n := len(raw.Health.Log); n > 0 {
-			st.HealthLog = strings.TrimSpace(raw.Health.Log[n-1].Output)
+	st = ContainerState{Name: name, Status: raw.State.Status, ExitCode: raw.State.ExitCode}
+	if h := raw.State.Health; h != nil {
+		st.Health = h.Status
+		if n := len(h.Log); n > 0 {
+			st.HealthLog = strings.TrimSpace(h.Log[n-1].Output)
+		}
+	}
+	if hc := raw.Healthcheck; hc != nil && len(hc.Test) > 1 {
+		switch {
+		case hc.Test[0] == "CMD":
+			st.HealthCmd = hc.Test[1:]
+		case hc.Test[0] == "CMD-SHELL" && len(hc.Test) == 2:
+			st.HealthCmd = []string{"/bin/sh", "-c", hc.Test[1]}
 		}
 	}
 	return st, true, nil
@@ -174,6 +188,13 @@ func WaitHealthy(ctx context.Context, names []string, progress io.Writer) error 
 				return fmt.Errorf("container %s is unhealthy: %s", n, st.HealthLog)
 			case st.Status == "running" && (st.Health == "" || st.Health == "healthy"):
 				delete(pending, n)
+			case st.Status == "running" && st.Health == "starting" && probeHealth(ctx, st):
+				// Docker's first probe comes one interval after the start;
+				// the same command run now says what it will say.
+				if progress != nil {
+					fmt.Fprintf(progress, "  %s: running/healthy (its healthcheck, run now)\n", n)
+				}
+				delete(pending, n)
 			}
 		}
 		if len(pending) == 0 {
@@ -185,6 +206,20 @@ func WaitHealthy(ctx context.Context, names []string, progress io.Writer) error 
 		case <-tick.C:
 		}
 	}
+}
+
+// probeHealth runs a starting container's own healthcheck now and
+// reports whether it passed. Docker runs the first probe only one interval
+// after the start (1 s for claude-bottle's sidecars; engines before 25 have
+// no start_interval), which would otherwise be most of a bottle's start.
+func probeHealth(ctx context.Context, st ContainerState) bool {
+	if len(st.HealthCmd) == 0 {
+		return false
+	}
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	_, err := Docker(pctx, append([]string{"exec", st.Name}, st.HealthCmd...)...)
+	return err == nil
 }
 
 // waitingErr says why WaitHealthy stopped early and what it still waited for.
