@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -75,6 +77,13 @@ func TestBottleLifecycleDocker(t *testing.T) {
 			if c := strings.TrimSpace(code); c != "403" && c != "000" {
 				t.Errorf("https blocked host: code %q", c)
 			}
+			// A sidecar that crashes comes back by itself (restart policy):
+			// kill the firewall container's PID 1 from the host.
+			crashAndRecover(ctx, t, slug, shape)
+			code, _, err = run(t, "exec", slug, "--", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://not-allowed.invalid/")
+			if err != nil || strings.TrimSpace(code) != "403" {
+				t.Errorf("blocked host after the firewall restarted: code %q, err %v", code, err)
+			}
 			// exec returns the command's status.
 			if _, _, err := run(t, "exec", slug, "--", "sh", "-c", "exit 7"); err == nil || !strings.Contains(err.Error(), "7") {
 				t.Errorf("exit status not propagated: %v", err)
@@ -111,5 +120,50 @@ func TestBottleLifecycleDocker(t *testing.T) {
 				t.Error("the CA key outlived the bottle")
 			}
 		})
+	}
+}
+
+// crashAndRecover SIGKILLs the PID 1 of the bottle's firewall container
+// (pipelock in the legacy shape, the init in the bundle) from the host, as a
+// crash would, and waits until Docker has restarted it and it is healthy.
+func crashAndRecover(ctx context.Context, t *testing.T, slug, shape string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("killing a container's process from the host needs root (CI runs as root)")
+		}
+		t.Log("not root: the crash-and-restart check is left out")
+		return
+	}
+	name := layout.SidecarContainer(layout.DaemonPipelock, slug)
+	if shape == "bundle" {
+		name = layout.SidecarContainer("sidecars", slug)
+	}
+	pid, err := engine.Docker(ctx, "inspect", "-f", "{{.State.Pid}}", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(pid)
+	if err != nil || n <= 1 {
+		t.Fatalf("pid of %s: %q %v", name, pid, err)
+	}
+	if err := syscall.Kill(n, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for {
+		st, _, err := engine.Inspect(wctx, name)
+		if err != nil {
+			t.Fatalf("%s after the crash: %v", name, err)
+		}
+		if st.Restarts > 0 && st.Status == "running" && st.Health == "healthy" {
+			return
+		}
+		select {
+		case <-wctx.Done():
+			t.Fatalf("%s did not come back after a crash: %+v", name, st)
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
 }

@@ -25,6 +25,7 @@ type Service struct {
 	Hostname      string                   `yaml:"hostname,omitempty"`
 	Entrypoint    []string                 `yaml:"entrypoint,omitempty,flow"`
 	Command       []string                 `yaml:"command,omitempty,flow"`
+	Restart       string                   `yaml:"restart,omitempty"`
 	User          Quoted                   `yaml:"user,omitempty"`
 	Init          bool                     `yaml:"init,omitempty"`
 	Runtime       string                   `yaml:"runtime,omitempty"`

@@ -174,6 +174,13 @@ func hardening(s *Service) {
 	s.SecurityOpt = []string{"no-new-privileges:true"}
 }
 
+// sidecarRestart brings a crashed sidecar back without anyone at the
+// keyboard (bottles run unattended): Docker restarts a container that exits
+// non-zero, with its own back-off. Not "unless-stopped": after a reboot a
+// bottle is not half brought back without its agent. Inside the bundle the
+// init already restarts a dead daemon; this covers the init itself.
+const sidecarRestart = "on-failure"
+
 func healthcheck(args ...string) *Healthcheck {
 	return &Healthcheck{
 		Test:        append([]string{"CMD", plan.SidecarInitBinary, "health"}, args...),
@@ -191,6 +198,7 @@ func legacyService(p *plan.Plan, sc sidecar) *Service {
 		ContainerName: name,
 		Entrypoint:    []string{plan.SidecarBinary},
 		Command:       []string{sc.daemon},
+		Restart:       sidecarRestart,
 		User:          Quoted(p.SidecarUser),
 		ExtraHosts:    sc.extraHosts,
 		Environment:   sc.env,
@@ -224,6 +232,7 @@ func bundleService(p *plan.Plan, sidecars []sidecar) *Service {
 		ContainerName: layout.SidecarContainer(BundleService, p.Slug),
 		Entrypoint:    []string{plan.SidecarInitBinary},
 		Command:       []string{"init"},
+		Restart:       sidecarRestart,
 		User:          Quoted(p.SidecarUser),
 		Healthcheck:   healthcheck(),
 		Labels:        bottleLabels(p, BundleService),

@@ -98,6 +98,8 @@ type ContainerState struct {
 	Status   string // created, running, exited, ...
 	Health   string // "", starting, healthy, unhealthy
 	ExitCode int
+	// Restarts is how many times Docker restarted it (restart policy).
+	Restarts int
 	// HealthLog is the last healthcheck output, for error messages.
 	HealthLog string
 	// HealthCmd is the container's healthcheck as an argv to exec in it
@@ -108,7 +110,7 @@ type ContainerState struct {
 // Inspect returns the state of a container; ok is false when it does not
 // exist.
 func Inspect(ctx context.Context, name string) (st ContainerState, ok bool, err error) {
-	out, err := Docker(ctx, "inspect", "--type", "container", "--format", `{"State":{{json .State}},"Healthcheck":{{json .Config.Healthcheck}}}`, name)
+	out, err := Docker(ctx, "inspect", "--type", "container", "--format", `{"State":{{json .State}},"Healthcheck":{{json .Config.Healthcheck}},"RestartCount":{{.RestartCount}}}`, name)
 	if err != nil {
 		if strings.Contains(err.Error(), "No such") || strings.Contains(err.Error(), "no such") {
 			return st, false, nil
@@ -124,12 +126,13 @@ func Inspect(ctx context.Context, name string) (st ContainerState, ok bool, err 
 				Log    []struct{ Output string }
 			}
 		}
-		Healthcheck *struct{ Test []string }
+		Healthcheck  *struct{ Test []string }
+		RestartCount int
 	}
 	if err := json.Unmarshal([]byte(out), &raw); err != nil {
 		return st, false, fmt.Errorf("inspect %s: %v", name, err)
 	}
-	st = ContainerState{Name: name, Status: raw.State.Status, ExitCode: raw.State.ExitCode}
+	st = ContainerState{Name: name, Status: raw.State.Status, ExitCode: raw.State.ExitCode, Restarts: raw.RestartCount}
 	if h := raw.State.Health; h != nil {
 		st.Health = h.Status
 		if n := len(h.Log); n > 0 {
@@ -184,6 +187,11 @@ func WaitHealthy(ctx context.Context, names []string, progress io.Writer) error 
 			switch {
 			case st.Status == "exited" || st.Status == "dead":
 				return fmt.Errorf("container %s exited with code %d; see `docker logs %s`", n, st.ExitCode, n)
+			case st.Status == "restarting":
+				// Between two runs of a crash loop: its restart policy
+				// brings it back, but a sidecar that crashes while the
+				// bottle starts is not going to get better by waiting.
+				return fmt.Errorf("container %s keeps exiting (last exit code %d, restarted %d times); see `docker logs %s`", n, st.ExitCode, st.Restarts, n)
 			case st.Health == "unhealthy":
 				return fmt.Errorf("container %s is unhealthy: %s", n, st.HealthLog)
 			case st.Status == "running" && (st.Health == "" || st.Health == "healthy"):
