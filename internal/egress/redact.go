@@ -13,6 +13,12 @@ import (
 type redactor struct {
 	tokens [][]byte
 	maxLen int
+	// shift drives a Wu-Manber search for all tokens in one pass (nil: one
+	// bytes.Index pass per token). Egress masks ~10 forms of each token
+	// (secretenc), and a pass per form over every response was ~25 % of
+	// egress's CPU on a download.
+	shift  *[1 << 16]uint8
+	window int // the search window: the shortest token's length, at most 255
 }
 
 func newRedactor(tokens []string) *redactor {
@@ -24,12 +30,95 @@ func newRedactor(tokens []string) *redactor {
 		r.tokens = append(r.tokens, []byte(t))
 		r.maxLen = max(r.maxLen, len(t))
 	}
+	r.buildShift()
 	return r
 }
 
+// buildShift prepares the one-pass search: for every 2-byte block, how far
+// the window may move when the block ends the window (0: a token's first
+// window bytes may end here, check). Tokens shorter than 3 bytes, or holding
+// the mask byte (a mask could then complete a token, which only the
+// per-token passes reproduce), keep the plain search.
+func (r *redactor) buildShift() {
+	if len(r.tokens) == 0 {
+		return
+	}
+	w := 255
+	for _, t := range r.tokens {
+		if len(t) < 3 || bytes.IndexByte(t, '*') >= 0 {
+			return
+		}
+		w = min(w, len(t))
+	}
+	sh := new([1 << 16]uint8)
+	for i := range sh {
+		sh[i] = uint8(w - 1)
+	}
+	for _, t := range r.tokens {
+		for q := 0; q+2 <= w; q++ {
+			blk := uint16(t[q])<<8 | uint16(t[q+1])
+			sh[blk] = min(sh[blk], uint8(w-2-q))
+		}
+	}
+	r.shift, r.window = sh, w
+}
+
+// occurrence is a token (index k) found at pos.
+type occurrence struct{ pos, k int }
+
+// find returns every occurrence of every token in b, overlapping ones
+// included, in order of position.
+func (r *redactor) find(b []byte) []occurrence {
+	var out []occurrence
+	w := r.window
+	for pos := w - 2; pos+2 <= len(b); {
+		if s := r.shift[uint16(b[pos])<<8|uint16(b[pos+1])]; s > 0 {
+			pos += int(s)
+			continue
+		}
+		start := pos - (w - 2)
+		for k, tok := range r.tokens {
+			if bytes.HasPrefix(b[start:], tok) {
+				out = append(out, occurrence{start, k})
+			}
+		}
+		pos++
+	}
+	return out
+}
+
 // inPlace masks every complete token occurrence in b and reports whether
-// it changed anything.
+// it changed anything. The result is the same as masking, token by token
+// in order, each one's leftmost non-overlapping occurrences (inPlaceEach).
 func (r *redactor) inPlace(b []byte) bool {
+	if r.shift == nil {
+		return r.inPlaceEach(b)
+	}
+	occ := r.find(b)
+	if len(occ) == 0 {
+		return false
+	}
+	changed := false
+	for k, tok := range r.tokens {
+		end := 0
+		for _, o := range occ {
+			// Skip overlaps with this token's previous mask, and
+			// occurrences an earlier token's mask has broken (masks
+			// only turn bytes into '*', which no token here holds).
+			if o.k != k || o.pos < end || !bytes.Equal(b[o.pos:o.pos+len(tok)], tok) {
+				continue
+			}
+			for i := o.pos; i < o.pos+len(tok); i++ {
+				b[i] = '*'
+			}
+			end, changed = o.pos+len(tok), true
+		}
+	}
+	return changed
+}
+
+// inPlaceEach is inPlace with one bytes.Index pass per token.
+func (r *redactor) inPlaceEach(b []byte) bool {
 	changed := false
 	for _, tok := range r.tokens {
 		for i := 0; i+len(tok) <= len(b); {
@@ -115,6 +204,9 @@ func newRedactReader(red *redactor, src io.ReadCloser, size int64, trailer http.
 }
 
 func (r *redactReader) Read(p []byte) (int, error) {
+	if len(r.out) == 0 && r.err == nil && len(p) >= 2*r.red.maxLen+512 {
+		return r.readInPlace(p)
+	}
 	for len(r.out) == 0 {
 		if r.err != nil {
 			return 0, r.err
@@ -137,6 +229,36 @@ func (r *redactReader) Read(p []byte) (int, error) {
 	n := copy(p, r.out)
 	r.out = r.out[n:]
 	return n, nil
+}
+
+// readInPlace is Read when the caller's buffer has room for the held bytes
+// and a useful read: the body is read, masked and held back in p itself,
+// saving a copy of every byte through r.buf (~10 % of egress's CPU on a
+// download). The held tail is kept in r.buf: p is the caller's once we
+// return.
+func (r *redactReader) readInPlace(p []byte) (int, error) {
+	for {
+		n := copy(p, r.hold)
+		m, err := r.src.Read(p[n:])
+		data := p[:n+m]
+		r.red.inPlace(data)
+		h := 0
+		if err == nil {
+			h = r.red.holdLen(data)
+		} else {
+			r.err = err
+			if r.trailer != nil {
+				r.red.header(r.trailer)
+			}
+		}
+		r.hold = append(r.buf[:0], data[len(data)-h:]...)
+		switch out := len(data) - h; {
+		case out > 0:
+			return out, nil // an error comes with the next call
+		case r.err != nil:
+			return 0, r.err
+		}
+	}
 }
 
 func (r *redactReader) Close() error { return r.src.Close() }

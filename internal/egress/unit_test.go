@@ -164,6 +164,17 @@ func TestRedactReader(t *testing.T) {
 			}
 		}
 	}
+	// Large reads (the in-place path) with tokens across every kind of
+	// boundary: pieces of odd sizes under a 32 KiB read buffer.
+	big := strings.Repeat("ab SECRETTOKEN cd abcab", 3000)
+	bigWant := strings.ReplaceAll(big, "SECRETTOKEN", "***********")
+	for _, pieces := range [][]int{{4099}, {7, 8191}, {32 << 10}, {5}} {
+		var out bytes.Buffer
+		rr := newRedactReader(red, io.NopCloser(&pieceReader{data: []byte(big), pieces: pieces}), -1, nil)
+		if _, err := io.CopyBuffer(&out, struct{ io.Reader }{rr}, make([]byte, 32<<10)); err != nil || out.String() != bigWant {
+			t.Errorf("32 KiB reads, pieces %v: err %v, equal %v", pieces, err, out.String() == bigWant)
+		}
+	}
 	// The reader also behaves under iotest's adversarial readers.
 	src := strings.Repeat("ab SECRETTOKEN cd ", 2000)
 	want := strings.ReplaceAll(src, "SECRETTOKEN", "***********")
