@@ -21,12 +21,7 @@ import (
 // exit code becomes the CLI's; then the bottle is torn down.
 func TestStartAttachInTmuxDocker(t *testing.T) {
 	dockertest.Require(t)
-	if _, err := exec.LookPath("tmux"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tmux not installed (apt-get install tmux; it is in .ci/apt-packages)")
-		}
-		t.Skip("tmux not installed")
-	}
+	dockertest.Tool(t, "tmux")
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	if err := images.Ensure(ctx, images.Options{Progress: testWriter{t}}, images.Sidecars, images.AgentTest); err != nil {

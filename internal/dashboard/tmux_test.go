@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/internal/dockertest"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/queue"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
@@ -60,12 +61,7 @@ func writeScript(t *testing.T, path, body string) {
 // scripts on PATH that log their arguments, so the production exec path
 // (docker kill -s HUP <container>) runs and is checked.
 func TestDashboardInTmux(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tmux not installed (apt-get install tmux; it is in .ci/apt-packages)")
-		}
-		t.Skip("tmux not installed")
-	}
+	dockertest.Tool(t, "tmux")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	tmp := t.TempDir()

@@ -59,6 +59,17 @@ func Unavailable(t testing.TB, format string, a ...any) {
 	t.Skip(msg)
 }
 
+// Tool returns the path of a program a test needs (tmux, curl, ...): a
+// skip without it, a failure under CI=true (.ci/apt-packages installs it).
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		Unavailable(t, "%s is not installed (apt-get install %s; CI installs .ci/apt-packages)", name, name)
+	}
+	return p
+}
+
 // Require checks that the docker CLI is installed and the engine answers,
 // and registers the label cleanup for this test. Call it first.
 func Require(t testing.TB) {

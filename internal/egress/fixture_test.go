@@ -21,7 +21,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -32,6 +31,7 @@ import (
 	"github.com/elazarl/goproxy"
 
 	"github.com/claude-bottle/claude-bottle/internal/ca"
+	"github.com/claude-bottle/claude-bottle/internal/dockertest"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
 
@@ -443,17 +443,7 @@ func (e *env) client(t testing.TB, h2 bool) *http.Client {
 }
 
 // needTool skips when a tool is missing, except under CI=true.
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
+func needTool(t testing.TB, name string) string { return dockertest.Tool(t, name) }
 
 func newTestCA(t testing.TB, cn string) (*x509.Certificate, *ecdsa.PrivateKey) {
 	t.Helper()

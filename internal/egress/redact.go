@@ -214,21 +214,28 @@ func (r *redactReader) Read(p []byte) (int, error) {
 		n := copy(r.buf, r.hold) // memmove: hold is a tail of buf
 		m, err := r.src.Read(r.buf[n:])
 		data := r.buf[:n+m]
-		r.red.inPlace(data)
-		h := 0
-		if err == nil {
-			h = r.red.holdLen(data)
-		} else {
-			r.err = err
-			if r.trailer != nil {
-				r.red.header(r.trailer)
-			}
-		}
-		r.out, r.hold = data[:len(data)-h], data[len(data)-h:]
+		k := r.settle(data, err)
+		r.out, r.hold = data[:k], data[k:]
 	}
 	n := copy(p, r.out)
 	r.out = r.out[n:]
 	return n, nil
+}
+
+// settle masks data (the held bytes and a fresh read that ended with err)
+// and returns how many of its leading bytes are final; the rest may start a
+// token the next read completes, and is held. At the end of the body the
+// trailers are masked too.
+func (r *redactReader) settle(data []byte, err error) int {
+	r.red.inPlace(data)
+	if err == nil {
+		return len(data) - r.red.holdLen(data)
+	}
+	r.err = err
+	if r.trailer != nil {
+		r.red.header(r.trailer)
+	}
+	return len(data)
 }
 
 // readInPlace is Read when the caller's buffer has room for the held bytes
@@ -241,20 +248,11 @@ func (r *redactReader) readInPlace(p []byte) (int, error) {
 		n := copy(p, r.hold)
 		m, err := r.src.Read(p[n:])
 		data := p[:n+m]
-		r.red.inPlace(data)
-		h := 0
-		if err == nil {
-			h = r.red.holdLen(data)
-		} else {
-			r.err = err
-			if r.trailer != nil {
-				r.red.header(r.trailer)
-			}
-		}
-		r.hold = append(r.buf[:0], data[len(data)-h:]...)
-		switch out := len(data) - h; {
-		case out > 0:
-			return out, nil // an error comes with the next call
+		k := r.settle(data, err)
+		r.hold = append(r.buf[:0], data[k:]...)
+		switch {
+		case k > 0:
+			return k, nil // an error comes with the next call
 		case r.err != nil:
 			return 0, r.err
 		}
