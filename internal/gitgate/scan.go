@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"runtime"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/claude-bottle/claude-bottle/internal/secretscan"
 )
@@ -266,13 +269,53 @@ func scanRange(ctx context.Context, env []string, tips []string, sc textScanner)
 	if err := cmd.Start(); err != nil {
 		return nil, 0, err
 	}
+	// The scan is most of a large push's cost: files are scanned on every
+	// core while git log streams the rest.
+	var (
+		mu      sync.Mutex
+		patchFs []Finding
+		wg      sync.WaitGroup
+		work    = make(chan *addedText, 64)
+	)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for a := range work {
+				if fs := a.scan(sc); len(fs) > 0 {
+					mu.Lock()
+					patchFs = append(patchFs, fs...)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
 	perr := ParseLogPatch(stdout, func(a *addedText) error {
-		findings = append(findings, a.scan(sc)...)
+		work <- a
 		return nil
 	})
+	close(work)
+	wg.Wait()
 	if perr != nil {
 		_, _ = io.Copy(io.Discard, stdout)
 	}
+	// Workers finish in any order: report as git log lists them (commit,
+	// then path), then by line.
+	order := make(map[string]int, len(commits))
+	for i, c := range commits {
+		order[c] = i
+	}
+	sort.SliceStable(patchFs, func(i, j int) bool {
+		a, b := patchFs[i], patchFs[j]
+		if a.Commit != b.Commit {
+			return order[a.Commit] < order[b.Commit]
+		}
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Line < b.Line
+	})
+	findings = append(findings, patchFs...)
 	werr := cmd.Wait()
 	if perr != nil {
 		return nil, 0, fmt.Errorf("reading the pushed commits' patches: %w", perr)
