@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -188,6 +191,7 @@ func infoCmd() *cobra.Command {
 					return err
 				}
 				fmt.Fprintf(out, "state dir: %s\n", sd)
+				printContainers(cmd.Context(), out, m.Containers)
 				return nil
 			}
 			p, err := resolvePlan(args[0], "", cmd.ErrOrStderr())
@@ -198,6 +202,39 @@ func infoCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// printContainers shows each container of a bottle as the engine sees it
+// now, with how often its restart policy brought it back: a sidecar that
+// keeps crashing in an unattended bottle shows here.
+func printContainers(ctx context.Context, out io.Writer, containers map[string]string) {
+	roles := slices.Sorted(maps.Keys(containers))
+	fmt.Fprintln(out, "containers:")
+	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	for _, role := range roles {
+		name := containers[role]
+		st, ok, err := engine.Inspect(ctx, name)
+		var state string
+		switch {
+		case err != nil:
+			state = "unknown: " + err.Error()
+		case !ok:
+			state = "gone"
+		default:
+			state = st.Status
+			if st.Health != "" {
+				state += "/" + st.Health
+			}
+			if st.Status == "exited" {
+				state += fmt.Sprintf(" (exit code %d)", st.ExitCode)
+			}
+			if st.Restarts > 0 {
+				state += fmt.Sprintf(", restarts after crashes: %d (docker logs %s)", st.Restarts, name)
+			}
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", role, name, state)
+	}
+	tw.Flush()
 }
 
 func cleanupCmd() *cobra.Command {
