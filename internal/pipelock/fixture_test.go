@@ -183,6 +183,7 @@ type rig struct {
 	srv    *Server
 	proxy  *httptest.Server
 	caPool *x509.CertPool // pipelock CA
+	caPath string         // its PEM file, for external clients (curl)
 	logs   *logBuf
 	client *http.Client
 }
@@ -240,7 +241,7 @@ func newRig(t testing.TB, o rigOpts) *rig {
 		TLSClientConfig:   &tls.Config{RootCAs: caPool},
 		DisableKeepAlives: true,
 	}
-	r := &rig{t: t, origin: org, srv: srv, proxy: ps, caPool: caPool, logs: logs,
+	r := &rig{t: t, origin: org, srv: srv, proxy: ps, caPool: caPool, caPath: filepath.Join(dir, "ca.crt"), logs: logs,
 		client: &http.Client{Transport: tr, Timeout: 20 * time.Second}}
 	t.Cleanup(func() { ps.Close(); srv.Close(); tr.CloseIdleConnections() })
 	return r
