@@ -7,12 +7,13 @@
 # Images must be warm: the script runs scripts/build-images.sh first (a
 # no-op when the inputs are unchanged). Containers run as the renderer runs
 # them (host uid, read-only root, cap-drop ALL, the state mounts, the same
-# healthcheck: claude-bottle-sidecar-init health, interval 1s, start period
-# 1s). Two "up to healthy" times, from just before `docker run`:
-#   ready   every daemon's port accepts a TCP connection from the host
-#           (what the health command checks inside), polled every 10 ms;
-#   healthy Docker reports every container healthy (what `start` waits
-#           for), polled every 50 ms.
+# healthcheck: claude-bottle-sidecar-init health, interval 30 s). Two "up to
+# healthy" times, from just before `docker run`:
+#   ready   every daemon's port accepts a TCP connection from the host,
+#           polled every 10 ms;
+#   healthy the container's health command passes when run in it with
+#           `docker exec` (what `start` waits for: it runs the command
+#           itself while Docker's first probe is 30 s away), every 50 ms.
 # Memory after 5 s idle: sum of VmRSS over the container's processes (shared
 # pages of the one binary counted once per process), sum of PSS (shared pages
 # split between the processes: what the bundle costs the machine), and the
@@ -45,7 +46,7 @@ CSV=$(IFS=,; echo "${REAL[*]}")
 
 COMMON=(--label "$LABEL" --user "$(id -u):$(id -g)" --read-only --tmpfs /tmp --cap-drop ALL
   --security-opt no-new-privileges:true --entrypoint /usr/local/bin/claude-bottle-sidecar
-  --health-interval 1s --health-timeout 3s --health-retries 60 --health-start-period 1s
+  --health-interval 30s --health-timeout 5s --health-retries 3 --health-start-period 5s
   -v "$STATE/egress:/etc/claude-bottle/egress:ro" -v "$STATE/egress-ca:/etc/claude-bottle/egress-ca:ro"
   -v "$STATE/trust:/etc/claude-bottle/trust:ro" -v "$STATE/pipelock:/etc/claude-bottle/pipelock:ro"
   -v "$STATE/pipelock-ca:/etc/claude-bottle/pipelock-ca:ro" -v "$STATE/git-gate:/etc/claude-bottle/git-gate:ro"
@@ -62,10 +63,8 @@ wait_port() { # ip port deadline_ms
     sleep 0.01
   done
 }
-wait_healthy() { # container deadline_ms
-  local h
-  while h=$(docker inspect -f '{{.State.Health.Status}}' "$1"); [ "$h" != healthy ]; do
-    [ "$h" != unhealthy ] || { echo "$1 is unhealthy" >&2; return 1; }
+wait_healthy() { # container deadline_ms [daemon]: its health command passes, run as `start` runs it
+  while ! docker exec "$1" /usr/local/bin/claude-bottle-sidecar-init health ${3:+"$3"} >/dev/null 2>&1; do
     [ "$(now_ms)" -lt "$2" ] || { echo "timeout waiting for $1 to be healthy" >&2; return 1; }
     sleep 0.05
   done
@@ -117,7 +116,7 @@ legacy_up() { # prints "ready_ms healthy_ms container..."
     wait_port "$(ip_of "${cs[$i]}")" "${PORT[${REAL[$i]}]}" $(( t0 + 60000 ))
   done
   r=$(( $(now_ms) - t0 ))
-  for i in "${!cs[@]}"; do wait_healthy "${cs[$i]}" $(( t0 + 60000 )); done
+  for i in "${!cs[@]}"; do wait_healthy "${cs[$i]}" $(( t0 + 60000 )) "${REAL[$i]}"; done
   echo "$r $(( $(now_ms) - t0 )) ${cs[*]}"
 }
 
