@@ -60,7 +60,7 @@ func stopCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			l, err := newLauncher(cmd.Context(), cmd.ErrOrStderr())
+			l, err := newLauncher(cmd.Context(), cmd.ErrOrStderr(), nil)
 			if err != nil {
 				return err
 			}

@@ -70,7 +70,7 @@ is replaced; its compose.log is kept as compose.log.prev.`,
 			if err != nil {
 				return err
 			}
-			l, err := newLauncher(ctx, stderr)
+			l, err := newLauncher(ctx, stderr, nil)
 			if err != nil {
 				return err
 			}

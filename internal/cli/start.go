@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/user"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -49,7 +50,11 @@ returns; "claude-bottle stop <slug>" tears it down.`,
 			ctx := cmd.Context()
 			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			runtime := ""
+			var detect func() (*composecli.Runner, error)
 			if !dryRun {
+				// A Python docker-compose takes ~0.5 s to print its
+				// version: find the tool while the checks below run.
+				detect = detectCompose(ctx)
 				runtime = launch.GVisorRuntime(ctx)
 			}
 			p, err := resolvePlanWith(name, slug, stderr, func(o *plan.Options) { o.Runtime = runtime })
@@ -86,10 +91,6 @@ returns; "claude-bottle stop <slug>" tears it down.`,
 			for _, k := range launch.ShortSecrets(p, secrets) {
 				warn(stderr, []string{fmt.Sprintf("env.%s is shorter than %d characters: pipelock cannot match it exactly without false alarms, so it is not watched", k, launch.MinKnownSecretLen)})
 			}
-			l, err := newLauncher(ctx, progress)
-			if err != nil {
-				return err
-			}
 			warnings, err := launch.Preflight(ctx, p)
 			if err != nil {
 				return err
@@ -97,6 +98,11 @@ returns; "claude-bottle stop <slug>" tears it down.`,
 			warn(stderr, warnings)
 			if runtime != "" {
 				fmt.Fprintf(stderr, "==> using the %s runtime for the agent\n", runtime)
+			}
+			// No Compose tool: say so before building any image.
+			l, err := newLauncher(ctx, progress, detect)
+			if err != nil {
+				return err
 			}
 			if err := ensureImages(ctx, p, progress); err != nil {
 				return err
@@ -127,9 +133,33 @@ returns; "claude-bottle stop <slug>" tears it down.`,
 	return c
 }
 
-// newLauncher finds the Compose tool and fills the launcher.
-func newLauncher(ctx context.Context, progress io.Writer) (*launch.Launcher, error) {
-	r, err := composecli.Detect(ctx)
+// detectCompose starts looking for the Compose tool in the background and
+// returns a function that waits for the answer.
+func detectCompose(ctx context.Context) func() (*composecli.Runner, error) {
+	type result struct {
+		r   *composecli.Runner
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		r, err := composecli.Detect(ctx)
+		ch <- result{r, err}
+	}()
+	var once sync.Once
+	var res result
+	return func() (*composecli.Runner, error) {
+		once.Do(func() { res = <-ch })
+		return res.r, res.err
+	}
+}
+
+// newLauncher fills the launcher with the Compose tool detect finds (nil:
+// look now).
+func newLauncher(ctx context.Context, progress io.Writer, detect func() (*composecli.Runner, error)) (*launch.Launcher, error) {
+	if detect == nil {
+		detect = detectCompose(ctx)
+	}
+	r, err := detect()
 	if err != nil {
 		return nil, err
 	}
