@@ -142,7 +142,11 @@ func detectCompose(ctx context.Context) func() (*composecli.Runner, error) {
 	}
 	ch := make(chan result, 1)
 	go func() {
-		r, err := composecli.Detect(ctx)
+		cache := ""
+		if ps, err := paths(); err == nil {
+			cache = ps.ComposeCache()
+		}
+		r, err := composecli.DetectCached(ctx, cache)
 		ch <- result{r, err}
 	}()
 	var once sync.Once

@@ -8,10 +8,13 @@ package composecli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -26,7 +29,14 @@ type Runner struct {
 }
 
 // Detect finds the Compose tool: v2 first, then 1.x.
-func Detect(ctx context.Context) (*Runner, error) {
+func Detect(ctx context.Context) (*Runner, error) { return DetectCached(ctx, "") }
+
+// DetectCached is Detect that remembers docker-compose's version in
+// cacheFile ("" for none), keyed by the program's path, size and
+// modification time: a Python docker-compose takes ~0.5 s just to print its
+// version, on every start. The cache is best effort; a changed program is
+// asked again.
+func DetectCached(ctx context.Context, cacheFile string) (*Runner, error) {
 	var problems []string
 	try := func(argv ...string) (string, bool) {
 		if _, err := exec.LookPath(argv[0]); err != nil {
@@ -48,13 +58,79 @@ func Detect(ctx context.Context) (*Runner, error) {
 	if v, ok := try("docker", "compose"); ok {
 		return &Runner{Argv: []string{"docker", "compose"}, Version: v}, nil
 	}
+	v1 := func(v string) *Runner {
+		return &Runner{Argv: []string{"docker-compose"}, V1: strings.HasPrefix(v, "1."), Version: v}
+	}
+	key := programKey("docker-compose")
+	if v, ok := readCache(cacheFile, key); ok {
+		return v1(v), nil
+	}
 	if v, ok := try("docker-compose"); ok {
-		return &Runner{Argv: []string{"docker-compose"}, V1: strings.HasPrefix(v, "1."), Version: v}, nil
+		writeCache(cacheFile, key, v)
+		return v1(v), nil
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("no working Compose tool: %s", strings.Join(problems, "; "))
 	}
 	return nil, errors.New("no Compose tool found: install Docker Compose v2 (the `docker compose` plugin) or docker-compose")
+}
+
+// programKey identifies an installed program by its resolved path, size and
+// modification time ("" when it is not on PATH).
+func programKey(name string) string {
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return ""
+	}
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		p = r
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%s\x00%d\x00%d", p, fi.Size(), fi.ModTime().UnixNano())
+}
+
+type versionCache struct {
+	Key     string `json:"key"`
+	Version string `json:"version"`
+}
+
+func readCache(file, key string) (string, bool) {
+	if file == "" || key == "" {
+		return "", false
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", false
+	}
+	var c versionCache
+	if json.Unmarshal(b, &c) != nil || c.Key != key || c.Version == "" {
+		return "", false
+	}
+	return c.Version, true
+}
+
+// writeCache replaces the cache file by rename, so a reader never sees half
+// of it; failures are ignored (the next start asks the program again).
+func writeCache(file, key, version string) {
+	if file == "" || key == "" {
+		return
+	}
+	b, err := json.Marshal(versionCache{Key: key, Version: version})
+	if err != nil || os.MkdirAll(filepath.Dir(file), 0o755) != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp-*")
+	if err != nil {
+		return
+	}
+	_, werr := tmp.Write(b)
+	cerr := tmp.Close()
+	if werr != nil || cerr != nil || os.Rename(tmp.Name(), file) != nil {
+		_ = os.Remove(tmp.Name())
+	}
 }
 
 // String names the tool for messages.

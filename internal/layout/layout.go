@@ -120,6 +120,9 @@ func (p Paths) QueueDir(slug string) string   { return filepath.Join(p.Root, "qu
 func (p Paths) BottleFile(name string) string { return filepath.Join(p.BottlesDir(), name+".md") }
 func (p Paths) AgentFile(name string) string  { return filepath.Join(p.AgentsDir(), name+".md") }
 
+// ComposeCache remembers which Compose tool the machine has (composecli).
+func (p Paths) ComposeCache() string { return filepath.Join(p.Root, "cache", "compose-tool.json") }
+
 // StateDir subfolders (host side), each mounted as a directory.
 type StateDir string
 
