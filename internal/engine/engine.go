@@ -218,8 +218,8 @@ func WaitHealthy(ctx context.Context, names []string, progress io.Writer) error 
 
 // probeHealth runs a starting container's own healthcheck now and
 // reports whether it passed. Docker runs the first probe only one interval
-// after the start (1 s for claude-bottle's sidecars; engines before 25 have
-// no start_interval), which would otherwise be most of a bottle's start.
+// after the start (30 s for claude-bottle's sidecars, whose probes cost the
+// host CPU; engines before 25 have no start_interval).
 func probeHealth(ctx context.Context, st ContainerState) bool {
 	if len(st.HealthCmd) == 0 {
 		return false
