@@ -16,19 +16,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-3}
 many=${2:-10}
 
-export CLAUDE_BOTTLE_HOME
-CLAUDE_BOTTLE_HOME=$(mktemp -d /tmp/claude-bottle-bench-XXXXXX)
-bin=$CLAUDE_BOTTLE_HOME/claude-bottle
-started=()
-finish() {
-  for s in "${started[@]}"; do "$bin" stop "$s" >/dev/null 2>&1 || true; done
-  rm -rf "$CLAUDE_BOTTLE_HOME"
-}
-trap finish EXIT
-
-go build -o "$bin" ./cmd/claude-bottle
-"$bin" build claude-bottle-sidecars:latest claude-bottle-agent-test:latest >/dev/null 2>&1
-mkdir -p "$CLAUDE_BOTTLE_HOME/bottles" "$CLAUDE_BOTTLE_HOME/agents"
+. bench/home.sh
 printf -- '---\nimage: claude-bottle-agent-test:latest\negress:\n  allowlist: [allowed.invalid]\n---\n' >"$CLAUDE_BOTTLE_HOME/bottles/probe.md"
 printf -- '---\nbottle: probe\n---\nYou are a probe.\n' >"$CLAUDE_BOTTLE_HOME/agents/probe.md"
 cd "$CLAUDE_BOTTLE_HOME"

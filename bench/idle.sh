@@ -13,18 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-5}
 secs=${2:-30}
-export CLAUDE_BOTTLE_HOME
-CLAUDE_BOTTLE_HOME=$(mktemp -d /tmp/claude-bottle-idle-XXXXXX)
-bin=$CLAUDE_BOTTLE_HOME/claude-bottle
-started=()
-finish() {
-  for s in "${started[@]}"; do "$bin" stop "$s" >/dev/null 2>&1 || true; done
-  rm -rf "$CLAUDE_BOTTLE_HOME"
-}
-trap finish EXIT
-go build -o "$bin" ./cmd/claude-bottle
-"$bin" build claude-bottle-sidecars:latest claude-bottle-agent-test:latest >/dev/null 2>&1
-mkdir -p "$CLAUDE_BOTTLE_HOME/bottles" "$CLAUDE_BOTTLE_HOME/agents"
+. bench/home.sh
 cat >"$CLAUDE_BOTTLE_HOME/bottles/idle.md" <<'MD'
 ---
 image: claude-bottle-agent-test:latest
