@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/internal/dockertest"
-	"github.com/claude-bottle/claude-bottle/internal/images"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 )
 
@@ -20,13 +18,8 @@ import (
 // the agent user and gets the system prompt, reads what is typed, and its
 // exit code becomes the CLI's; then the bottle is torn down.
 func TestStartAttachInTmuxDocker(t *testing.T) {
-	dockertest.Require(t)
+	ctx := dockerSetup(t, 8*time.Minute)
 	dockertest.Tool(t, "tmux")
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	if err := images.Ensure(ctx, images.Options{Progress: testWriter{t}}, images.Sidecars, images.AgentTest); err != nil {
-		t.Fatal(err)
-	}
 	bin := buildCLI(t, ctx) // before probeHome moves out of the module
 	home := probeHome(t)
 	slug := "attach-" + dockertest.RunID()[1:7]

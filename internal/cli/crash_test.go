@@ -65,12 +65,7 @@ func projectContainers(ctx context.Context, project string) []string {
 // that `cleanup --yes <slug>` leaves nothing. (Plain `cleanup --yes` would
 // also remove other packages' test bottles running in parallel.)
 func TestKill9MidStartThenCleanupDocker(t *testing.T) {
-	dockertest.Require(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	if err := images.Ensure(ctx, images.Options{Progress: testWriter{t}}, images.Sidecars, images.AgentTest); err != nil {
-		t.Fatal(err)
-	}
+	ctx := dockerSetup(t, 10*time.Minute)
 	bin := buildCLI(t, ctx) // before probeHome moves out of the module
 	home := probeHome(t)
 	slug := "crash-" + dockertest.RunID()[1:7]
@@ -207,12 +202,7 @@ func cmdWithStdin(t *testing.T, stdin string, args ...string) string {
 // once (two start commands running concurrently): different slugs, containers, networks and
 // state dirs, each one working, and stopping one leaves the other up.
 func TestTwoBottlesOfOneAgentDocker(t *testing.T) {
-	dockertest.Require(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	if err := images.Ensure(ctx, images.Options{Progress: testWriter{t}}, images.Sidecars, images.AgentTest); err != nil {
-		t.Fatal(err)
-	}
+	ctx := dockerSetup(t, 10*time.Minute)
 	home := probeHome(t)
 	type result struct {
 		slug string
@@ -281,12 +271,7 @@ func TestTwoBottlesOfOneAgentDocker(t *testing.T) {
 // it ran (pending-restart.json), and resumes it: same slug, new CA, the
 // route live (the bottle gains egress), the old state dir replaced.
 func TestStopThenResumeDocker(t *testing.T) {
-	dockertest.Require(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	if err := images.Ensure(ctx, images.Options{Progress: testWriter{t}}, images.Sidecars, images.AgentTest); err != nil {
-		t.Fatal(err)
-	}
+	dockerSetup(t, 10*time.Minute)
 	home := probeHome(t)
 	saved := launch.HealthTimeout
 	launch.HealthTimeout = 5 * time.Minute

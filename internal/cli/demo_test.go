@@ -21,12 +21,7 @@ import (
 // shapes: every one of the five checks must pass, and nothing (container,
 // network, throwaway home) may be left behind.
 func TestDemoDocker(t *testing.T) {
-	dockertest.Require(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-	if err := images.Ensure(ctx, images.Options{Progress: testWriter{t}}, images.Sidecars, images.AgentTest, images.UpstreamTest); err != nil {
-		t.Fatal(err)
-	}
+	ctx := dockerSetup(t, 20*time.Minute, images.Sidecars, images.AgentTest, images.UpstreamTest)
 	// The demo must never touch the user's home.
 	userHome := t.TempDir()
 	t.Setenv("CLAUDE_BOTTLE_HOME", userHome)

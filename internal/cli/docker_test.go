@@ -24,16 +24,28 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// dockerSetup starts every Docker test here: the engine answers, the images
+// the tests use exist (the sidecars and the test agent, unless others are
+// named), and the returned context ends after timeout.
+func dockerSetup(t *testing.T, timeout time.Duration, imgs ...string) context.Context {
+	t.Helper()
+	dockertest.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	if len(imgs) == 0 {
+		imgs = []string{images.Sidecars, images.AgentTest}
+	}
+	if err := images.Ensure(ctx, images.Options{Progress: testWriter{t}}, imgs...); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
 // TestBottleLifecycleDocker brings a real bottle up on the machine's Docker
 // Engine in both shapes, checks that the agent's only way out is the
 // firewall, and that stop leaves no container, network or volume behind.
 func TestBottleLifecycleDocker(t *testing.T) {
-	dockertest.Require(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	if err := images.Ensure(ctx, images.Options{Progress: testWriter{t}}, images.Sidecars, images.AgentTest); err != nil {
-		t.Fatal(err)
-	}
+	ctx := dockerSetup(t, 15*time.Minute)
 	home := t.TempDir()
 	t.Setenv("CLAUDE_BOTTLE_HOME", home)
 	t.Chdir(t.TempDir())
