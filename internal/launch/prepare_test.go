@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/internal/agentcontract"
 	"github.com/claude-bottle/claude-bottle/internal/compose"
 	"github.com/claude-bottle/claude-bottle/internal/manifest"
 	"github.com/claude-bottle/claude-bottle/internal/plan"
@@ -226,7 +227,7 @@ func TestCollectSecretsMissing(t *testing.T) {
 // as the supervise daemon holds a call.
 func TestMCPToolTimeoutMatchesSupervise(t *testing.T) {
 	p := testPlan(t, t.TempDir(), false)
-	want := supervise.AgentEnv(0)["MCP_TOOL_TIMEOUT"]
+	want := agentcontract.MCPToolTimeout(supervise.DefaultHold)
 	for _, e := range p.AgentEnv {
 		if e.Key == "MCP_TOOL_TIMEOUT" {
 			if e.Value != want {

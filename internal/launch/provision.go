@@ -10,10 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/claude-bottle/claude-bottle/internal/gitgate"
+	"github.com/claude-bottle/claude-bottle/internal/agentcontract"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/plan"
-	"github.com/claude-bottle/claude-bottle/internal/supervise"
 )
 
 // Workspace is where --cwd copies the work tree in the agent container.
@@ -96,7 +95,7 @@ grep -q "$(sed -n 2p "$ca")" "$bundle"`
 
 	if len(p.Gate.Remotes) > 0 {
 		say("pointing git at the gate")
-		cfg, err := gitgate.AgentGitConfig(p.GitGateHost(), p.Gate.Remotes)
+		cfg, err := agentcontract.AgentGitConfig(p.GitGateHost(), p.Gate.Remotes)
 		if err != nil {
 			return err
 		}
@@ -127,7 +126,7 @@ grep -q "$(sed -n 2p "$ca")" "$bundle"`
 	if p.Has(layout.DaemonSupervise) {
 		if _, err := execIn(ctx, c, u.Name, nil, "sh", "-c", "command -v claude"); err == nil {
 			say("registering the supervise MCP server")
-			if _, err := execIn(ctx, c, u.Name, nil, supervise.RegisterCommand()...); err != nil {
+			if _, err := execIn(ctx, c, u.Name, nil, agentcontract.MCPRegisterCommand()...); err != nil {
 				return fmt.Errorf("registering the MCP server: %w", err)
 			}
 		} else {

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/claude-bottle/claude-bottle/internal/agentcontract"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/manifest"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
@@ -326,10 +327,10 @@ func (p *Plan) planAgentEnv() {
 		{Key: "CLAUDE_BOTTLE_SLUG", Value: p.Slug},
 	}
 	if p.Has(layout.DaemonSupervise) {
-		// supervise holds a call open up to 45 s, then answers "pending,
-		// call wait-for-decision"; Claude Code must not cut it shorter
-		// (supervise.AgentEnv gives the same value).
-		env = append(env, EnvVar{Key: "MCP_TOOL_TIMEOUT", Value: "120000"})
+		// supervise holds a call open (its default hold), then answers
+		// "pending, call wait-for-decision"; Claude Code must not cut it
+		// shorter.
+		env = append(env, EnvVar{Key: agentcontract.MCPToolTimeoutEnv, Value: agentcontract.MCPToolTimeout(0)})
 	}
 	for _, e := range p.Bottle.Env {
 		if e.Secret() {

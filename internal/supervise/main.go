@@ -51,7 +51,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, help); fs.PrintDefaults() }
 	port := envOr("SUPERVISE_PORT", strconv.Itoa(layout.SupervisePort))
-	hold, err := time.ParseDuration(envOr("SUPERVISE_HOLD", "45s"))
+	hold, err := time.ParseDuration(envOr("SUPERVISE_HOLD", DefaultHold.String()))
 	if err != nil {
 		fmt.Fprintf(stderr, "supervise: SUPERVISE_HOLD=%q: %v (give a Go duration such as 45s)\n", os.Getenv("SUPERVISE_HOLD"), err)
 		return 2

@@ -29,13 +29,15 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/claude-bottle/claude-bottle/internal/agentcontract"
 	"github.com/claude-bottle/claude-bottle/internal/queue"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
 
-// DefaultHold is how long a call waits before it returns "pending": under
-// the 60 s request timeout common to MCP clients.
-const DefaultHold = 45 * time.Second
+// DefaultHold is how long a call waits before it returns "pending". The
+// agent is told the matching MCP tool timeout (agentcontract), so the value
+// lives there.
+const DefaultHold = agentcontract.DefaultHold
 
 // Version is reported in the MCP handshake.
 const Version = "0.1.0"

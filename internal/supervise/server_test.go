@@ -382,13 +382,6 @@ func must(r *mcp.CallToolResult, err error) *mcp.CallToolResult {
 	return r
 }
 
-func TestRegisterCommand(t *testing.T) {
-	got := strings.Join(RegisterCommand(), " ")
-	if got != "claude mcp add --scope user --transport http supervise http://supervise:9100/" {
-		t.Fatalf("RegisterCommand = %q", got)
-	}
-}
-
 func TestTooManyPending(t *testing.T) {
 	q := t.TempDir()
 	url, _ := startDaemon(t, Config{QueueDir: q, Hold: time.Millisecond})
@@ -408,11 +401,5 @@ func TestTooManyPending(t *testing.T) {
 		if !res.IsError || !strings.Contains(resultText(res), "already wait for the operator") {
 			t.Fatalf("proposal %d accepted: %s", i, resultText(res))
 		}
-	}
-}
-
-func TestAgentEnv(t *testing.T) {
-	if got := AgentEnv(0)["MCP_TOOL_TIMEOUT"]; got != "120000" {
-		t.Fatalf("MCP_TOOL_TIMEOUT = %q", got)
 	}
 }

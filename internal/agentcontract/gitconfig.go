@@ -1,4 +1,4 @@
-package gitgate
+package agentcontract
 
 import (
 	"fmt"

@@ -1,0 +1,106 @@
+package deptest
+
+import (
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/claude-bottle/claude-bottle"
+
+// deps lists what pkg links (go list -deps, tests excluded).
+func deps(t *testing.T, pkg string) []string {
+	t.Helper()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the go tool is required under CI: %v", err)
+		}
+		t.Skipf("no go tool on PATH: %v", err)
+	}
+	cmd := exec.Command(gobin, "list", "-deps", "-f", "{{.ImportPath}}", module+"/"+pkg)
+	out, err := cmd.Output()
+	if err != nil {
+		msg := err.Error()
+		if ee, ok := err.(*exec.ExitError); ok {
+			msg += ": " + string(ee.Stderr)
+		}
+		t.Fatalf("go list -deps %s: %s", pkg, msg)
+	}
+	return strings.Fields(string(out))
+}
+
+// The daemons and what only they need.
+var (
+	daemons = []string{"internal/egress", "internal/pipelock", "internal/gitgate", "internal/supervise"}
+	// Host side: the packages that drive Docker and the operator's terminal.
+	hostSide = []string{"internal/cli", "internal/launch", "internal/engine", "internal/composecli", "internal/images", "internal/approve", "internal/dashboard"}
+	// Heavy libraries only a daemon needs.
+	daemonLibs = []string{
+		"github.com/zricethezav/gitleaks",
+		"github.com/elazarl/goproxy",
+		"github.com/modelcontextprotocol/go-sdk",
+		"github.com/spf13/viper",
+	}
+)
+
+func hasPrefix(p string, prefixes []string) (string, bool) {
+	for _, pre := range prefixes {
+		if p == pre || strings.HasPrefix(p, pre+"/") {
+			return pre, true
+		}
+	}
+	return "", false
+}
+
+func withModule(pkgs []string) []string {
+	out := make([]string, len(pkgs))
+	for i, p := range pkgs {
+		out[i] = module + "/" + p
+	}
+	return out
+}
+
+// TestCLILinksNoDaemon: the CLI provisions the agent from agentcontract and
+// never links a daemon or a daemon's libraries (they cost it ~200 packages
+// and several MB).
+func TestCLILinksNoDaemon(t *testing.T) {
+	forbidden := append(withModule(daemons), daemonLibs...)
+	for _, p := range deps(t, "cmd/claude-bottle") {
+		if pre, bad := hasPrefix(p, forbidden); bad {
+			t.Errorf("cmd/claude-bottle links %s (under %s)", p, pre)
+		}
+	}
+}
+
+// TestSidecarInitIsSmall: the init runs as PID 1 of the bundle and as every
+// healthcheck probe, so it links only the supervisor and the port checks:
+// the standard library without TLS or HTTP, x/sys, layout and sidecarinit.
+func TestSidecarInitIsSmall(t *testing.T) {
+	allowed := []string{module + "/internal/layout", module + "/internal/sidecarinit", module + "/cmd/claude-bottle-sidecar-init", "golang.org/x/sys/unix"}
+	for _, p := range deps(t, "cmd/claude-bottle-sidecar-init") {
+		std := !strings.Contains(strings.Split(p, "/")[0], ".")
+		switch {
+		case std && (p == "net/http" || strings.HasPrefix(p, "crypto/tls")):
+			t.Errorf("cmd/claude-bottle-sidecar-init links %s: the init needs no HTTP or TLS", p)
+		case std || slices.Contains(allowed, p):
+		default:
+			t.Errorf("cmd/claude-bottle-sidecar-init links %s: only layout, sidecarinit and x/sys/unix are allowed", p)
+		}
+	}
+}
+
+// TestDaemonsLinkNoHostSide: nothing that runs in a sidecar drives Docker
+// or the operator's terminal.
+func TestDaemonsLinkNoHostSide(t *testing.T) {
+	forbidden := withModule(hostSide)
+	for _, d := range append(daemons, "internal/sidecarinit", "cmd/claude-bottle-sidecar") {
+		for _, p := range deps(t, d) {
+			if pre, bad := hasPrefix(p, forbidden); bad {
+				t.Errorf("%s links %s (under %s)", d, p, pre)
+			}
+		}
+	}
+}
