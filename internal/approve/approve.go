@@ -734,7 +734,7 @@ func (a *Applier) Apply(ctx context.Context, ch *Change) error {
 		}
 		auErr := a.audit(ch.Slug, ch.Proposal, ans, ch.Files, signalled, tdErr)
 		if tdErr != nil {
-			return fmt.Errorf("Dockerfile written, but stopping the bottle failed: %w; run claude-bottle stop %s, then claude-bottle resume %s", tdErr, ch.Slug, ch.Slug)
+			return fmt.Errorf("the Dockerfile is written, but stopping the bottle failed: %w; run claude-bottle stop %s, then claude-bottle resume %s", tdErr, ch.Slug, ch.Slug)
 		}
 		return auErr
 	}

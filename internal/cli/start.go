@@ -197,7 +197,7 @@ func ensureImages(ctx context.Context, p *plan.Plan, progress io.Writer) error {
 				}
 				continue
 			}
-			return fmt.Errorf("image %s is not on this engine and claude-bottle does not pull; build it (`claude-bottle build` for the project's images) or name another in the bottle's image:", img)
+			return fmt.Errorf("image %s is not on this engine and claude-bottle does not pull; build it (`claude-bottle build` for the project's images) or name another in the bottle's image key", img)
 		}
 	}
 	if len(ours) > 0 {

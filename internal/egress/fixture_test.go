@@ -87,16 +87,6 @@ func (o *origin) hook(name string) chan struct{} {
 	return c.(chan struct{})
 }
 
-// wait blocks on a rendezvous, bounded so a broken stream fails, not hangs.
-func wait(t testing.TB, c <-chan struct{}, what string) {
-	t.Helper()
-	select {
-	case <-c:
-	case <-time.After(20 * time.Second):
-		t.Errorf("timed out waiting for %s (is egress buffering a stream?)", what)
-	}
-}
-
 type echoReply struct {
 	Host, Path, Auth, Proto string
 	Upstream                bool
