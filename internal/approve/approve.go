@@ -506,11 +506,11 @@ func addInjectedCredential(pl *sidecarconfig.Pipelock, cur *sidecarconfig.Routes
 		}
 	}
 	for _, rt := range cur.Routes {
-		if rt.Auth == nil || rt.Auth.TokenSlot != nr.Auth.TokenSlot || rt.Auth.Scheme != nr.Auth.Scheme {
+		if rt.Auth == nil || rt.Auth.TokenSlot != nr.Auth.TokenSlot || rt.Auth.Scheme != nr.Auth.Scheme || rt.Auth.HeaderName() != nr.Auth.HeaderName() {
 			continue
 		}
 		for _, ic := range pl.InjectedCredentials {
-			if strings.EqualFold(ic.Host, rt.Host) {
+			if strings.EqualFold(ic.Host, rt.Host) && strings.EqualFold(ic.Header, rt.Auth.HeaderName()) {
 				pl.InjectedCredentials = append(pl.InjectedCredentials, sidecarconfig.InjectedCredential{Host: nr.Host, Header: ic.Header, SHA256: ic.SHA256})
 				return ""
 			}

@@ -52,7 +52,8 @@ var testNames = map[string]bool{hostAPI: true, hostOpen: true, hostOther: true}
 // seen is one request as the origin received it.
 type seen struct {
 	Host, Path, Auth string
-	Upstream         bool // the stand-in upstream proxy marked it
+	Key              string // X-Api-Key
+	Upstream         bool   // the stand-in upstream proxy marked it
 	Proto            string
 }
 
@@ -71,7 +72,7 @@ type origin struct {
 func (o *origin) record(r *http.Request) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.seen = append(o.seen, seen{Host: r.Host, Path: r.URL.Path, Auth: r.Header.Get("Authorization"),
+	o.seen = append(o.seen, seen{Host: r.Host, Path: r.URL.Path, Auth: r.Header.Get("Authorization"), Key: r.Header.Get("X-Api-Key"),
 		Upstream: r.Header.Get("X-Upstream-Saw") == "1", Proto: r.Proto})
 }
 
@@ -88,8 +89,8 @@ func (o *origin) hook(name string) chan struct{} {
 }
 
 type echoReply struct {
-	Host, Path, Auth, Proto string
-	Upstream                bool
+	Host, Path, Auth, Key, Proto string
+	Upstream                     bool
 }
 
 func newOrigin(t *testing.T, dir string) *origin {
@@ -110,8 +111,9 @@ func newOrigin(t *testing.T, dir string) *origin {
 		// Echo everything, the credential included, in a header and the
 		// body: egress must mask it before the agent sees it.
 		w.Header().Set("X-Echo-Auth", r.Header.Get("Authorization"))
+		w.Header().Set("X-Echo-Key", r.Header.Get("X-Api-Key"))
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(echoReply{Host: r.Host, Path: r.URL.Path, Auth: r.Header.Get("Authorization"),
+		_ = json.NewEncoder(w).Encode(echoReply{Host: r.Host, Path: r.URL.Path, Auth: r.Header.Get("Authorization"), Key: r.Header.Get("X-Api-Key"),
 			Proto: r.Proto, Upstream: r.Header.Get("X-Upstream-Saw") == "1"})
 	})
 	// The token in a gzip body (when the client accepts gzip), and in a

@@ -174,8 +174,13 @@ func (s *Server) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.
 		return nil, s.block(req, l, reason)
 	}
 	if rt.header != "" {
-		// The agent's own credential never reaches a route with auth.
-		req.Header.Del("Authorization")
+		// The agent's own credential never reaches a route with auth: not
+		// in the route's header, nor in another credential header where
+		// it could present an account of its own beside the bottle's.
+		for _, h := range sidecarconfig.CredentialHeaders {
+			req.Header.Del(h)
+		}
+		req.Header.Del(rt.header)
 		if isUpgrade(req) {
 			// Frames after a 101 are relayed raw: an upstream echoing the
 			// injected token in a frame would hand it to the agent. Pipelock
@@ -185,7 +190,7 @@ func (s *Server) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.
 		if req.URL.Scheme != "https" {
 			return nil, s.block(req, l, fmt.Sprintf("route %q injects a credential and this request is plain http; use https", rt.host))
 		}
-		req.Header.Set("Authorization", rt.header)
+		req.Header.Set(rt.header, rt.value)
 		l.slot = rt.slot
 	}
 	l.decision = decAllow

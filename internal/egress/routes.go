@@ -16,10 +16,11 @@ import (
 type route struct {
 	host  string   // lower case, no trailing dot
 	paths []string // path prefixes; empty = any path
-	// slot and header are set when the route injects a credential:
-	// header is the full Authorization value "<scheme> <token>".
+	// slot, header and value are set when the route injects a credential:
+	// value is the full header value ("<scheme> <token>" or "<token>").
 	slot   string
-	header string
+	header string // canonical header name
+	value  string
 }
 
 // table is an immutable snapshot of the routes; a reload builds a new one
@@ -51,7 +52,7 @@ func buildTable(rs *sidecarconfig.Routes, getenv func(string) string) (*table, e
 				return nil, fmt.Errorf("routes[%d].auth.token_slot: the value of %s contains a space or control character; it cannot go in a header", i, r.Auth.TokenSlot)
 			}
 			rt.slot = r.Auth.TokenSlot
-			rt.header = r.Auth.Scheme + " " + tok
+			rt.header, rt.value = r.Auth.HeaderName(), r.Auth.Value(tok)
 			if !seen[tok] {
 				seen[tok] = true
 				tokens = append(tokens, tok)

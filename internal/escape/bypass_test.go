@@ -105,7 +105,7 @@ func (b *bottle) attackBypasses(t *testing.T) {
 func (b *bottle) attackSidecarSecrets(t *testing.T) {
 	// The patterns travel base64-encoded into a file outside the searched
 	// folders, so neither this shell's nor grep's command line matches.
-	pats := base64.StdEncoding.EncodeToString([]byte(tokenValue + "\nPRIVATE KEY\n"))
+	pats := base64.StdEncoding.EncodeToString([]byte(tokenValue + "\n" + keyValue + "\nPRIVATE KEY\n"))
 	out, _, _ := b.run(t, `
 echo "$1" | base64 -d > /dev/shm/esc-pat;
 env | grep -F -f /dev/shm/esc-pat;
@@ -115,8 +115,8 @@ grep claude-bottle /proc/mounts;
 ls -la /etc/claude-bottle/trust 2>&1`, pats)
 	for _, line := range strings.Split(out, "\n") {
 		switch {
-		case strings.Contains(line, tokenValue):
-			t.Errorf("ESCAPE the injected token is in the agent's env: %q", line)
+		case strings.Contains(line, tokenValue) || strings.Contains(line, keyValue):
+			t.Errorf("ESCAPE an injected token is in the agent's env: %q", line)
 		case strings.HasPrefix(line, "/") && !strings.HasPrefix(line, "/dev/") && !strings.Contains(line, " /etc/claude-bottle/trust ") && !strings.HasPrefix(line, "/etc/claude-bottle/trust"):
 			t.Errorf("ESCAPE a file readable in the agent holds the token or a private key: %q", line)
 		case strings.Contains(line, ".key") || strings.Contains(line, "egress-ca") && strings.Contains(line, "key"):
@@ -130,7 +130,7 @@ ls -la /etc/claude-bottle/trust 2>&1`, pats)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(insp, tokenValue) || strings.Contains(insp, "PRIVATE KEY") {
+	if strings.Contains(insp, tokenValue) || strings.Contains(insp, keyValue) || strings.Contains(insp, "PRIVATE KEY") {
 		t.Errorf("ESCAPE docker inspect of the agent holds the token or a private key")
 	}
 	if !strings.Contains(insp, `"127.0.0.1"`) {

@@ -48,6 +48,7 @@ func TestEscape(t *testing.T) {
 				t.Run("6-bypasses", b.attackBypasses)
 				t.Run("6-sidecarSecrets", b.attackSidecarSecrets)
 				t.Run("7-injectedCredential", b.attackInjectedCredential)
+				t.Run("7-injectedHeader", b.attackInjectedHeader)
 			})
 		}
 	})

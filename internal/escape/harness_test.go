@@ -41,12 +41,15 @@ import (
 const (
 	secretValue = "escSecret-7f3a9c21b8d4e6q"
 	tokenValue  = "esctoken-Z9y8X7w6V5u4T3s2"
+	// keyValue is what egress injects as X-Api-Key on the key route.
+	keyValue = "esckey-Q1w2E3r4T5y6U7i8O9p0"
 	// Names the bottle allows. echo/authecho are the HTTPS echo upstream
 	// (pipelock trusts its CA; its subnet is the only SSRF exemption);
 	// private is an allowlisted name of the outside listener, whose
 	// address is private and NOT exempt; off is not allowlisted.
 	echoHost     = "echo.escape.test"
 	authEchoHost = "authecho.escape.test"
+	keyEchoHost  = "keyecho.escape.test" // route injecting X-Api-Key
 	privateHost  = "private.escape.test"
 	offHost      = "off.escape.test"
 	// outsidePort is a raw TCP and UDP port of the outside listener.
@@ -129,7 +132,7 @@ func setupWorld(t *testing.T, ctx context.Context) *world {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the listener: %v\n%s", err, out)
 	}
-	w.caFile = writeTLS(t, w.dir, echoHost, authEchoHost)
+	w.caFile = writeTLS(t, w.dir, echoHost, authEchoHost, keyEchoHost)
 
 	// The upstream network gets a fixed subnet so the echo's address, and
 	// only it, can be exempt from pipelock's SSRF guard before the bottle
@@ -148,7 +151,7 @@ func setupWorld(t *testing.T, ctx context.Context) *world {
 	w.echoIP = strings.TrimSuffix(w.upSubnet, "0/24") + "10"
 	w.echoName = "esc-echo-" + dockertest.RunID()
 	dockertest.Run(t, ctx, "--name", w.echoName, "--network", w.upNet, "--ip", w.echoIP,
-		"--network-alias", echoHost, "--network-alias", authEchoHost,
+		"--network-alias", echoHost, "--network-alias", authEchoHost, "--network-alias", keyEchoHost,
 		"-v", w.dir+":/esc:ro", images_base, "/esc/escape-listener",
 		"-http", ":80", "-https", ":443", "-cert", "/esc/leaf.pem", "-key", "/esc/leaf.key", "-tcp", "22,"+outsidePort)
 	waitReady(t, ctx, w.echoName)
@@ -213,7 +216,8 @@ func startBottle(t *testing.T, ctx context.Context, w *world, shape string, gitY
 	}
 	bottleMD := "---\nimage: claude-bottle-agent-test:latest\nenv:\n  ESC_SECRET: ${ESC_SECRET}\n" + gitYAML +
 		"egress:\n  allowlist: [" + echoHost + ", " + privateHost + ", localhost]\n" +
-		"  routes:\n    - host: " + authEchoHost + "\n      auth: { scheme: Bearer, token_ref: ESC_TOKEN }\n---\n"
+		"  routes:\n    - host: " + authEchoHost + "\n      auth: { scheme: Bearer, token_ref: ESC_TOKEN }\n" +
+		"    - host: " + keyEchoHost + "\n      auth: { header: X-Api-Key, token_ref: ESC_KEY }\n---\n"
 	os.WriteFile(filepath.Join(home, "bottles", "esc.md"), []byte(bottleMD), 0o644)
 	os.WriteFile(filepath.Join(home, "agents", "esc.md"), []byte("---\nbottle: esc\n---\nescape probe\n"), 0o644)
 	r, err := manifest.Finder{Home: home, Cwd: home}.Resolve("esc")
@@ -303,7 +307,7 @@ func upBottle(t *testing.T, ctx context.Context, w *world, shape string, r *mani
 	if err != nil {
 		return nil, err
 	}
-	env := map[string]string{"ESC_SECRET": secretValue, "ESC_TOKEN": tokenValue}
+	env := map[string]string{"ESC_SECRET": secretValue, "ESC_TOKEN": tokenValue, "ESC_KEY": keyValue}
 	sec, err := launch.CollectSecrets(p, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, nil)
 	if err != nil {
 		return nil, err

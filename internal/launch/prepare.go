@@ -198,13 +198,13 @@ func Prepare(in PrepareInput) (err error) {
 	}
 	pl := p.Pipelock
 	pl.InjectedCredentials = nil
-	for _, r := range p.Bottle.Routes {
+	for _, r := range p.Routes.Routes {
 		if r.Auth == nil {
 			continue
 		}
-		sum := sha256.Sum256([]byte(r.Auth.Scheme + " " + in.Secrets.Tokens[r.Auth.TokenRef]))
+		sum := sha256.Sum256([]byte(r.Auth.Value(in.Secrets.Tokens[p.TokenRef(r.Auth.TokenSlot)])))
 		pl.InjectedCredentials = append(pl.InjectedCredentials, sidecarconfig.InjectedCredential{
-			Host: r.Host, Header: "Authorization", SHA256: hex.EncodeToString(sum[:]),
+			Host: r.Host, Header: r.Auth.HeaderName(), SHA256: hex.EncodeToString(sum[:]),
 		})
 	}
 	if err := pl.Validate(); err != nil {

@@ -12,6 +12,7 @@ func FuzzParse(f *testing.F) {
 		"---\n---\n",
 		"---\nbottle: b\nskills: [a]\nmodel: x\n---\nprompt",
 		"---\nenv:\n  A: ${B}\n  C: '?q'\ngit:\n  - {name: d, upstream: 'ssh://g@h/o.git', identity_file: k, known_host_key: '" + hostKey + "'}\negress:\n  allowlist: [a.com]\n  routes:\n    - {host: b.com, path_allowlist: [/x], auth: {scheme: Bearer, token_ref: T}}\nsupervise: true\n---\n",
+		"---\negress:\n  routes:\n    - {host: b.com, auth: {header: X-Api-Key, token_ref: T}}\n---\n",
 		"---\nenv: [\n---\n",
 		"\xef\xbb\xbf---\r\na: &x [*x]\r\n---",
 		"---\n- 1\n---\n",

@@ -80,8 +80,11 @@ type Route struct {
 }
 
 // Auth names the credential egress injects: TokenRef is a host variable.
+// It goes in Header (Authorization when empty) as "<Scheme> <token>", or
+// as the bare token when Scheme is empty.
 type Auth struct {
 	Scheme   string
+	Header   string
 	TokenRef string
 }
 
@@ -103,7 +106,7 @@ var (
 	gitKeys    = []string{"name", "upstream", "identity_file", "known_host_key", "push_branches", "extra_hosts", "allow_force_push", "allow_delete"}
 	egressKeys = []string{"allowlist", "routes"}
 	routeKeys  = []string{"host", "path_allowlist", "auth"}
-	authKeys   = []string{"scheme", "token_ref"}
+	authKeys   = []string{"scheme", "header", "token_ref"}
 	// Claude Code's subagent frontmatter keys, accepted and passed through.
 	claudeAgentKeys = []string{"name", "description", "tools", "disallowedTools", "model", "color", "permissionMode", "mcpServers", "hooks", "maxTurns", "memory", "background", "effort", "isolation", "initialPrompt"}
 	agentKeys       = append([]string{"bottle", "skills"}, claudeAgentKeys...)
@@ -402,18 +405,29 @@ func (d decoder) egress(n *yaml.Node) ([]string, []Route, error) {
 					return nil, nil, err
 				}
 				if len(af) == 0 {
-					return nil, nil, d.errf(an, p+".auth", "is empty; give scheme and token_ref (auth: {scheme: Bearer, token_ref: MY_TOKEN}) or remove auth")
+					return nil, nil, d.errf(an, p+".auth", "is empty; give scheme or header, and token_ref (auth: {scheme: Bearer, token_ref: MY_TOKEN}) or remove auth")
 				}
 				var a Auth
+				hn, hasHeader := af["header"]
+				if hasHeader {
+					if a.Header, err = d.nonEmpty(hn, p+".auth.header"); err != nil {
+						return nil, nil, err
+					}
+					if err := sidecarconfig.ValidateHeaderName(a.Header); err != nil {
+						return nil, nil, d.errf(hn, p+".auth.header", "%v", err)
+					}
+				}
 				sn, ok := af["scheme"]
-				if !ok {
-					return nil, nil, d.errf(an, p+".auth.scheme", "is required (e.g. Bearer)")
+				if !ok && !hasHeader {
+					return nil, nil, d.errf(an, p+".auth.scheme", "is required (e.g. Bearer), or give header: to send the bare token in a header of its own (e.g. header: X-Api-Key)")
 				}
-				if a.Scheme, err = d.nonEmpty(sn, p+".auth.scheme"); err != nil {
-					return nil, nil, err
-				}
-				if strings.ContainsAny(a.Scheme, " \t\r\n") {
-					return nil, nil, d.errf(sn, p+".auth.scheme", "%q must be one word such as Bearer or token", a.Scheme)
+				if ok {
+					if a.Scheme, err = d.nonEmpty(sn, p+".auth.scheme"); err != nil {
+						return nil, nil, err
+					}
+					if err := sidecarconfig.ValidateScheme(a.Scheme); err != nil {
+						return nil, nil, d.errf(sn, p+".auth.scheme", "%v", err)
+					}
 				}
 				tn, ok := af["token_ref"]
 				if !ok {

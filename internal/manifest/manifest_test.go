@@ -62,6 +62,8 @@ egress:
       path_allowlist: [/repos/org/demo]
       auth: { scheme: Bearer, token_ref: GH_PAT }
     - host: example.org
+    - host: gitlab.example.com
+      auth: { header: PRIVATE-TOKEN, token_ref: GL_TOKEN }
 supervise: true
 image: my-agent:latest
 dockerfile: ./Dockerfile
@@ -79,7 +81,8 @@ notes
 	if g.Name != "demo" || g.PushBranches[0] != "agent/*" || g.ExtraHosts[0] != (HostIP{"git.example.com", "10.0.0.5"}) || !g.AllowForcePush || g.AllowDelete {
 		t.Errorf("git = %+v", g)
 	}
-	if b.Routes[0].Auth == nil || b.Routes[0].Auth.TokenRef != "GH_PAT" || b.Routes[1].Auth != nil {
+	if b.Routes[0].Auth == nil || b.Routes[0].Auth.TokenRef != "GH_PAT" || b.Routes[1].Auth != nil ||
+		b.Routes[2].Auth == nil || *b.Routes[2].Auth != (Auth{Header: "PRIVATE-TOKEN", TokenRef: "GL_TOKEN"}) {
 		t.Errorf("routes = %+v", b.Routes)
 	}
 	if !b.Supervise || b.Image != "my-agent:latest" || b.Dockerfile != "/home/u/.claude-bottle/bottles/Dockerfile" {
@@ -112,6 +115,11 @@ func TestBadManifests(t *testing.T) {
 		{"agent bad bottle name", true, "a", "---\nbottle: Not Valid\n---\n", []string{"key bottle", "not a bottle name"}},
 		{"duplicate git name", false, "b", "---\ngit:\n  - {name: d, upstream: 'ssh://g@h/o.git', identity_file: k, known_host_key: '" + hostKey + "'}\n  - {name: d, upstream: 'ssh://g@h/p.git', identity_file: k, known_host_key: '" + hostKey + "'}\n---\n", []string{"b.md:4", "git[1].name", "unique"}},
 		{"empty auth", false, "b", "---\negress:\n  routes:\n    - host: a.com\n      auth: {}\n---\n", []string{"b.md:5", "egress.routes[0].auth", "is empty"}},
+		{"auth without scheme or header", false, "b", "---\negress:\n  routes:\n    - host: a.com\n      auth: {token_ref: T}\n---\n", []string{"b.md:5", "auth.scheme", "or give header:"}},
+		{"auth bad header", false, "b", "---\negress:\n  routes:\n    - host: a.com\n      auth: {header: 'X Api', token_ref: T}\n---\n", []string{"b.md:5", "auth.header", "not an HTTP header name"}},
+		{"auth framing header", false, "b", "---\negress:\n  routes:\n    - host: a.com\n      auth: {header: content-length, token_ref: T}\n---\n", []string{"auth.header", "cannot carry a credential"}},
+		{"auth two-word scheme", false, "b", "---\negress:\n  routes:\n    - host: a.com\n      auth: {scheme: 'Bearer x', token_ref: T}\n---\n", []string{"auth.scheme", "one word"}},
+		{"auth typo", false, "b", "---\negress:\n  routes:\n    - host: a.com\n      auth: {heder: X-Api-Key, token_ref: T}\n---\n", []string{"auth.heder", `did you mean "header"`}},
 		{"auth without token_ref", false, "b", "---\negress:\n  routes:\n    - host: a.com\n      auth: {scheme: Bearer}\n---\n", []string{"auth.token_ref", "is required"}},
 		{"git without known_host_key", false, "b", git(""), []string{"git[0].known_host_key", "never trusts on first use"}},
 		{"git bad known_host_key", false, "b", git("    known_host_key: nope\n"), []string{"git[0].known_host_key", "not an ssh public key"}},

@@ -44,7 +44,8 @@ func (p *Plan) Describe(w io.Writer) {
 			}
 			auth := "no credential"
 			if r.Auth != nil {
-				auth = fmt.Sprintf("%s ${%s} injected as %s", r.Auth.Scheme, r.Auth.TokenRef, p.Routes.Routes[i].Auth.TokenSlot)
+				a := p.Routes.Routes[i].Auth
+				auth = fmt.Sprintf("%s: %s injected from ${%s} (%s)", a.HeaderName(), a.Value("<token>"), r.Auth.TokenRef, a.TokenSlot)
 			}
 			fmt.Fprintf(w, "    - %s  [%s]  %s\n", r.Host, paths, auth)
 		}

@@ -244,7 +244,7 @@ func (p *Plan) planRoutes() {
 				slotOf[r.Auth.TokenRef] = slot
 				p.TokenSlots = append(p.TokenSlots, TokenSlot{Slot: slot, TokenRef: r.Auth.TokenRef})
 			}
-			rt.Auth = &sidecarconfig.Auth{Scheme: r.Auth.Scheme, TokenSlot: slot}
+			rt.Auth = &sidecarconfig.Auth{Scheme: r.Auth.Scheme, Header: r.Auth.Header, TokenSlot: slot}
 		}
 		p.Routes.Routes = append(p.Routes.Routes, rt)
 	}
@@ -340,6 +340,16 @@ func (p *Plan) planAgentEnv() {
 		}
 	}
 	p.AgentEnv = env
+}
+
+// TokenRef is the host variable a token slot is read from ("" if none).
+func (p *Plan) TokenRef(slot string) string {
+	for _, t := range p.TokenSlots {
+		if t.Slot == slot {
+			return t.TokenRef
+		}
+	}
+	return ""
 }
 
 // TokenRefs lists the host variables the bottle's routes read, sorted.

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,12 +34,70 @@ type Route struct {
 	Auth          *Auth    `json:"auth,omitempty"`
 }
 
-// Auth says which credential to inject: "<Scheme> <value of TokenSlot>" in
-// the Authorization header. TokenSlot names an environment variable of the
-// egress process (EGRESS_TOKEN_<N>); the value itself is never in a file.
+// Auth says which credential to inject: "<Scheme> <value of TokenSlot>"
+// (or the bare value when Scheme is empty) in the header Header
+// (Authorization when empty). TokenSlot names an environment variable of
+// the egress process (EGRESS_TOKEN_<N>); the value itself is never in a
+// file.
 type Auth struct {
-	Scheme    string `json:"scheme"`
+	Scheme    string `json:"scheme,omitempty"`
+	Header    string `json:"header,omitempty"`
 	TokenSlot string `json:"token_slot"`
+}
+
+// HeaderName is the canonical name of the header the credential goes in.
+func (a *Auth) HeaderName() string {
+	if a.Header == "" {
+		return "Authorization"
+	}
+	return http.CanonicalHeaderKey(a.Header)
+}
+
+// Value is the header value egress sends for token: "<Scheme> <token>", or
+// the token alone when the route names no scheme. Pipelock's
+// injected_credentials hash exactly this.
+func (a *Auth) Value(token string) string {
+	if a.Scheme == "" {
+		return token
+	}
+	return a.Scheme + " " + token
+}
+
+// CredentialHeaders are the headers the agent may never send on a route
+// that injects a credential, whatever header the route uses: with them it
+// could present a credential of its own (another account's key) beside
+// the bottle's. The route's own header is dropped as well.
+var CredentialHeaders = []string{"Authorization", "Proxy-Authorization", "X-Api-Key"}
+
+// reservedHeaders cannot carry a credential: they frame the request or
+// belong to the proxy hop, so egress and the origin would disagree on them.
+var reservedHeaders = []string{"Host", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade", "Te", "Trailer", "Expect", "Proxy-Connection", "Content-Encoding", "Content-Type"}
+
+// ValidateHeaderName accepts an HTTP header name (RFC 9110 token) that may
+// carry a credential.
+func ValidateHeaderName(h string) error {
+	if h == "" {
+		return errors.New("header name must not be empty")
+	}
+	for _, c := range h {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", c)) {
+			return fmt.Errorf("%q is not an HTTP header name (character %q); use a name such as X-Api-Key or PRIVATE-TOKEN", h, c)
+		}
+	}
+	for _, r := range reservedHeaders {
+		if strings.EqualFold(h, r) {
+			return fmt.Errorf("%q frames the request and cannot carry a credential; name the header the API reads the token from", h)
+		}
+	}
+	return nil
+}
+
+// ValidateScheme accepts an Authorization scheme: one word.
+func ValidateScheme(s string) error {
+	if s == "" || strings.ContainsFunc(s, func(c rune) bool { return c <= ' ' || c == 0x7f }) {
+		return fmt.Errorf("%q must be one word such as Bearer or token", s)
+	}
+	return nil
 }
 
 // Pipelock is the firewall's config (pipelock.json).
@@ -120,8 +179,15 @@ func (r *Routes) Validate() error {
 			}
 		}
 		if rt.Auth != nil {
-			if rt.Auth.Scheme == "" || strings.ContainsAny(rt.Auth.Scheme, " \t\r\n") {
-				return fmt.Errorf("%s.auth.scheme: %q must be one word such as Bearer", key, rt.Auth.Scheme)
+			if rt.Auth.Header != "" {
+				if err := ValidateHeaderName(rt.Auth.Header); err != nil {
+					return fmt.Errorf("%s.auth.header: %w", key, err)
+				}
+			}
+			if rt.Auth.Scheme != "" || rt.Auth.Header == "" {
+				if err := ValidateScheme(rt.Auth.Scheme); err != nil {
+					return fmt.Errorf("%s.auth.scheme: %w (a route without a header needs a scheme for Authorization)", key, err)
+				}
 			}
 			if !strings.HasPrefix(rt.Auth.TokenSlot, "EGRESS_TOKEN_") {
 				return fmt.Errorf("%s.auth.token_slot: %q must be an EGRESS_TOKEN_<N> variable", key, rt.Auth.TokenSlot)

@@ -149,7 +149,8 @@ func errString(err error) string {
 
 // echo answers with everything the request carried. The Authorization
 // value is also echoed base64- and hex-encoded: the egress must not let an
-// injected credential back to the agent in any of these forms.
+// injected credential back to the agent in any of these forms; so is
+// X-Api-Key (a route injecting a header of its own).
 func echo(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	log.Info("hit", "proto", "http", "tls", r.TLS != nil, "from", r.RemoteAddr, "method", r.Method,
@@ -159,7 +160,14 @@ func echo(w http.ResponseWriter, r *http.Request) {
 			w.Header().Add("X-Echo-"+k, v)
 		}
 	}
+	if to := r.URL.Query().Get("redirect_to"); r.URL.Path == "/redirect" && to != "" {
+		// A redirect to another host: the client's next request there must
+		// not carry what egress injected here.
+		http.Redirect(w, r, to, http.StatusFound)
+		return
+	}
 	auth := r.Header.Get("Authorization")
+	key := r.Header.Get("X-Api-Key")
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"method":   r.Method,
@@ -169,5 +177,7 @@ func echo(w http.ResponseWriter, r *http.Request) {
 		"body":     string(body),
 		"auth_b64": base64.StdEncoding.EncodeToString([]byte(auth)),
 		"auth_hex": hex.EncodeToString([]byte(auth)),
+		"key_b64":  base64.StdEncoding.EncodeToString([]byte(key)),
+		"key_hex":  hex.EncodeToString([]byte(key)),
 	})
 }
