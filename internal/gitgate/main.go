@@ -28,13 +28,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
 
+	"github.com/claude-bottle/claude-bottle/internal/daemonlog"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
@@ -100,7 +100,7 @@ func Main(args []string) int {
 		fmt.Fprintf(os.Stderr, "git-gate: unexpected argument %q; see --help\n", fs.Arg(0))
 		return 2
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("daemon", layout.DaemonGitGate)
+	log := daemonlog.New(os.Stdout, layout.DaemonGitGate)
 
 	cfg, err := sidecarconfig.LoadGate(*cfgPath)
 	if err != nil {

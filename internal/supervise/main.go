@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/internal/daemonlog"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 )
 
@@ -76,7 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "supervise: --hold %s must be positive\n", hold)
 		return 2
 	}
-	log := slog.New(slog.NewJSONHandler(stdout, nil)).With("daemon", layout.DaemonSupervise)
+	log := daemonlog.New(stdout, layout.DaemonSupervise)
 	if err := os.MkdirAll(*qdir, 0o755); err != nil {
 		log.Error("queue dir unusable", "queue_dir", *qdir, "err", err.Error())
 		return 1

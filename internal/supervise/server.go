@@ -30,6 +30,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/claude-bottle/claude-bottle/internal/agentcontract"
+	"github.com/claude-bottle/claude-bottle/internal/daemonlog"
+	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/queue"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
@@ -68,7 +70,7 @@ func (c *Config) defaults() {
 		c.ProgressEvery = 10 * time.Second
 	}
 	if c.Logger == nil {
-		c.Logger = slog.New(slog.NewJSONHandler(os.Stdout, nil))
+		c.Logger = daemonlog.New(os.Stdout, layout.DaemonSupervise)
 	}
 	if c.Now == nil {
 		c.Now = time.Now
