@@ -32,6 +32,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/internal/ca"
 	"github.com/claude-bottle/claude-bottle/internal/dockertest"
+	"github.com/claude-bottle/claude-bottle/internal/proxykit"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
 
@@ -274,7 +275,7 @@ func newUpstream(t *testing.T, dir string, o *origin) *upstream {
 
 	p := goproxy.NewProxyHttpServer()
 	p.Verbose = false
-	p.Logger = goproxyLogger{log: slog.New(slog.DiscardHandler)}
+	p.Logger = proxykit.GoproxyLogger{Log: slog.New(slog.DiscardHandler)}
 	p.AllowHTTP2 = true
 	p.CertStore = ca.NewLeafCache(64, time.Hour)
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {

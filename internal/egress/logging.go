@@ -1,22 +1,12 @@
 package egress
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
-
-// goproxyLogger adapts goproxy's Printf logger to slog. With Verbose off,
-// goproxy only logs warnings (failed handshakes, copy errors).
-type goproxyLogger struct{ log *slog.Logger }
-
-func (g goproxyLogger) Printf(format string, v ...any) {
-	g.log.Warn("goproxy", "detail", strings.TrimSpace(fmt.Sprintf(format, v...)))
-}
 
 // Decisions written in the log's "decision" field.
 const (

@@ -1,7 +1,6 @@
 package egress
 
 import (
-	"context"
 	"crypto/x509"
 	"errors"
 	"flag"
@@ -9,16 +8,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
-	"time"
 
 	"github.com/claude-bottle/claude-bottle/internal/ca"
+	"github.com/claude-bottle/claude-bottle/internal/daemonlog"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
+	"github.com/claude-bottle/claude-bottle/internal/proxykit"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
 
@@ -84,7 +81,6 @@ type config struct {
 func parseFlags(args []string, stdout, stderr io.Writer) (*config, int) {
 	c := &config{}
 	fs := flag.NewFlagSet("egress", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.StringVar(&c.routesFile, "config", layout.EgressRoutesFile, "routes file (JSON)")
 	fs.StringVar(&c.listen, "listen", ":"+strconv.Itoa(layout.EgressPort), "listen address host:port")
 	fs.StringVar(&c.caCert, "ca-cert", layout.EgressCACert, "egress CA certificate (PEM)")
@@ -97,17 +93,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*config, int) {
 		fmt.Fprint(fs.Output(), helpText)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.Usage()
-			return nil, 0
-		}
-		return nil, 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "egress: unexpected argument %q\n", fs.Arg(0))
-		return nil, 2
+	if code, done := proxykit.ParseFlags(fs, args, stdout, stderr); done {
+		return nil, code
 	}
 	return c, -1
 }
@@ -117,10 +104,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if c == nil {
 		return code
 	}
-	log := slog.New(slog.NewJSONHandler(stdout, nil))
+	log := daemonlog.New(stdout, layout.DaemonEgress)
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "egress: %v\n", err)
-		log.Error("egress failed to start", "error", err.Error())
+		log.Error("egress stopped", daemonlog.KeyErr, err.Error())
 		return 1
 	}
 	opts, err := c.options(log)
@@ -141,40 +128,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(fmt.Errorf("--listen %s: %w", c.listen, err))
 	}
-	hs := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       5 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
 	upstream := "direct"
 	if opts.Upstream != nil {
 		upstream = opts.Upstream.String()
 	}
-	// Handle signals before saying "listening": a SIGHUP sent as soon as the
-	// daemon is up must reload, not kill it (SIGHUP's default action).
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
-	log.Info("listening", "addr", ln.Addr().String(), "routes", len(routes.Routes), "config", c.routesFile, "upstream", upstream)
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-	for {
-		select {
-		case err := <-served:
-			return fail(fmt.Errorf("serving %s: %w", c.listen, err))
-		case sig := <-sigs:
-			if sig == syscall.SIGHUP {
-				srv.Reload(c.routesFile)
-				continue
-			}
-			log.Info("shutting down", "signal", sig.String())
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_ = hs.Shutdown(ctx)
-			cancel()
-			return 0
-		}
+	reload := func() { _ = srv.Reload(c.routesFile) }
+	if err := proxykit.Serve(log, ln, srv.Handler(), reload,
+		"routes", len(routes.Routes), daemonlog.KeyConfig, c.routesFile, "upstream", upstream); err != nil {
+		return fail(err)
 	}
+	return 0
 }
 
 // options turns flags into Options; every error names the flag and value.

@@ -23,14 +23,9 @@ import (
 
 	"github.com/elazarl/goproxy"
 
-	"github.com/claude-bottle/claude-bottle/internal/ca"
+	"github.com/claude-bottle/claude-bottle/internal/proxykit"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
-
-// rejectConnect refuses a CONNECT with ctx.Resp. goproxy's own
-// RejectConnect carries its built-in, publicly known CA; egress never
-// references it.
-var rejectConnect = &goproxy.ConnectAction{Action: goproxy.ConnectReject}
 
 // Options configure a Server.
 type Options struct {
@@ -52,18 +47,12 @@ type Options struct {
 // Server is the egress proxy. Its routes can be swapped while it serves.
 type Server struct {
 	routes   atomic.Pointer[table]
-	proxy    *goproxy.ProxyHttpServer
+	proxy    *proxykit.Proxy
 	tr       *http.Transport
 	upstream *url.URL
 	log      *slog.Logger
 	getenv   func(string) string
-	mitm     *goproxy.ConnectAction
-	tunnel   *goproxy.ConnectAction
 }
-
-// connInfo is the CONNECT target of an intercepted connection; every
-// request inside it inherits it through goproxy's UserData.
-type connInfo struct{ host string }
 
 // New builds a Server serving routes.
 func New(opts Options, routes *sidecarconfig.Routes) (*Server, error) {
@@ -76,9 +65,6 @@ func New(opts Options, routes *sidecarconfig.Routes) (*Server, error) {
 	if opts.Getenv == nil {
 		opts.Getenv = osGetenv
 	}
-	if opts.LeafCacheSize <= 0 {
-		opts.LeafCacheSize = 1024
-	}
 	s := &Server{
 		upstream: opts.Upstream,
 		log:      opts.Logger,
@@ -88,26 +74,20 @@ func New(opts Options, routes *sidecarconfig.Routes) (*Server, error) {
 	if err := s.SetRoutes(routes); err != nil {
 		return nil, err
 	}
-
-	p := goproxy.NewProxyHttpServer()
-	p.Verbose = false
-	p.Logger = goproxyLogger{log: opts.Logger}
-	p.AllowHTTP2 = true
-	p.Tr = s.tr
-	// Leaves are minted per host and kept, bounded, for a day (well inside
-	// their one-year validity).
-	p.CertStore = ca.NewLeafCache(opts.LeafCacheSize, 24*time.Hour)
-	// NewProxyHttpServer reads HTTPS_PROXY from the environment; egress
-	// never does: its upstream is set explicitly, here and in s.tr.
-	p.ConnectDial = nil
-	p.ConnectDialWithReq = s.dialTunnel
-	p.ConnectionErrHandler = s.tunnelError
-	p.NonproxyHandler = http.HandlerFunc(s.nonProxy)
-	s.mitm = &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: goproxy.TLSConfigFromCA(opts.CA)}
-	s.tunnel = &goproxy.ConnectAction{Action: goproxy.ConnectAccept}
-	p.OnRequest().HandleConnectFunc(s.handleConnect)
-	p.OnRequest().DoFunc(s.handleRequest)
-	s.proxy = p
+	// The upstream is set explicitly, in s.tr and in dialTunnel; the kit
+	// keeps goproxy from reading it from the environment.
+	s.proxy = &proxykit.Proxy{
+		CA:            opts.CA,
+		Transport:     s.tr,
+		Logger:        opts.Logger,
+		LeafCacheSize: opts.LeafCacheSize,
+		AllowHTTP2:    true,
+		Connect:       s.handleConnect,
+		Request:       s.handleRequest,
+		DialTunnel:    s.dialTunnel,
+		TunnelError:   s.tunnelError,
+		Usage:         "egress is an HTTP(S) proxy; set HTTP_PROXY/HTTPS_PROXY to it",
+	}
 	return s, nil
 }
 
@@ -130,34 +110,38 @@ func (s *Server) Close() { s.tr.CloseIdleConnections() }
 
 // handleConnect intercepts route hosts and tunnels every other host.
 func (s *Server) handleConnect(host string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
-	h, _, err := splitHostPort(host, "443")
+	h, port, err := proxykit.SplitHostPort(host, "443")
 	if err != nil {
 		l := s.newLog(ctx.Req, "connect", host, "")
 		l.decision, l.reason, l.status = decBlock, err.Error(), http.StatusBadRequest
 		l.done()
 		ctx.Resp = goproxy.NewResponse(ctx.Req, "text/plain; charset=utf-8", http.StatusBadRequest,
 			"blocked: bad CONNECT target: "+err.Error()+"\n")
-		return rejectConnect, host
+		return proxykit.Reject, host
 	}
 	if s.routes.Load().lookup(h) != nil {
-		ctx.UserData = &connInfo{host: h}
-		return s.mitm, host
+		ctx.UserData = &proxykit.Target{Host: h, Port: port}
+		return s.proxy.Intercept(), host
 	}
-	return s.tunnel, host
+	return proxykit.Tunnel, host
 }
 
 // handleRequest decides one request: plain HTTP sent to the proxy, or a
 // request inside an intercepted route connection.
 func (s *Server) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Request, *http.Response) {
 	t := s.routes.Load() // one snapshot for the whole request
-	host := hostKey(req.URL.Hostname())
+	host, port, err := proxykit.SplitHostPort(req.URL.Host, proxykit.DefaultPort(req.URL.Scheme))
 	l := s.newLog(req, req.URL.Scheme, host, req.URL.Path)
+	if err != nil {
+		l.host = req.URL.Host
+		return nil, s.block(req, l, "bad request host: "+err.Error())
+	}
 
-	ci, intercepted := ctx.UserData.(*connInfo)
+	ci, intercepted := proxykit.TargetOf(ctx)
 	switch {
-	case intercepted && host != ci.host:
-		return nil, s.block(req, l, fmt.Sprintf("request host %q does not match the CONNECT target %q", host, ci.host))
-	case !intercepted && req.Host != "" && hostKey(stripPort(req.Host)) != host:
+	case intercepted && (host != ci.Host || port != ci.Port):
+		return nil, s.block(req, l, fmt.Sprintf("request for %q does not match the CONNECT target %q", net.JoinHostPort(host, port), net.JoinHostPort(ci.Host, ci.Port)))
+	case !intercepted && req.Host != "" && !sameHost(req.Host, host, req.URL.Scheme):
 		return nil, s.block(req, l, fmt.Sprintf("Host header %q does not match the request URL host %q", req.Host, host))
 	case isGitPush(req.URL):
 		return nil, s.block(req, l, "git push over HTTP(S) is not allowed; push through git-gate (the bottle's git remote)")
@@ -284,7 +268,7 @@ func (s *Server) newLog(req *http.Request, scheme, host, path string) *reqLog {
 
 // dialTunnel opens the raw stream for a CONNECT to a non-route host.
 func (s *Server) dialTunnel(req *http.Request, network, addr string) (net.Conn, error) {
-	h, _, _ := splitHostPort(addr, "443")
+	h, _, _ := proxykit.SplitHostPort(addr, "443")
 	l := s.newLog(req, "connect", h, "")
 	l.decision = decTunnel
 	ctx, cancel := context.WithTimeout(req.Context(), 45*time.Second)
@@ -336,15 +320,6 @@ func (s *Server) tunnelError(w io.Writer, ctx *goproxy.ProxyCtx, err error) {
 		status, http.StatusText(status), len(body), body)
 }
 
-// nonProxy answers requests addressed to egress itself.
-func (s *Server) nonProxy(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/healthz" {
-		_, _ = io.WriteString(w, "ok\n")
-		return
-	}
-	http.Error(w, "egress is an HTTP(S) proxy; set HTTP_PROXY/HTTPS_PROXY to it", http.StatusBadRequest)
-}
-
 // hasBody reports whether resp carries a body the agent will read.
 func hasBody(req *http.Request, resp *http.Response) bool {
 	switch {
@@ -360,9 +335,8 @@ func identityEncoding(h http.Header) bool {
 	return enc == "" || strings.EqualFold(enc, "identity")
 }
 
-func stripPort(hostport string) string {
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		return h
-	}
-	return hostport
+// sameHost reports whether a Host header names host (any port).
+func sameHost(hostHeader, host, scheme string) bool {
+	h, _, err := proxykit.SplitHostPort(hostHeader, proxykit.DefaultPort(scheme))
+	return err == nil && h == host
 }

@@ -118,7 +118,7 @@ func TestCertificates(t *testing.T) {
 	}
 	// One leaf minted for the one intercepted host, reused by the second
 	// connection.
-	if n := e.egress.proxy.CertStore.(interface{ Len() int }).Len(); n != 1 {
+	if n := e.egress.proxy.CachedLeaves(); n != 1 {
 		t.Errorf("leaf cache holds %d certificates; want 1", n)
 	}
 	if e.up.connects.Load() < 2 {

@@ -1,6 +1,9 @@
 package egress
 
-import "github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
+import (
+	"github.com/claude-bottle/claude-bottle/internal/daemonlog"
+	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
+)
 
 // Reload re-reads the routes file and swaps the new routes in atomically.
 // Requests in flight keep the snapshot they started with. A file that does
@@ -12,7 +15,7 @@ func (s *Server) Reload(path string) error {
 		err = s.SetRoutes(rs)
 	}
 	if err != nil {
-		s.log.Error("routes reload failed; keeping the routes in force", "config", path, "error", err.Error())
+		s.log.Error("routes reload failed; keeping the routes in force", daemonlog.KeyConfig, path, daemonlog.KeyErr, err.Error())
 		return err
 	}
 	s.log.Info("routes reloaded", "config", path, "routes", len(rs.Routes))

@@ -1,14 +1,12 @@
 package egress
 
 import (
-	"errors"
 	"fmt"
-	"github.com/claude-bottle/claude-bottle/internal/secretenc"
-	"net"
 	"net/url"
-	"strconv"
 	"strings"
 
+	"github.com/claude-bottle/claude-bottle/internal/proxykit"
+	"github.com/claude-bottle/claude-bottle/internal/secretenc"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
 
@@ -81,13 +79,10 @@ func (t *table) lookup(host string) *route {
 	return t.byHost[hostKey(host)]
 }
 
-// hostKey is the form hosts are compared in: lower case, no brackets, no
-// trailing dot (DNS treats "a.com." and "a.com" alike).
+// hostKey is the form hosts are compared in (proxykit.NormHost, brackets
+// dropped).
 func hostKey(h string) string {
-	h = strings.TrimPrefix(h, "[")
-	h = strings.TrimSuffix(h, "]")
-	h = strings.TrimSuffix(h, ".")
-	return strings.ToLower(h)
+	return proxykit.NormHost(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"))
 }
 
 // checkPath returns "" when p is allowed on the route, else the reason.
@@ -154,45 +149,4 @@ func isGitPush(u *url.URL) bool {
 		}
 	}
 	return false
-}
-
-// splitHostPort parses "host", "host:port", "[v6]" or "[v6]:port", using
-// defPort when none is given. The host comes back in hostKey form.
-func splitHostPort(hostport, defPort string) (host, port string, err error) {
-	if hostport == "" {
-		return "", "", errors.New("empty host")
-	}
-	if strings.ContainsFunc(hostport, func(c rune) bool { return c <= ' ' || c == 0x7f || c == '/' || c == '@' }) {
-		return "", "", fmt.Errorf("%q is not a host[:port]", hostport)
-	}
-	h, p, err := net.SplitHostPort(hostport)
-	if err != nil {
-		// No port: a bare name, or a bracketed IPv6 literal.
-		if strings.HasPrefix(hostport, "[") && strings.HasSuffix(hostport, "]") {
-			h = hostport[1 : len(hostport)-1]
-		} else if strings.Contains(hostport, ":") || strings.ContainsAny(hostport, "[]") {
-			return "", "", fmt.Errorf("%q is not a host[:port]", hostport)
-		} else {
-			h = hostport
-		}
-		p = defPort
-	}
-	if strings.HasPrefix(hostport, "[") && (!strings.Contains(h, ":") || net.ParseIP(h) == nil) {
-		return "", "", fmt.Errorf("%q: only IPv6 addresses go in brackets", hostport)
-	}
-	if strings.ContainsAny(h, "[]") {
-		return "", "", fmt.Errorf("%q is not a host[:port]", hostport)
-	}
-	if strings.Contains(h, ":") && net.ParseIP(h) == nil {
-		return "", "", fmt.Errorf("%q: %q is not an IPv6 address", hostport, h)
-	}
-	h = hostKey(h)
-	if h == "" {
-		return "", "", fmt.Errorf("%q has an empty host", hostport)
-	}
-	n, err := strconv.Atoi(p)
-	if err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != p {
-		return "", "", fmt.Errorf("%q: port %q is not a number from 1 to 65535", hostport, p)
-	}
-	return h, p, nil
 }

@@ -61,37 +61,6 @@ func TestIsGitPush(t *testing.T) {
 	}
 }
 
-func TestSplitHostPort(t *testing.T) {
-	tests := []struct {
-		in, host, port string
-		ok             bool
-	}{
-		{"Example.COM:443", "example.com", "443", true},
-		{"example.com", "example.com", "443", true},
-		{"example.com.:8443", "example.com", "8443", true},
-		{"[::1]:80", "::1", "80", true},
-		{"[::1]", "::1", "443", true},
-		{"127.0.0.1:1", "127.0.0.1", "1", true},
-		{"", "", "", false},
-		{":443", "", "", false},
-		{"h:0", "", "", false},
-		{"h:65536", "", "", false},
-		{"h:+80", "", "", false},
-		{"h:080", "", "", false},
-		{"::1", "", "", false},
-		{"a b:80", "", "", false},
-		{"user@h:80", "", "", false},
-		{"h/x:80", "", "", false},
-		{"[h]:80", "", "", false},
-	}
-	for _, tc := range tests {
-		h, p, err := splitHostPort(tc.in, "443")
-		if (err == nil) != tc.ok || h != tc.host || p != tc.port {
-			t.Errorf("splitHostPort(%q) = %q, %q, %v; want %q, %q, ok=%v", tc.in, h, p, err, tc.host, tc.port, tc.ok)
-		}
-	}
-}
-
 func TestBuildTableErrors(t *testing.T) {
 	auth := &sidecarconfig.Auth{Scheme: "Bearer", TokenSlot: "EGRESS_TOKEN_3"}
 	tests := []struct {

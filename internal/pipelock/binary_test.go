@@ -115,7 +115,7 @@ func TestBinary(t *testing.T) {
 	if m := waitFor("TEST ONLY: SSRF guard relaxed"); !strings.Contains(m["allow_private_upstream"].(string), "127.0.0.0/8") {
 		t.Fatalf("exemption not taken from %s: %v", AllowPrivateEnv, m)
 	}
-	waitFor("pipelock listening")
+	waitFor("listening")
 
 	caPool, err := ca.CertPool(filepath.Join(caDir, "ca.crt"))
 	if err != nil {

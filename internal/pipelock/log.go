@@ -2,9 +2,7 @@ package pipelock
 
 import (
 	"fmt"
-	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/elazarl/goproxy"
@@ -84,12 +82,4 @@ func writeBlock(w http.ResponseWriter, rule, reason string) {
 	w.Header().Set("Connection", "close")
 	w.WriteHeader(http.StatusForbidden)
 	_, _ = w.Write([]byte(blockBody(rule, reason)))
-}
-
-// goproxyLogger adapts goproxy's Printf logger to slog (warnings only, as
-// Verbose is off).
-type goproxyLogger struct{ log *slog.Logger }
-
-func (g goproxyLogger) Printf(format string, v ...any) {
-	g.log.Warn("goproxy", "detail", strings.TrimSpace(fmt.Sprintf(format, v...)))
 }

@@ -1,23 +1,20 @@
 package pipelock
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/claude-bottle/claude-bottle/internal/ca"
+	"github.com/claude-bottle/claude-bottle/internal/daemonlog"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
+	"github.com/claude-bottle/claude-bottle/internal/proxykit"
 	"github.com/claude-bottle/claude-bottle/internal/secretscan"
 )
 
@@ -82,6 +79,10 @@ const AllowPrivateEnv = "PIPELOCK_ALLOW_PRIVATE_UPSTREAM"
 
 // Main runs the daemon: claude-bottle-sidecar pipelock [flags].
 func Main(args []string) int {
+	return run(args, os.Stdout, os.Stderr)
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("pipelock", flag.ContinueOnError)
 	cfgPath := fs.String("config", layout.PipelockConfigFile, "firewall config file (JSON)")
 	listen := fs.String("listen", fmt.Sprintf(":%d", layout.PipelockPort), "address to listen on")
@@ -89,34 +90,31 @@ func Main(args []string) int {
 	caKey := fs.String("ca-key", layout.PipelockCAKey, "pipelock MITM CA key (PEM)")
 	var allowPrivate prefixList
 	fs.Var(&allowPrivate, "allow-private-upstream", "TEST ONLY: exempt this CIDR from the SSRF guard (repeatable); never set in a bottle")
-	fs.SetOutput(os.Stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, helpText, strings.Join(DefaultAllowlist, ", "), strings.Join(DefaultPassthrough, ", "))
+		fmt.Fprintf(fs.Output(), helpText, strings.Join(DefaultAllowlist, ", "), strings.Join(DefaultPassthrough, ", "))
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := proxykit.ParseFlags(fs, args, stdout, stderr); done {
+		return code
 	}
 	// The bundle and compose pass the test-only exemption as an env var
 	// (docs/DESIGN.md "Test upstreams"); the flag adds to it.
 	if v := strings.TrimSpace(os.Getenv(AllowPrivateEnv)); v != "" {
 		if err := allowPrivate.Set(v); err != nil {
-			fmt.Fprintf(os.Stderr, "pipelock: %s=%q: %v\n", AllowPrivateEnv, v, err)
+			fmt.Fprintf(stderr, "pipelock: %s=%q: %v\n", AllowPrivateEnv, v, err)
 			return 2
 		}
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	if err := run(log, *cfgPath, *listen, *caCert, *caKey, allowPrivate); err != nil {
-		log.Error("pipelock stopped", "err", err.Error())
+	log := daemonlog.New(stdout, layout.DaemonPipelock)
+	if err := serve(log, *cfgPath, *listen, *caCert, *caKey, allowPrivate); err != nil {
+		fmt.Fprintf(stderr, "pipelock: %v\n", err)
+		log.Error("pipelock stopped", daemonlog.KeyErr, err.Error())
 		return 1
 	}
 	return 0
 }
 
-func run(log *slog.Logger, cfgPath, listen, caCert, caKey string, allowPrivate []netip.Prefix) error {
+func serve(log *slog.Logger, cfgPath, listen, caCert, caKey string, allowPrivate []netip.Prefix) error {
 	sc, err := secretscan.Default()
 	if err != nil {
 		return err
@@ -143,34 +141,11 @@ func run(log *slog.Logger, cfgPath, listen, caCert, caKey string, allowPrivate [
 	debug.FreeOSMemory()
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
-		return err
+		return fmt.Errorf("--listen %s: %w", listen, err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	// Handle signals before saying "listening": a SIGHUP sent as soon as the
-	// daemon is up must reload, not kill it (SIGHUP's default action).
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
-	log.Info("pipelock listening", "addr", ln.Addr().String(), "config", cfgPath,
-		"allowlist", len(pol.allow), "passthrough", len(pol.passthrough), "known_secrets", pol.inspector.KnownCount())
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	for {
-		select {
-		case err := <-errc:
-			return err
-		case sig := <-sigs:
-			if sig == syscall.SIGHUP {
-				reload(log, srv, cfgPath, sc)
-				continue
-			}
-			log.Info("pipelock shutting down", "signal", sig.String())
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_ = hs.Shutdown(ctx)
-			cancel()
-			return nil
-		}
-	}
+	return proxykit.Serve(log, ln, srv, func() { reload(log, srv, cfgPath, sc) },
+		daemonlog.KeyConfig, cfgPath, "allowlist", len(pol.allow), "passthrough", len(pol.passthrough),
+		"known_secrets", pol.inspector.KnownCount())
 }
 
 // prefixList is a repeatable CIDR flag.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/claude-bottle/claude-bottle/internal/dlp"
+	"github.com/claude-bottle/claude-bottle/internal/proxykit"
 	"github.com/claude-bottle/claude-bottle/internal/secretscan"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
@@ -98,7 +99,7 @@ func BuildPolicy(cfg *sidecarconfig.Pipelock, getenv func(string) string, sc *se
 }
 
 // normHost lower-cases a host name and drops a trailing dot.
-func normHost(h string) string { return strings.TrimSuffix(strings.ToLower(h), ".") }
+func normHost(h string) string { return proxykit.NormHost(h) }
 
 func (p *Policy) allowed(host string) bool       { return p.allow[host] }
 func (p *Policy) isPassthrough(host string) bool { return p.passthrough[host] && p.allow[host] }

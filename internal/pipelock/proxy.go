@@ -25,7 +25,7 @@ import (
 
 	"github.com/elazarl/goproxy"
 
-	"github.com/claude-bottle/claude-bottle/internal/ca"
+	"github.com/claude-bottle/claude-bottle/internal/proxykit"
 )
 
 // Options configure a Server.
@@ -44,16 +44,11 @@ type Options struct {
 // Server is the pipelock proxy. Its policy can be swapped while it serves.
 type Server struct {
 	policy atomic.Pointer[Policy]
-	proxy  *goproxy.ProxyHttpServer
+	proxy  *proxykit.Proxy
 	tr     *http.Transport
 	guard  *guard
 	log    *slog.Logger
-	mitm   *goproxy.ConnectAction
 }
-
-// connInfo is the CONNECT target of an intercepted connection; requests
-// inside it inherit it through goproxy's UserData.
-type connInfo struct{ host string }
 
 // New builds a Server enforcing p.
 func New(opts Options, p *Policy) (*Server, error) {
@@ -88,22 +83,19 @@ func New(opts Options, p *Policy) (*Server, error) {
 		// not add gzip and decode behind the client's back.
 		DisableCompression: true,
 	}
-	gp := goproxy.NewProxyHttpServer()
-	gp.Verbose = false
-	gp.Logger = goproxyLogger{log: opts.Logger}
-	gp.Tr = s.tr
-	gp.ConnectDial = nil // goproxy reads HTTPS_PROXY; pipelock never chains
-	gp.CertStore = ca.NewLeafCache(1024, 24*time.Hour)
-	gp.NonproxyHandler = http.HandlerFunc(s.nonProxy)
-	s.mitm = &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: goproxy.TLSConfigFromCA(opts.CA)}
-	gp.OnRequest().HandleConnectFunc(func(host string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
+	s.proxy = &proxykit.Proxy{
+		CA:        opts.CA,
+		Transport: s.tr,
+		Logger:    opts.Logger,
 		// ServeHTTP already decided this CONNECT: only MITM ones get here.
-		h, _, _ := splitHostPort(host, "443")
-		ctx.UserData = &connInfo{host: h}
-		return s.mitm, host
-	})
-	gp.OnRequest().DoFunc(s.handleRequest)
-	s.proxy = gp
+		Connect: func(host string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
+			h, port, _ := proxykit.SplitHostPort(host, "443")
+			ctx.UserData = &proxykit.Target{Host: h, Port: port}
+			return s.proxy.Intercept(), host
+		},
+		Request: s.handleRequest,
+		Usage:   "pipelock is a forward proxy; send absolute-URL or CONNECT requests",
+	}
 	return s, nil
 }
 
@@ -126,7 +118,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := &decision{Mode: "connect", Method: r.Method, start: time.Now()}
-	host, port, err := splitHostPort(r.Host, "443")
+	host, port, err := proxykit.SplitHostPort(r.Host, "443")
 	d.Host, d.Port = host, port
 	if err != nil {
 		s.refuseConnect(w, d, RuleBadRequest, "bad CONNECT target: "+err.Error())
@@ -197,7 +189,7 @@ func (s *Server) checkHost(p *Policy, host string) (rule, reason string) {
 func (s *Server) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Request, *http.Response) {
 	p := s.policy.Load() // one snapshot for the whole request
 	d := &decision{Mode: "http", Method: req.Method, start: time.Now(), PathLen: len(req.URL.RequestURI())}
-	host, port, err := splitHostPort(req.URL.Host, defaultPort(req.URL.Scheme))
+	host, port, err := proxykit.SplitHostPort(req.URL.Host, proxykit.DefaultPort(req.URL.Scheme))
 	d.Host, d.Port = host, port
 	block := func(rule, reason string) (*http.Request, *http.Response) {
 		d.Decision, d.Rule, d.Reason, d.Status = decBlock, rule, reason, http.StatusForbidden
@@ -210,10 +202,10 @@ func (s *Server) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.
 	if err != nil {
 		return block(RuleBadRequest, "bad host: "+err.Error())
 	}
-	if ci, ok := ctx.UserData.(*connInfo); ok {
+	if ci, ok := proxykit.TargetOf(ctx); ok {
 		d.Mode = "mitm"
-		if host != ci.host {
-			return block(RuleHostMismatch, fmt.Sprintf("request host %s inside a tunnel to %s", host, ci.host))
+		if host != ci.Host || port != ci.Port {
+			return block(RuleHostMismatch, fmt.Sprintf("request for %s inside a tunnel to %s", net.JoinHostPort(host, port), net.JoinHostPort(ci.Host, ci.Port)))
 		}
 	}
 	if rule, reason := s.checkHost(p, host); rule != "" {
@@ -305,69 +297,4 @@ func (s *Server) inspectBody(p *Policy, req *http.Request) (rule, reason string)
 		return v.Rule, v.Reason
 	}
 	return "", ""
-}
-
-// nonProxy answers requests addressed to pipelock itself.
-func (s *Server) nonProxy(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/healthz" {
-		_, _ = io.WriteString(w, "ok\n")
-		return
-	}
-	http.Error(w, "pipelock is a forward proxy; send absolute-URL or CONNECT requests", http.StatusBadRequest)
-}
-
-func defaultPort(scheme string) string {
-	if scheme == "https" {
-		return "443"
-	}
-	return "80"
-}
-
-// splitHostPort splits "host[:port]", normalises the host (lower case, no
-// trailing dot, no IPv6 brackets) and validates both.
-func splitHostPort(hp, defPort string) (host, port string, err error) {
-	host, port = hp, defPort
-	if h, p, e := net.SplitHostPort(hp); e == nil {
-		host, port = h, p
-	} else if strings.HasPrefix(hp, "[") && strings.HasSuffix(hp, "]") {
-		host = hp[1 : len(hp)-1]
-	}
-	host = normHost(host)
-	if host == "" {
-		return "", "", errors.New("empty host")
-	}
-	if port == "" {
-		port = defPort
-	}
-	n := 0
-	for _, c := range port {
-		if c < '0' || c > '9' {
-			return "", "", fmt.Errorf("bad port %q", port)
-		}
-		n = n*10 + int(c-'0')
-		if n > 65535 {
-			return "", "", fmt.Errorf("bad port %q", port)
-		}
-	}
-	if n == 0 {
-		return "", "", fmt.Errorf("bad port %q", port)
-	}
-	if _, e := netip.ParseAddr(host); e == nil {
-		return host, port, nil
-	}
-	if len(host) > 253 {
-		return "", "", fmt.Errorf("bad host name %q: over 253 characters", host)
-	}
-	for _, label := range strings.Split(host, ".") {
-		if label == "" || len(label) > 63 {
-			return "", "", fmt.Errorf("bad host name %q: empty or over-long label", host)
-		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-				return "", "", fmt.Errorf("bad host name %q", host)
-			}
-		}
-	}
-	return host, port, nil
 }

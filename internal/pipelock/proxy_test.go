@@ -186,18 +186,27 @@ func TestPassthroughSSRF(t *testing.T) {
 	}
 }
 
+// TestHostMismatchInsideTunnel: a request inside an intercepted tunnel
+// goes where its Host header says, so one naming another host, or another
+// port of the same host, is refused.
 func TestHostMismatchInsideTunnel(t *testing.T) {
 	r := newRig(t, rigOpts{cfg: sidecarconfig.Pipelock{Allowlist: []string{"localhost", "other.example"}}})
-	c, resp, err := r.connect("localhost:" + r.origin.port())
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("CONNECT: %v %v", resp, err)
-	}
-	defer c.Close()
-	tc := tls.Client(c, &tls.Config{ServerName: "localhost", RootCAs: r.caPool})
-	io.WriteString(tc, "GET / HTTP/1.1\r\nHost: other.example\r\nConnection: close\r\n\r\n")
-	b, _ := io.ReadAll(tc)
-	if !bytes.Contains(b, []byte("403")) || !bytes.Contains(b, []byte("blocked: request host other.example inside a tunnel to localhost")) {
-		t.Fatalf("got %q", b)
+	for _, tc := range []struct{ host, want string }{
+		{"other.example", "blocked: request for other.example:443 inside a tunnel to localhost:" + r.origin.port()},
+		{"localhost:1", "blocked: request for localhost:1 inside a tunnel to localhost:" + r.origin.port()},
+		{"localhost", "blocked: request for localhost:443 inside a tunnel to localhost:" + r.origin.port()},
+	} {
+		c, resp, err := r.connect("localhost:" + r.origin.port())
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("CONNECT: %v %v", resp, err)
+		}
+		tlc := tls.Client(c, &tls.Config{ServerName: "localhost", RootCAs: r.caPool})
+		io.WriteString(tlc, "GET / HTTP/1.1\r\nHost: "+tc.host+"\r\nConnection: close\r\n\r\n")
+		b, _ := io.ReadAll(tlc)
+		c.Close()
+		if !bytes.Contains(b, []byte("403")) || !bytes.Contains(b, []byte(tc.want)) || !bytes.Contains(b, []byte("(rule: host-mismatch)")) {
+			t.Errorf("Host %s: got %q", tc.host, b)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/claude-bottle/claude-bottle/internal/daemonlog"
 	"github.com/claude-bottle/claude-bottle/internal/secretscan"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
@@ -34,10 +35,10 @@ func (e *configError) Unwrap() error { return e.err }
 func reload(log *slog.Logger, srv *Server, path string, sc *secretscan.Scanner) {
 	p, err := loadPolicy(path, sc)
 	if err != nil {
-		log.Error("config reload failed; keeping the previous config", "config", path, "err", err.Error())
+		log.Error("config reload failed; keeping the previous config", daemonlog.KeyConfig, path, daemonlog.KeyErr, err.Error())
 		return
 	}
 	srv.SetPolicy(p)
-	log.Info("config reloaded", "config", path, "allowlist", len(p.allow), "passthrough", len(p.passthrough),
+	log.Info("config reloaded", daemonlog.KeyConfig, path, "allowlist", len(p.allow), "passthrough", len(p.passthrough),
 		"known_secrets", p.inspector.KnownCount())
 }

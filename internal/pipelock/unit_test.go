@@ -62,55 +62,6 @@ func TestBuildPolicyErrors(t *testing.T) {
 	}
 }
 
-func TestSplitHostPort(t *testing.T) {
-	tests := []struct{ in, def, host, port, err string }{
-		{"Example.COM.", "443", "example.com", "443", ""},
-		{"example.com:8443", "443", "example.com", "8443", ""},
-		{"[::1]:443", "80", "::1", "443", ""},
-		{"[::1]", "80", "::1", "80", ""},
-		{"127.0.0.1:80", "443", "127.0.0.1", "80", ""},
-		{"host:0", "443", "", "", "bad port"},
-		{"host:99999", "443", "", "", "bad port"},
-		{"host:8a", "443", "", "", "bad port"},
-		{"ho st:80", "443", "", "", "bad host name"},
-		{"", "443", "", "", "empty host"},
-		{"evil.com%00.good.com:443", "443", "", "", "bad host name"},
-		{"..", "443", "", "", "bad host name"},
-		{"a..b", "443", "", "", "bad host name"},
-		{strings.Repeat("a", 64) + ".example", "443", "", "", "over-long label"},
-	}
-	for _, tc := range tests {
-		h, p, err := splitHostPort(tc.in, tc.def)
-		if tc.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("%q: err %v, want %q", tc.in, err, tc.err)
-			}
-			continue
-		}
-		if err != nil || h != tc.host || p != tc.port {
-			t.Errorf("%q: got %q %q %v, want %q %q", tc.in, h, p, err, tc.host, tc.port)
-		}
-	}
-}
-
-func FuzzSplitHostPort(f *testing.F) {
-	for _, s := range []string{"example.com:443", "[::1]:80", "a.b.c", "x:0", "[fe80::1%eth0]:443", "ex%41mple.com", "::1", "1.2.3.4:65535"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, in string) {
-		h, p, err := splitHostPort(in, "443")
-		if err != nil {
-			return
-		}
-		if h == "" || p == "" || strings.ContainsAny(h, " /\\@#?%\x00") && !strings.Contains(h, ":") {
-			t.Fatalf("%q → host %q port %q accepted", in, h, p)
-		}
-		if h != normHost(h) {
-			t.Fatalf("%q → host %q not normalised", in, h)
-		}
-	})
-}
-
 func TestParseIPLiteral(t *testing.T) {
 	tests := map[string]string{
 		"127.0.0.1": "127.0.0.1", "2130706433": "127.0.0.1", "0177.0.0.1": "127.0.0.1",
