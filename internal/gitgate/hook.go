@@ -103,11 +103,25 @@ func preReceive(stdin io.Reader, stderr io.Writer, env []string) int {
 			refused = append(refused, fmt.Sprintf("%s: cannot read pushed object %s: %v", u.Ref, u.New, err))
 			continue
 		}
-		switch t := strings.TrimSpace(string(typ)); {
-		case t == "tag":
-			tags = append(tags, u.New)
-		case t != "commit" && strings.HasPrefix(u.Ref, "refs/heads/"):
-			refused = append(refused, fmt.Sprintf("%s: a branch must point at a commit, not a %s", u.Ref, t))
+		switch t := strings.TrimSpace(string(typ)); t {
+		case "commit":
+		case "tag":
+			// Every tag of a chain (a tag of a tag) is an object sent
+			// upstream with a header and a message of its own.
+			chain, end, err := tagChain(ctx, env, u.New)
+			if err != nil {
+				refused = append(refused, fmt.Sprintf("%s: %v", u.Ref, err))
+				continue
+			}
+			if end != "commit" {
+				refused = append(refused, fmt.Sprintf("%s: a tag must point at a commit, not a %s", u.Ref, end))
+				continue
+			}
+			tags = append(tags, chain...)
+		default:
+			// A ref straight at a blob or tree would send content the
+			// commit scan never reads.
+			refused = append(refused, fmt.Sprintf("%s: a ref must point at a commit or an annotated tag of one, not a %s", u.Ref, t))
 			continue
 		}
 		if !u.IsCreate() && !cfg.Policy.AllowForcePush {
@@ -127,7 +141,9 @@ func preReceive(stdin io.Reader, stderr io.Writer, env []string) int {
 		return 1
 	}
 
-	// 2. Secrets in every new commit, not only the tips.
+	// 2. Secrets in every new commit, not only the tips; in every ref name
+	// the push sends upstream (deletions too: the name travels); in
+	// annotated tags, their header (tag name, tagger) and message.
 	scanStart := time.Now()
 	rules, err := secretscan.Default()
 	if err != nil {
@@ -135,21 +151,32 @@ func preReceive(stdin io.Reader, stderr io.Writer, env []string) int {
 		return 1
 	}
 	sc := newKnownScanner(rules, knownSecretsFromEnv(env))
-	findings, n, err := scanRange(ctx, env, tips, sc)
+	var findings []Finding
+	for i, u := range updates {
+		for _, f := range sc.known(u.Ref) {
+			findings = append(findings, Finding{File: inRefName, Line: i + 1, RuleID: f.RuleID, Redacted: f.Redacted})
+		}
+	}
+	cfs, n, err := scanRange(ctx, env, tips, sc)
 	if err != nil {
 		say("could not scan the pushed commits (%v); push refused", err)
 		return 1
 	}
-	// Annotated tags carry a message of their own.
-	for _, tag := range tags {
-		body, err := gitOutput(ctx, env, "cat-file", "tag", tag)
+	findings = append(findings, cfs...)
+	if len(tags) > 0 {
+		objs, err := catObjects(ctx, env, tags, "tag")
 		if err != nil {
-			say("could not read pushed tag %s (%v); push refused", tag, err)
+			say("could not read pushed tags (%v); push refused", err)
 			return 1
 		}
-		_, msg, _ := strings.Cut(string(body), "\n\n")
-		for _, f := range sc.ScanString(msg) {
-			findings = append(findings, Finding{Commit: tag, File: "(tag message)", Line: f.Line, RuleID: f.RuleID, Redacted: f.Redacted})
+		for _, tag := range tags {
+			hdr, msg := splitObject(objs[tag])
+			for _, f := range sc.known(hdr) {
+				findings = append(findings, Finding{Commit: tag, File: inTagHeader, Line: f.Line, RuleID: f.RuleID, Redacted: f.Redacted})
+			}
+			for _, f := range sc.ScanString(msg) {
+				findings = append(findings, Finding{Commit: tag, File: inTagMessage, Line: f.Line, RuleID: f.RuleID, Redacted: f.Redacted})
+			}
 		}
 	}
 	if len(findings) > 0 {
@@ -176,6 +203,39 @@ func preReceive(stdin io.Reader, stderr io.Writer, env []string) int {
 	}
 	say("upstream accepted (%.1fs)", time.Since(fwdStart).Seconds())
 	return 0
+}
+
+// maxTagChain bounds a tag-of-a-tag chain.
+const maxTagChain = 16
+
+// tagChain follows the tag at oid through tags of tags and returns every
+// tag object on the way and the type of the object at the end.
+func tagChain(ctx context.Context, env []string, oid string) ([]string, string, error) {
+	var chain []string
+	for range maxTagChain {
+		chain = append(chain, oid)
+		body, err := gitOutput(ctx, env, "cat-file", "tag", oid)
+		if err != nil {
+			return nil, "", fmt.Errorf("cannot read pushed tag %s: %v", oid, err)
+		}
+		hdr, _ := splitObject(string(body))
+		var obj, typ string
+		for _, l := range strings.Split(hdr, "\n") {
+			if v, ok := strings.CutPrefix(l, "object "); ok && obj == "" {
+				obj = v
+			} else if v, ok := strings.CutPrefix(l, "type "); ok && typ == "" {
+				typ = v
+			}
+		}
+		if checkOID(obj) != nil || typ == "" {
+			return nil, "", fmt.Errorf("pushed tag %s has no object/type header", oid)
+		}
+		if typ != "tag" {
+			return chain, typ, nil
+		}
+		oid = obj
+	}
+	return nil, "", fmt.Errorf("tag chain from %s is longer than %d tags", chain[0], maxTagChain)
 }
 
 // isAncestor reports whether old is an ancestor of new (a fast-forward).

@@ -51,7 +51,10 @@ func newTestbed(t *testing.T, mutate func(*sidecarconfig.GateRemote)) *testbed {
 	if mutate != nil {
 		mutate(&rc)
 	}
-	tb.gate = startGate(t, tb.env, sidecarconfig.Gate{Remotes: []sidecarconfig.GateRemote{rc}})
+	// The gate knows one secret of the bottle, as in a bottle (the clients
+	// never have the variable: only what they push carries it).
+	gateEnv := append(append([]string{}, tb.env...), knownSecretPrefix+"0="+gateKnownSecret)
+	tb.gate = startGate(t, gateEnv, sidecarconfig.Gate{Remotes: []sidecarconfig.GateRemote{rc}})
 	return tb
 }
 

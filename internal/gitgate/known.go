@@ -2,6 +2,7 @@ package gitgate
 
 import (
 	"strings"
+	"unicode/utf16"
 
 	"github.com/claude-bottle/claude-bottle/internal/secretenc"
 	"github.com/claude-bottle/claude-bottle/internal/secretscan"
@@ -16,6 +17,9 @@ const knownSecretPrefix = "PIPELOCK_SECRET_"
 // match ordinary text.
 const minKnownSecretLen = 8
 
+// knownSecretRule is the rule name of a match of the bottle's own secrets.
+const knownSecretRule = "known-secret"
+
 // knownSecretsFromEnv returns the non-empty secret values in env.
 func knownSecretsFromEnv(env []string) []string {
 	var out []string
@@ -28,41 +32,67 @@ func knownSecretsFromEnv(env []string) []string {
 	return out
 }
 
-// knownScanner adds exact matching of the bottle's own secrets (plain, any
-// letter case, hex, URL-escaped, base64 at any alignment) to the gitleaks
-// rules: a secret with no recognisable shape is still refused (escape H2).
-type knownScanner struct {
-	inner textScanner
-	forms [][]string // per secret: its encodings
-	lower []string   // per secret: lower-cased plain value
+// textScanner is the part of secretscan.Scanner the gate uses.
+type textScanner interface {
+	ScanString(string) []secretscan.Finding
 }
 
-func newKnownScanner(inner textScanner, secrets []string) textScanner {
-	if len(secrets) == 0 {
-		return inner
-	}
+// knownScanner adds exact matching of the bottle's own secrets to the
+// gitleaks rules: a secret with no recognisable shape is still refused
+// (escape H2). Forms matched: plain, any ASCII letter case, hex,
+// URL-escaped, base64 at any alignment (internal/secretenc), and UTF-16
+// (LE and BE, any case) of the plain value, which git stores and `git log
+// --text` prints as raw bytes.
+type knownScanner struct {
+	inner textScanner // nil: the known secrets only
+	forms [][]string  // per secret: its exact encodings
+	lower [][]string  // per secret: forms matched against the ASCII-lowered text
+}
+
+func newKnownScanner(inner textScanner, secrets []string) *knownScanner {
 	k := &knownScanner{inner: inner}
 	for _, s := range secrets {
 		k.forms = append(k.forms, secretenc.Encodings(s, 6))
-		k.lower = append(k.lower, strings.ToLower(s))
+		l := asciiLower(s)
+		k.lower = append(k.lower, []string{l, utf16LE(l), utf16BE(l)})
 	}
 	return k
 }
 
+// ScanString runs the gitleaks rules (if any) and the known-secret match.
 func (k *knownScanner) ScanString(s string) []secretscan.Finding {
-	out := k.inner.ScanString(s)
-	lower := strings.ToLower(s)
+	var out []secretscan.Finding
+	if k.inner != nil {
+		out = k.inner.ScanString(s)
+	}
+	return append(out, k.known(s)...)
+}
+
+// known reports one finding per known secret found in s, in any form.
+// It never returns the secret: only a 4-byte prefix of the form found.
+func (k *knownScanner) known(s string) []secretscan.Finding {
+	if len(k.forms) == 0 {
+		return nil
+	}
+	var out []secretscan.Finding
+	lower := "" // computed once, only if an exact form did not match
 	for i, forms := range k.forms {
-		idx, form := -1, ""
+		idx, n := -1, 0
 		for _, f := range forms {
 			if j := strings.Index(s, f); j >= 0 {
-				idx, form = j, f
+				idx, n = j, len(f)
 				break
 			}
 		}
 		if idx < 0 {
-			if j := strings.Index(lower, k.lower[i]); j >= 0 {
-				idx, form = j, s[j:j+len(k.lower[i])]
+			if lower == "" {
+				lower = asciiLower(s)
+			}
+			for _, f := range k.lower[i] {
+				if j := strings.Index(lower, f); j >= 0 {
+					idx, n = j, len(f)
+					break
+				}
 			}
 		}
 		if idx < 0 {
@@ -71,12 +101,54 @@ func (k *knownScanner) ScanString(s string) []secretscan.Finding {
 		line := 1 + strings.Count(s[:idx], "\n")
 		col := idx - strings.LastIndex(s[:idx], "\n")
 		out = append(out, secretscan.Finding{
-			RuleID:      "known-secret",
+			RuleID:      knownSecretRule,
 			Description: "one of the bottle's own secrets",
-			Redacted:    form[:min(4, len(form))] + "…",
+			Redacted:    redactPrefix(s[idx : idx+n]),
 			Line:        line,
 			StartColumn: col,
 		})
 	}
 	return out
+}
+
+// redactPrefix shows at most 4 printable ASCII bytes of a match and an
+// ellipsis, so a finding points at the spot without carrying the secret
+// (or raw control bytes of a UTF-16 form) to the agent's terminal.
+func redactPrefix(m string) string {
+	var b strings.Builder
+	for i := 0; i < len(m) && b.Len() < 4; i++ {
+		if c := m[i]; c >= 0x21 && c < 0x7f {
+			b.WriteByte(c)
+		}
+	}
+	return b.String() + "…"
+}
+
+// asciiLower lowers ASCII letters byte by byte. Unlike strings.ToLower it
+// keeps every byte offset (invalid UTF-8 and multi-byte letters are left
+// as they are), so an index into the result is an index into the input.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+func utf16LE(s string) string { return utf16Bytes(s, false) }
+func utf16BE(s string) string { return utf16Bytes(s, true) }
+
+func utf16Bytes(s string, big bool) string {
+	u := utf16.Encode([]rune(s))
+	b := make([]byte, 0, 2*len(u))
+	for _, c := range u {
+		if big {
+			b = append(b, byte(c>>8), byte(c))
+		} else {
+			b = append(b, byte(c), byte(c>>8))
+		}
+	}
+	return string(b)
 }

@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/claude-bottle/claude-bottle/internal/secretscan"
 )
 
 // Finding is a secret in a pushed commit. It never holds the secret: only
@@ -26,16 +24,31 @@ type Finding struct {
 	Redacted string
 }
 
+// Places a finding can be that are not a file's content. A path or ref
+// name is never printed: it is the secret.
+const (
+	inCommitMessage = "(commit message)"
+	inCommitHeader  = "(commit header)" // author, committer, encoding, gpgsig, any extra header
+	inTagMessage    = "(tag message)"
+	inTagHeader     = "(tag header)" // tag name, tagger
+	inPath          = "(file path)"
+	inRefName       = "(ref name)"
+)
+
 func (f Finding) String() string {
-	if f.File == "(tag message)" {
+	switch f.File {
+	case inTagMessage:
 		return fmt.Sprintf("tag %s, message line %d: rule %s (%s)", f.Commit, f.Line, f.RuleID, f.Redacted)
+	case inTagHeader:
+		return fmt.Sprintf("tag %s, header line %d (tag name or tagger): rule %s (%s)", f.Commit, f.Line, f.RuleID, f.Redacted)
+	case inCommitHeader:
+		return fmt.Sprintf("commit %s, header line %d (author, committer or an extra header): rule %s (%s)", f.Commit, f.Line, f.RuleID, f.Redacted)
+	case inPath:
+		return fmt.Sprintf("commit %s, a file path it adds or changes: rule %s (%s)", f.Commit, f.RuleID, f.Redacted)
+	case inRefName:
+		return fmt.Sprintf("the name of pushed ref #%d: rule %s (%s)", f.Line, f.RuleID, f.Redacted)
 	}
 	return fmt.Sprintf("commit %s, file %s, line %d: rule %s (%s)", f.Commit, f.File, f.Line, f.RuleID, f.Redacted)
-}
-
-// textScanner is the part of secretscan.Scanner the gate uses.
-type textScanner interface {
-	ScanString(string) []secretscan.Finding
 }
 
 // addedText is what one commit adds to one file: the added lines and the
@@ -228,10 +241,12 @@ func parseRange(s string) (start, n int, err error) {
 }
 
 // scanRange finds secrets in every commit reachable from tips and from no
-// existing ref ("git rev-list <tips> --not --all"): each one's patch and its
-// message. Run from a pre-receive hook, git's quarantine environment makes
-// the pushed objects visible and `--all` is still the pre-push refs.
-func scanRange(ctx context.Context, env []string, tips []string, sc textScanner) ([]Finding, int, error) {
+// existing ref ("git rev-list <tips> --not --all"): each one's patch, its
+// message (every rule), its raw header block and every path it adds or
+// changes (the bottle's known secrets). Run from a pre-receive hook, git's
+// quarantine environment makes the pushed objects visible and `--all` is
+// still the pre-push refs.
+func scanRange(ctx context.Context, env []string, tips []string, sc *knownScanner) ([]Finding, int, error) {
 	if len(tips) == 0 {
 		return nil, 0, nil
 	}
@@ -246,16 +261,31 @@ func scanRange(ctx context.Context, env []string, tips []string, sc textScanner)
 	}
 	var findings []Finding
 
-	// Messages.
-	msgs, err := commitMessages(ctx, env, commits)
+	// Raw commit objects: the header block (author, committer and any
+	// extra header an agent writes with hash-object) against the known
+	// secrets, the message against every rule. gitleaks is kept off the
+	// headers: a gpgsig block is base64 noise to its entropy rules.
+	objs, err := catObjects(ctx, env, commits, "commit")
 	if err != nil {
 		return nil, 0, err
 	}
 	for _, c := range commits {
-		for _, f := range sc.ScanString(msgs[c]) {
-			findings = append(findings, Finding{Commit: c, File: "(commit message)", Line: f.Line, RuleID: f.RuleID, Redacted: f.Redacted})
+		hdr, msg := splitObject(objs[c])
+		for _, f := range sc.known(hdr) {
+			findings = append(findings, Finding{Commit: c, File: inCommitHeader, Line: f.Line, RuleID: f.RuleID, Redacted: f.Redacted})
+		}
+		for _, f := range sc.ScanString(msg) {
+			findings = append(findings, Finding{Commit: c, File: inCommitMessage, Line: f.Line, RuleID: f.RuleID, Redacted: f.Redacted})
 		}
 	}
+
+	// Paths: every file a new commit adds or changes, as raw bytes (-z),
+	// including empty files and mode changes that have no patch lines.
+	pfs, err := scanPaths(ctx, env, revArgs, sc)
+	if err != nil {
+		return nil, 0, err
+	}
+	findings = append(findings, pfs...)
 
 	// Patches, streamed.
 	cmd := exec.CommandContext(ctx, "git", append(append(append([]string{}, logPatchArgs...), revArgs...), "--")...)
@@ -326,12 +356,12 @@ func scanRange(ctx context.Context, env []string, tips []string, sc textScanner)
 	return findings, len(commits), nil
 }
 
-// commitMessages returns each commit's message (after the header block),
-// read with one `git cat-file --batch`.
-func commitMessages(ctx context.Context, env []string, commits []string) (map[string]string, error) {
+// catObjects returns each object's raw body, read with one `git cat-file
+// --batch`; every object must be of type typ.
+func catObjects(ctx context.Context, env []string, oids []string, typ string) (map[string]string, error) {
 	cmd := exec.CommandContext(ctx, "git", "cat-file", "--batch")
 	cmd.Env = env
-	cmd.Stdin = strings.NewReader(strings.Join(commits, "\n") + "\n")
+	cmd.Stdin = strings.NewReader(strings.Join(oids, "\n") + "\n")
 	var stderr bytes.Buffer
 	cmd.Stderr = &limitedWriter{w: &stderr, n: 8 << 10}
 	stdout, err := cmd.StdoutPipe()
@@ -342,17 +372,17 @@ func commitMessages(ctx context.Context, env []string, commits []string) (map[st
 		return nil, err
 	}
 	br := bufio.NewReader(stdout)
-	msgs := make(map[string]string, len(commits))
+	objs := make(map[string]string, len(oids))
 	var perr error
-	for range commits {
+	for range oids {
 		hdr, err := br.ReadString('\n')
 		if err != nil {
 			perr = fmt.Errorf("git cat-file: %w", err)
 			break
 		}
 		f := strings.Fields(hdr)
-		if len(f) != 3 || f[1] != "commit" {
-			perr = fmt.Errorf("git cat-file: unexpected %q", clip(hdr))
+		if len(f) != 3 || f[1] != typ {
+			perr = fmt.Errorf("git cat-file: unexpected %q (want a %s)", clip(hdr), typ)
 			break
 		}
 		size, err := strconv.Atoi(f[2])
@@ -365,9 +395,7 @@ func commitMessages(ctx context.Context, env []string, commits []string) (map[st
 			perr = fmt.Errorf("git cat-file: %w", err)
 			break
 		}
-		if _, msg, ok := bytes.Cut(body[:size], []byte("\n\n")); ok {
-			msgs[f[0]] = string(msg)
-		}
+		objs[f[0]] = string(body[:size])
 	}
 	_, _ = io.Copy(io.Discard, br)
 	werr := cmd.Wait()
@@ -377,7 +405,68 @@ func commitMessages(ctx context.Context, env []string, commits []string) (map[st
 	if werr != nil {
 		return nil, fmt.Errorf("git cat-file: %v: %s", werr, strings.TrimSpace(stderr.String()))
 	}
-	return msgs, nil
+	return objs, nil
+}
+
+// splitObject cuts a raw commit or tag object at the first blank line into
+// its header block and its message.
+func splitObject(body string) (hdr, msg string) {
+	hdr, msg, _ = strings.Cut(body, "\n\n")
+	return hdr, msg
+}
+
+// pathLogArgs lists, for every commit in the range, a marker "\x00<oid>"
+// and the paths it adds or changes against its first parent, NUL-ended and
+// unquoted (-z), no renames.
+var pathLogArgs = []string{
+	"log", "-z", "--no-color", "--no-renames", "--diff-merges=first-parent",
+	"--name-only", "--format=tformat:%x00%H",
+}
+
+// scanPaths matches the bottle's known secrets in every path the commits
+// in revArgs add or change. A file name is sent upstream as a tree entry,
+// so `agent-notes/<secret>.txt` is a leak like a line of content.
+func scanPaths(ctx context.Context, env []string, revArgs []string, sc *knownScanner) ([]Finding, error) {
+	if len(sc.forms) == 0 {
+		return nil, nil
+	}
+	out, err := gitOutput(ctx, env, append(append(append([]string{}, pathLogArgs...), revArgs...), "--")...)
+	if err != nil {
+		return nil, err
+	}
+	var findings []Finding
+	for _, cp := range parsePathLog(string(out)) {
+		for _, f := range sc.known(cp.path) {
+			findings = append(findings, Finding{Commit: cp.commit, File: inPath, RuleID: f.RuleID, Redacted: f.Redacted})
+		}
+	}
+	return findings, nil
+}
+
+type commitPath struct{ commit, path string }
+
+// parsePathLog reads `git log` output made with pathLogArgs: for each
+// commit "\x00<oid>\x00", then (if it touched any) "\n" and its paths, each
+// ended by NUL. Paths are never empty, so an empty field always precedes
+// a commit id; a path that looks like an id is still a path.
+func parsePathLog(out string) []commitPath {
+	var res []commitPath
+	fields := strings.Split(out, "\x00")
+	commit := ""
+	for i := 0; i < len(fields); i++ {
+		if fields[i] == "" {
+			if i+1 < len(fields) && fields[i+1] != "" {
+				commit = fields[i+1]
+				i++
+				if i+1 < len(fields) && fields[i+1] != "" {
+					fields[i+1] = strings.TrimPrefix(fields[i+1], "\n")
+				}
+			}
+			continue
+		}
+		res = append(res, commitPath{commit: commit, path: fields[i]})
+	}
+	return res
 }
 
 // limitedWriter keeps the first n bytes and drops the rest.

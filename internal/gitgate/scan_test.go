@@ -141,7 +141,7 @@ func TestScanRangeRealGit(t *testing.T) {
 	// --all includes HEAD (detached at the tip): simulate the hook by
 	// pointing HEAD back at main first.
 	mustGit(t, env, work, "checkout", "--quiet", "main")
-	findings, n, err := scanRange(ctx, runEnv, []string{clean}, sc)
+	findings, n, err := scanRange(ctx, runEnv, []string{clean}, newKnownScanner(sc, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
