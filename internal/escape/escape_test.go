@@ -44,6 +44,7 @@ func TestEscape(t *testing.T) {
 				t.Run("3-secretExfil", b.attackSecretExfil)
 				t.Run("4-dnsExfil", b.attackDNSExfil)
 				t.Run("5-git", b.attackGit)
+				t.Run("5-gitHidden", b.attackGitHidden)
 				t.Run("6-network", b.attackNetwork)
 				t.Run("6-bypasses", b.attackBypasses)
 				t.Run("6-sidecarSecrets", b.attackSidecarSecrets)
@@ -57,7 +58,7 @@ func TestEscape(t *testing.T) {
 // toolsPresent: an attack that fails because a tool is missing proves
 // nothing, so the tools are checked first.
 func (b *bottle) toolsPresent(t *testing.T) {
-	out, _, code := b.run(t, `for c in curl git dig ssh nc getent openssl; do command -v $c >/dev/null || echo "missing $c"; done`)
+	out, _, code := b.run(t, `for c in curl git dig ssh nc getent openssl iconv; do command -v $c >/dev/null || echo "missing $c"; done`)
 	if code != 0 || out != "" {
 		t.Fatalf("the agent image lacks tools the attacks need: %s (exit %d)", out, code)
 	}

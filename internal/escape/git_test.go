@@ -99,3 +99,71 @@ func secretOrNone(s string) string {
 	}
 	return s
 }
+
+// attackGitHidden: attack 5 (issue 15, hole 4). The agent's env secret in
+// the places of a push that are not a file's added lines or a message:
+// author and committer, an extra commit header, a ref name, a file name,
+// UTF-16 file content, a tagger. Each pushes a ref of its own (per shape)
+// and must be refused by the gate's rule known-secret, and the ref must
+// not exist upstream afterwards. attackGit has run first: the clone is
+// in /tmp/esc-repo.
+func (b *bottle) attackGitHidden(t *testing.T) {
+	build := `set -e; cd /tmp/esc-repo; git checkout -q -B "$1" origin/main; s="$3"
+case "$2" in
+author) echo a > a.txt; git add a.txt; git -c user.name="Dev $s" commit -q -m a ;;
+committer) echo b > b.txt; git add b.txt; GIT_COMMITTER_EMAIL="$s@escape.invalid" git commit -q -m b ;;
+header) git reset -q --hard "$(git cat-file commit HEAD | sed "/^committer /a x-note $s" | git hash-object -t commit -w --stdin)" ;;
+refname) echo c > c.txt; git add c.txt; git commit -q -m c ;;
+path) mkdir -p notes; : > "notes/$s.txt"; git add notes; git commit -q -m p ;;
+utf16) printf 'see %s\n' "$s" | iconv -t UTF-16LE > u16.txt; git add u16.txt; git commit -q -m u ;;
+tagger) git -c user.name="$s" tag -f -a -m rel "esc-tag-$1" >/dev/null; git push origin "refs/tags/esc-tag-$1:refs/heads/$4" 2>&1; exit ;;
+control) mkdir -p notes; printf 'harmless\n' | iconv -t UTF-16LE > notes/harmless.txt; git add notes; git -c user.name="Dev harmless" commit -q -m ok ;;
+esac
+git push origin "HEAD:refs/heads/$4" 2>&1`
+	pre := "agent/" + b.shape + "-hid"
+	push := func(kind, dst string) (string, int) {
+		out, errOut, code := b.run(t, build, pre+"-"+kind, kind, secretValue, dst)
+		return out + errOut, code
+	}
+	if out, code := push("control", pre+"-control"); code != 0 {
+		t.Fatalf("the control push (harmless name, UTF-16 file, author) failed, so the refusals prove nothing: %s", trunc(out))
+	}
+	cases := []struct{ kind, dst, want string }{
+		{"author", pre + "-author", "header line 3 (author"},
+		{"committer", pre + "-committer", "header line 4 (author, committer"},
+		{"header", pre + "-header", "an extra header"},
+		{"refname", "agent/" + b.shape + "-" + secretValue, "name of pushed ref"},
+		{"path", pre + "-path", "a file path"},
+		{"utf16", pre + "-utf16", "file u16.txt"},
+		// The bottle's push_branches is agent/* only: the annotated tag
+		// object goes to a branch name the policy allows.
+		{"tagger", pre + "-tagger", "tag name or tagger"},
+	}
+	for _, c := range cases {
+		t.Run(c.kind, func(t *testing.T) {
+			out, code := push(c.kind, c.dst)
+			ref := "refs/heads/" + c.dst
+			landed := b.upstreamRef(t, ref)
+			if code == 0 || landed {
+				t.Errorf("ESCAPE the secret in the %s: the push to %s was accepted (exit %d, in the upstream: %v): %s", c.kind, ref, code, landed, trunc(out))
+				return
+			}
+			for _, w := range []string{"push refused", "rule known-secret", c.want} {
+				if !strings.Contains(out, w) {
+					t.Errorf("%s: the push failed, but its output lacks %q: %s", c.kind, w, trunc(out))
+				}
+			}
+		})
+	}
+}
+
+// upstreamRef reports whether the upstream's repository has ref.
+func (b *bottle) upstreamRef(t *testing.T, ref string) bool {
+	t.Helper()
+	out, err := runCmd(t.Context(), "docker", "exec", b.w.gitName, "sh", "-c",
+		`cd /srv/repo.git; git rev-parse -q --verify "$1" >/dev/null && echo yes || echo no`, "sh", ref)
+	if err != nil {
+		t.Fatalf("reading the upstream repository: %v %s", err, out)
+	}
+	return strings.TrimSpace(out) == "yes"
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/manifest"
 	"github.com/claude-bottle/claude-bottle/internal/plan"
+	"github.com/claude-bottle/claude-bottle/internal/queue"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 	"github.com/claude-bottle/claude-bottle/internal/state"
 )
@@ -134,6 +135,13 @@ func Prepare(in PrepareInput) (err error) {
 	final := string(p.StateDir)
 	if _, err := os.Stat(final); err == nil {
 		return fmt.Errorf("state dir %s already exists: slug %s is in use; run `claude-bottle cleanup` or pick another --slug", final, p.Slug)
+	}
+	if p.Has(layout.DaemonSupervise) {
+		// The agent decides how much supervise writes into the operator's
+		// home: a new queue must fit the host's budget for all of them.
+		if err := queue.CheckHostRoom(filepath.Dir(p.QueueDir), p.QueueDir); err != nil {
+			return err
+		}
 	}
 	root := filepath.Dir(final)
 	if err := os.MkdirAll(root, 0o700); err != nil {

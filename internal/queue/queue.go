@@ -166,19 +166,25 @@ func (p *Proposal) Validate() error {
 	if set > 1 {
 		return fmt.Errorf("kind %q: only one of route, hosts, dockerfile may be set", p.Kind)
 	}
+	var err error
 	switch p.Kind {
 	case KindEgress:
 		if p.Route == nil {
 			return errors.New("route: must be set for an egress-route proposal")
 		}
-		return p.Route.Validate()
+		err = p.Route.Validate()
 	case KindPipelock:
-		return ValidateHosts(p.Hosts)
+		err = ValidateHosts(p.Hosts)
 	case KindCapability:
-		return ValidateDockerfile(p.Dockerfile)
+		err = ValidateDockerfile(p.Dockerfile)
 	default:
 		return fmt.Errorf("kind: %q is not one of %s, %s, %s", p.Kind, KindEgress, KindPipelock, KindCapability)
 	}
+	if err != nil {
+		return err
+	}
+	// Last: the bounds above are on decoded text, the file on its encoding.
+	return checkEncodedSize(p)
 }
 
 // Validate checks a requested route.
@@ -336,12 +342,17 @@ func ParseAnswer(name string, data []byte) (*Answer, error) {
 	return &a, nil
 }
 
-// WriteProposal validates p and writes it atomically into dir.
+// WriteProposal validates p and writes it atomically into dir, with no
+// budget check: supervise uses Enqueue.
 func WriteProposal(dir string, p *Proposal) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	return sidecarconfig.WriteJSON(ProposalPath(dir, p.ID), p, 0o644)
+	data, err := encode(p)
+	if err != nil {
+		return err
+	}
+	return sidecarconfig.WriteFileAtomic(ProposalPath(dir, p.ID), data, 0o644)
 }
 
 // WriteAnswer validates a and writes it atomically into dir. A proposal is

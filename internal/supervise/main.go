@@ -16,6 +16,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/internal/daemonlog"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
+	"github.com/claude-bottle/claude-bottle/internal/queue"
 )
 
 const help = `usage: claude-bottle-sidecar supervise [flags]
@@ -81,6 +82,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Error("queue dir unusable", "queue_dir", *qdir, "err", err.Error())
 		return 1
 	}
+	// While this holds, the host counts the queue at its full budget
+	// (queue.CheckHostRoom): it may still grow that far.
+	release, err := queue.HoldLive(*qdir)
+	if err != nil {
+		log.Error("queue dir unusable", "queue_dir", *qdir, "err", err.Error())
+		return 1
+	}
+	defer release()
 	cfg := Config{QueueDir: *qdir, Slug: *slug, RoutesFile: *routes, PipelockFile: *pipelock, Hold: hold, Logger: log}
 
 	ln, err := net.Listen("tcp", *listen)

@@ -200,22 +200,21 @@ func (d *daemon) propose(ctx context.Context, req *mcp.CallToolRequest, p *queue
 		d.cfg.Logger.Info("proposal refused", "kind", p.Kind, "err", err.Error())
 		return nil, Decision{}, fmt.Errorf("proposal refused: %w", err)
 	}
-	// The same request again (the agent retried after a client timeout):
-	// hand back the pending proposal rather than queue a duplicate.
-	prev, npending := d.findPending(p.Fingerprint())
+	// The same request again (the agent retried after a client timeout)
+	// gets the pending proposal back rather than a duplicate. The budgets
+	// (pending count, file and queue size) are checked in the same locked
+	// step as the write.
+	prev, err := queue.Enqueue(d.cfg.QueueDir, p)
+	if err != nil {
+		var be *queue.BudgetError
+		if errors.As(err, &be) {
+			d.cfg.Logger.Info("proposal refused: budget", "kind", p.Kind, "err", err.Error())
+		}
+		return nil, Decision{}, fmt.Errorf("proposal refused: %w", err)
+	}
 	if prev != "" {
 		d.cfg.Logger.Info("proposal repeated", "id", prev, "kind", p.Kind)
 		return d.await(ctx, req, prev)
-	}
-	// A looping agent must not bury the operator.
-	if npending >= MaxPending {
-		return nil, Decision{}, fmt.Errorf("proposal refused: %d proposals of this bottle already wait for the operator; call %s on them instead of asking again", npending, ToolWait)
-	}
-	if err := os.MkdirAll(d.cfg.QueueDir, 0o755); err != nil {
-		return nil, Decision{}, fmt.Errorf("queue dir %s: %w", d.cfg.QueueDir, err)
-	}
-	if err := queue.WriteProposal(d.cfg.QueueDir, p); err != nil {
-		return nil, Decision{}, fmt.Errorf("queueing the proposal in %s: %w", d.cfg.QueueDir, err)
 	}
 	d.cfg.Logger.Info("proposal queued", "id", p.ID, "kind", p.Kind, "slug", p.Slug)
 	cur := d.current(p) // before the operator can change it
@@ -276,28 +275,6 @@ func (d *daemon) current(p *queue.Proposal) string {
 		parts = append(parts, s)
 	}
 	return strings.Join(parts, "; ")
-}
-
-// MaxPending caps the unanswered proposals of one bottle.
-const MaxPending = 20
-
-// findPending returns the id of a pending proposal with fingerprint fp
-// ("" if none) and the number of pending proposals.
-func (d *daemon) findPending(fp string) (string, int) {
-	entries, _, err := queue.List(d.cfg.QueueDir, d.cfg.Slug)
-	if err != nil {
-		return "", 0
-	}
-	n, id := 0, ""
-	for _, e := range entries {
-		if e.Answer == nil {
-			n++
-			if e.Proposal.Fingerprint() == fp {
-				id = e.Proposal.ID
-			}
-		}
-	}
-	return id, n
 }
 
 func (d *daemon) wait(ctx context.Context, req *mcp.CallToolRequest, in WaitInput) (*mcp.CallToolResult, Decision, error) {

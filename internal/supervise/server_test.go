@@ -387,12 +387,12 @@ func TestTooManyPending(t *testing.T) {
 	url, _ := startDaemon(t, Config{QueueDir: q, Hold: time.Millisecond})
 	ctx := testCtx(t)
 	s := connect(t, ctx, url)
-	for i := range MaxPending + 1 {
+	for i := range queue.MaxPending + 1 {
 		res, err := s.CallTool(ctx, &mcp.CallToolParams{Name: ToolPipelock, Arguments: map[string]any{"hosts": []string{fmt.Sprintf("h%d.example.com", i)}, "justification": "j"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if i < MaxPending {
+		if i < queue.MaxPending {
 			if d := decision(t, res); d.Status != StatusPending {
 				t.Fatalf("call %d: %+v", i, d)
 			}
@@ -401,5 +401,27 @@ func TestTooManyPending(t *testing.T) {
 		if !res.IsError || !strings.Contains(resultText(res), "already wait for the operator") {
 			t.Fatalf("proposal %d accepted: %s", i, resultText(res))
 		}
+	}
+}
+
+// Issue 15, hole 1: a Dockerfile inside the decoded limit whose file would
+// be far over the file limit (JSON escapes `<` as 6 bytes) is refused with
+// an error the agent can act on, and nothing is written.
+func TestOversizedEncodingRefused(t *testing.T) {
+	q := t.TempDir()
+	url, _ := startDaemon(t, Config{QueueDir: q, Hold: time.Millisecond})
+	ctx := testCtx(t)
+	s := connect(t, ctx, url)
+	df := "FROM debian:bookworm-slim\nRUN true "
+	df += strings.Repeat("<", queue.MaxDockerfile-len(df))
+	res, err := s.CallTool(ctx, &mcp.CallToolParams{Name: ToolCapability, Arguments: map[string]any{"dockerfile": df, "justification": "j"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := resultText(res); !res.IsError || !strings.Contains(msg, "its file would be") || !strings.Contains(msg, "shorten the dockerfile") {
+		t.Fatalf("oversized proposal not refused clearly: %s", msg)
+	}
+	if u, err := queue.DirUsage(q); err != nil || u.Pending != 0 {
+		t.Fatalf("pending after the refusal: %+v %v", u, err)
 	}
 }
