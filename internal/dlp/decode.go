@@ -2,31 +2,51 @@ package dlp
 
 import (
 	"bytes"
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"html"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/url"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
 // Decoding layers: a secret may be hidden under percent-encoding, base64,
-// hex or JSON string escapes, possibly nested. Layers returns the input plus
-// every decoded view worth scanning, up to MaxDepth nested decodings and a
-// total of MaxLayerBytes or three times the input, whichever is larger
-// (the rest is not decoded; the raw input is always scanned).
+// base32, hex (plain or delimited), JSON or HTML escapes, quoted-printable,
+// UTF-16, zero-width characters or compression, possibly nested. Layers
+// returns the input plus every decoded view worth scanning, up to MaxDepth
+// nested decodings and a total of MaxLayerBytes or three times the input,
+// whichever is larger (the rest is not decoded; the raw input is always
+// scanned). Percent-encoding is undone to a fixed point in one step, so
+// any depth of it (up to maxPercentRounds) costs one layer.
 const (
-	MaxDepth      = 3
-	MaxLayerBytes = 4 << 20
-	minRun        = 16 // shortest base64 / hex run decoded
+	MaxDepth         = 4
+	MaxLayerBytes    = 4 << 20
+	minRun           = 16 // shortest base64 / hex run decoded
+	maxPercentRounds = 16
+	// maxInflate bounds what one compressed layer may expand to (a
+	// decompression bomb stops there; the rest is not scanned, and the
+	// caller refuses bodies it cannot read whole).
+	maxInflate = 16 << 20
 )
 
-// Layers returns b followed by its decoded views.
+// Layers returns b followed by its decoded text views.
 func Layers(b []byte) [][]byte {
-	out := [][]byte{b}
+	text, _ := layers(b)
+	return text
+}
+
+// layers returns b followed by its decoded text views, and separately the
+// decoded views that are not text (random-looking bytes: images, or a
+// secret behind binary junk). Binary views are searched only for known
+// secrets and credential prefixes, and are not decoded further.
+func layers(b []byte) (text, bin [][]byte) {
+	text = [][]byte{b}
 	// The budget grows with the input: a fixed one would let padding push
 	// an encoded secret past it.
 	budget := max(MaxLayerBytes, 3*len(b))
@@ -35,42 +55,93 @@ func Layers(b []byte) [][]byte {
 		if depth >= MaxDepth {
 			return
 		}
-		for _, d := range decodeOnce(b) {
+		t, bi := decodeOnce(b, depth == 0)
+		for _, d := range bi {
+			if len(d) == 0 || budget < len(d) {
+				continue
+			}
+			budget -= len(d)
+			bin = append(bin, d)
+			if compressedMagic(d) {
+				// base64 of gzip: the binary layer is a compressed stream.
+				if z, ok := inflate(d); ok && budget >= len(z) {
+					budget -= len(z)
+					text = append(text, z)
+					walk(z, depth+1)
+				}
+			}
+		}
+		for _, d := range t {
 			if len(d) == 0 || budget < len(d) || bytes.Equal(d, b) {
 				continue
 			}
 			budget -= len(d)
-			out = append(out, d)
+			text = append(text, d)
 			walk(d, depth+1)
 		}
 	}
 	walk(b, 0)
-	return out
+	return text, bin
 }
 
-// decodeOnce returns one level of decoded views of b.
-func decodeOnce(b []byte) [][]byte {
-	var out [][]byte
-	if hasPercentEscape(b) {
-		if d := percentDecode(b); !bytes.Equal(d, b) {
-			out = append(out, d)
+// decodeOnce returns one level of decoded views of b: text ones and binary
+// ones. top is set for the undecoded input (compression and UTF-16 are
+// looked for there and in decoded layers alike).
+func decodeOnce(b []byte, top bool) (text, bin [][]byte) {
+	addT := func(d []byte) {
+		if d != nil && !bytes.Equal(d, b) {
+			text = append(text, d)
 		}
+	}
+	if d, ok := inflate(b); ok {
+		if textLike(head(d)) {
+			addT(d)
+		} else {
+			bin = append(bin, d)
+		}
+		return text, bin // a compressed stream holds nothing else
+	}
+	if d := decodeUTF16(b); d != nil {
+		addT(d)
+	}
+	if hasPercentEscape(b) {
+		addT(percentDecodeAll(b))
 	}
 	if bytes.Contains(b, []byte(`\u`)) || bytes.Contains(b, []byte(`\x`)) || bytes.Contains(b, []byte(`\/`)) {
-		if d := unescapeJSONish(b); !bytes.Equal(d, b) {
-			out = append(out, d)
+		addT(unescapeJSONish(b))
+	}
+	if hasEntity(b) {
+		addT([]byte(html.UnescapeString(string(b))))
+	}
+	if hasQP(b) {
+		addT(qpDecode(b))
+	}
+	if d := stripInvisible(b); d != nil {
+		addT(d)
+	}
+	if d := decodeDelimitedHex(b); d != nil {
+		if textLike(d) {
+			addT(d)
+		} else {
+			bin = append(bin, d)
 		}
 	}
-	if d := decodeRuns(b); len(d) > 0 {
-		out = append(out, d)
+	t, bi := decodeRuns(b)
+	if len(t) > 0 {
+		text = append(text, t)
 	}
+	bin = append(bin, bi...)
 	if u := unwrapLines(b); u != nil {
-		if d := decodeRuns(u); len(d) > 0 {
-			out = append(out, d)
+		t, bi := decodeRuns(u)
+		if len(t) > 0 {
+			text = append(text, t)
 		}
+		bin = append(bin, bi...)
 	}
-	return out
+	return text, bin
 }
+
+func head(d []byte) []byte { return d[:min(len(d), 512)] }
 
 // minWrapped is the shortest line taken as part of wrapped base64 (tools
 // wrap at 60, 64 or 76 characters).
@@ -124,11 +195,32 @@ func hasPercentEscape(b []byte) bool {
 		if i < 0 || i+2 >= len(b) {
 			return false
 		}
-		if isHex(b[i+1]) && isHex(b[i+2]) {
+		if isHex(b[i+1]) && isHex(b[i+2]) || isPercentU(b[i:]) {
 			return true
 		}
 		b = b[i+1:]
 	}
+}
+
+// isPercentU: b starts with IIS's %uXXXX escape.
+func isPercentU(b []byte) bool {
+	return len(b) >= 6 && (b[1] == 'u' || b[1] == 'U') && isHex(b[2]) && isHex(b[3]) && isHex(b[4]) && isHex(b[5])
+}
+
+// percentDecodeAll undoes percent-encoding until nothing changes (or
+// maxPercentRounds): %2525252541 is as much an "A" as %41.
+func percentDecodeAll(b []byte) []byte {
+	for range maxPercentRounds {
+		d := percentDecode(b)
+		if bytes.Equal(d, b) {
+			break
+		}
+		b = d
+		if !hasPercentEscape(b) {
+			break
+		}
+	}
+	return b
 }
 
 // percentDecode decodes %XX escapes leniently: a bad escape is kept as is
@@ -141,6 +233,12 @@ func percentDecode(b []byte) []byte {
 		if c == '%' && i+2 < len(b) && isHex(b[i+1]) && isHex(b[i+2]) {
 			out = append(out, unhex(b[i+1])<<4|unhex(b[i+2]))
 			i += 2
+			continue
+		}
+		if c == '%' && isPercentU(b[i:]) {
+			r := rune(unhex(b[i+2]))<<12 | rune(unhex(b[i+3]))<<8 | rune(unhex(b[i+4]))<<4 | rune(unhex(b[i+5]))
+			out = utf8.AppendRune(out, r)
+			i += 5
 			continue
 		}
 		out = append(out, c)
@@ -157,6 +255,12 @@ func unescapeJSONish(b []byte) []byte {
 			case 'u':
 				if i+5 < len(b) && isHex(b[i+2]) && isHex(b[i+3]) && isHex(b[i+4]) && isHex(b[i+5]) {
 					r := rune(unhex(b[i+2]))<<12 | rune(unhex(b[i+3]))<<8 | rune(unhex(b[i+4]))<<4 | rune(unhex(b[i+5]))
+					if utf16.IsSurrogate(r) && i+11 < len(b) && b[i+6] == '\\' && b[i+7] == 'u' && isHex(b[i+8]) && isHex(b[i+9]) && isHex(b[i+10]) && isHex(b[i+11]) {
+						r2 := rune(unhex(b[i+8]))<<12 | rune(unhex(b[i+9]))<<8 | rune(unhex(b[i+10]))<<4 | rune(unhex(b[i+11]))
+						out = utf8.AppendRune(out, utf16.DecodeRune(r, r2))
+						i += 11
+						continue
+					}
 					out = utf8.AppendRune(out, r)
 					i += 5
 					continue
@@ -183,6 +287,8 @@ const (
 	clB64  = 1 << iota // base64 (standard or URL) alphabet
 	clHex              // hex digit
 	clDash             // '-'
+	clB32U             // upper-case base32 alphabet
+	clB32L             // lower-case base32 alphabet
 )
 
 var charClass = func() (t [256]uint8) {
@@ -192,14 +298,21 @@ var charClass = func() (t [256]uint8) {
 	for _, c := range "0123456789abcdefABCDEF" {
 		t[c] |= clHex
 	}
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567" {
+		t[c] |= clB32U
+	}
+	for _, c := range "abcdefghijklmnopqrstuvwxyz234567" {
+		t[c] |= clB32L
+	}
 	t['-'] |= clDash
 	return t
 }()
 
-// decodeRuns finds runs of base64 or hex characters and decodes the ones
-// that turn into text. The decoded runs are joined by newlines.
-func decodeRuns(b []byte) []byte {
-	var out []byte
+// decodeRuns finds runs of base64, base32 or hex characters and decodes
+// them: runs that turn into text go to text, the others (whole runs of at
+// least minBinRun characters, so short identifiers do not add noise) to
+// bin. The decoded runs are joined by newlines.
+func decodeRuns(b []byte) (text []byte, bin [][]byte) {
 	for i := 0; i < len(b); {
 		if charClass[b[i]]&clB64 == 0 {
 			i++
@@ -215,7 +328,6 @@ func decodeRuns(b []byte) []byte {
 			and &= c
 			j++
 		}
-		allHex := and&clHex != 0
 		run := b[i:j]
 		i = j
 		for i < len(b) && b[i] == '=' { // padding
@@ -224,17 +336,28 @@ func decodeRuns(b []byte) []byte {
 		if len(run) < minRun {
 			continue
 		}
+		allHex := and&clHex != 0
 		if !allHex && hexOrDash(run) {
 			continue // UUID-like: hex groups, never encoded text
 		}
-		if d := decodeRun(run, allHex); d != nil {
-			out = append(append(out, d...), '\n')
+		d, isText := decodeRun(run, allHex, and&(clB32U|clB32L) != 0)
+		switch {
+		case d == nil:
+		case isText:
+			text = append(append(text, d...), '\n')
+		case len(run) >= minBinRun:
+			bin = append(bin, d)
 		}
 	}
-	return out
+	return text, bin
 }
 
-func decodeRun(run []byte, allHex bool) []byte {
+// minBinRun: a run shorter than this that does not decode to text is an
+// identifier, not hidden data.
+const minBinRun = 24
+
+// decodeRun decodes one run; isText says whether the result reads as text.
+func decodeRun(run []byte, allHex, b32 bool) (d []byte, isText bool) {
 	if allHex {
 		// Hex text is decoded as hex only: base64 of text practically never
 		// stays inside the hex alphabet, and digests are common.
@@ -242,16 +365,22 @@ func decodeRun(run []byte, allHex bool) []byte {
 			run = run[:len(run)-1]
 		}
 		d := make([]byte, len(run)/2)
-		if _, err := hex.Decode(d, run); err == nil && textLike(d) {
-			return d
+		if _, err := hex.Decode(d, run); err == nil {
+			return d, textLike(d)
 		}
-		return nil
+		return nil, false
+	}
+	if b32 {
+		if d := decodeBase32(run); d != nil && textLike(d) {
+			return d, true
+		}
 	}
 	enc := base64.RawStdEncoding
 	if bytes.ContainsAny(run, "-_") {
 		enc = base64.RawURLEncoding
 	}
-	d := make([]byte, enc.DecodedLen(len(run)))
+	d = make([]byte, enc.DecodedLen(len(run)))
+	var first []byte
 	// Try the run as it is and shifted by up to 3 characters: a run that
 	// starts with letters of the preceding text still decodes.
 	for shift := 0; shift < 4 && len(run)-shift >= minRun; shift++ {
@@ -260,11 +389,35 @@ func decodeRun(run []byte, allHex bool) []byte {
 			r = r[:len(r)-1]
 		}
 		n, err := enc.Decode(d, r)
-		if err == nil && textLike(d[:n]) {
-			return d[:n]
+		if err != nil {
+			continue
+		}
+		if textLike(d[:n]) {
+			return d[:n], true
+		}
+		if first == nil {
+			first = bytes.Clone(d[:n])
 		}
 	}
-	return nil
+	return first, false
+}
+
+// decodeBase32 decodes an unpadded base32 run in either letter case, from
+// its start (base32 quanta are 8 characters; a partial last one is cut).
+func decodeBase32(run []byte) []byte {
+	r := bytes.ToUpper(run)
+	if len(r)%8 != 0 {
+		// Unpadded: only lengths 2, 4, 5, 7 mod 8 are valid; cut to one.
+		for len(r)%8 != 0 && len(r)%8 != 2 && len(r)%8 != 4 && len(r)%8 != 5 && len(r)%8 != 7 {
+			r = r[:len(r)-1]
+		}
+	}
+	d := make([]byte, base32.StdEncoding.WithPadding(base32.NoPadding).DecodedLen(len(r)))
+	n, err := base32.StdEncoding.WithPadding(base32.NoPadding).Decode(d, r)
+	if err != nil {
+		return nil
+	}
+	return d[:n]
 }
 
 // textLike: mostly printable, so worth scanning for secrets (which are text).

@@ -39,17 +39,33 @@ type Injected struct {
 	SHA256 [32]byte
 }
 
-// Inspector checks requests. It is immutable once built and safe to share.
+// Inspector checks requests. It is immutable once built and safe to share
+// (the fragment tracker it points to has its own lock).
 type Inspector struct {
 	scanner  *secretscan.Scanner
 	known    []KnownSecret
 	set      *knownSet
+	frags    *fragmentIndex
+	tracker  *fragmentTracker
 	injected []Injected
+	off      Classes
 }
 
-// New builds an Inspector. known maps an env var name to its value.
+// New builds an Inspector with every class on. known maps an env var name
+// to its value.
 func New(sc *secretscan.Scanner, known map[string]string, injected []Injected) *Inspector {
-	in := &Inspector{scanner: sc, injected: injected}
+	return NewWith(sc, known, injected, Options{})
+}
+
+// Options tune an Inspector per bottle.
+type Options struct {
+	// Off lists the classes the bottle turned off (manifest dlp: key).
+	Off Classes
+}
+
+// NewWith builds an Inspector with options.
+func NewWith(sc *secretscan.Scanner, known map[string]string, injected []Injected, o Options) *Inspector {
+	in := &Inspector{scanner: sc, injected: injected, off: o.Off}
 	names := make([]string, 0, len(known))
 	for n := range known {
 		names = append(names, n)
@@ -61,6 +77,8 @@ func New(sc *secretscan.Scanner, known map[string]string, injected []Injected) *
 		}
 	}
 	in.set = newKnownSet(in.known)
+	in.frags = newFragmentIndex(in.known)
+	in.tracker = newFragmentTracker()
 	return in
 }
 
@@ -78,37 +96,63 @@ func findingVerdict(f secretscan.Finding, where string) *Verdict {
 	return &Verdict{Rule: RuleSecret, Reason: f.RuleID + " " + f.Redacted + " in " + where}
 }
 
+// scan is one request's inspection state: the host it goes to (pieces of
+// known secrets are counted per host).
+type scan struct {
+	host string
+}
+
 // scanText runs every layer over one piece of text. full selects gitleaks'
 // full rule set (short strings) instead of the bulk path (bodies).
-func (in *Inspector) scanText(b []byte, where string, full bool) *Verdict {
-	layers := Layers(b)
-	for _, layer := range layers {
-		if v := in.matchKnown(layer, where); v != nil {
+func (in *Inspector) scanText(sc *scan, b []byte, where string, full bool) *Verdict {
+	text, bin := layers(b)
+	creds := !in.off.Credentials
+	var cred *credRule
+	for _, group := range [2][][]byte{text, bin} {
+		for _, layer := range group {
+			i, enc, ok, cr := in.set.findWithCreds(layer, creds && cred == nil)
+			if ok {
+				return &Verdict{Rule: RuleKnownSecret, Reason: "known secret " + in.known[i].Name + " (" + enc + ") in " + where}
+			}
+			if cred == nil {
+				cred = cr
+			}
+		}
+	}
+	if v := in.matchFragments(sc, text, where); v != nil {
+		return v
+	}
+	if cred != nil {
+		return credVerdict(cred, where)
+	}
+	for _, layer := range text {
+		if v := in.checkData(layer, where); v != nil {
 			return v
 		}
 	}
-	for _, layer := range layers {
+	if in.off.Credentials {
+		return nil
+	}
+	for _, layer := range text {
 		var fs []secretscan.Finding
 		if full {
 			fs = in.scanner.ScanBytes(layer)
 		} else {
-			cands := secretscan.Candidates(layer)
-			fs = in.scanner.ScanWindows(layer, cands)
-			if len(fs) == 0 {
-				if v := checkAssignments(layer, cands); v != nil {
-					return v
-				}
-			}
+			fs = in.scanner.ScanBody(layer)
 		}
 		if len(fs) > 0 {
 			return findingVerdict(fs[0], where)
+		}
+		if v := checkAssignments(layer); v != nil {
+			return v
 		}
 	}
 	return nil
 }
 
 // CheckURL scans the path and query of u. Delimiters become line breaks so
-// rules that need a terminator after the secret still match.
+// rules that need a terminator after the secret still match; the query is
+// also scanned with its "key=value" pairs kept, for the assignment rule.
 func (in *Inspector) CheckURL(u *url.URL) *Verdict {
 	raw := u.EscapedPath()
 	if u.User != nil {
@@ -123,7 +167,17 @@ func (in *Inspector) CheckURL(u *url.URL) *Verdict {
 	if raw == "" || raw == "/" {
 		return nil
 	}
-	return in.scanText([]byte(splitDelims(raw)), "URL", true)
+	sc := &scan{host: strings.ToLower(u.Hostname())}
+	if v := in.scanText(sc, []byte(splitDelims(raw)), "URL", true); v != nil {
+		return v
+	}
+	if u.RawQuery != "" {
+		q := strings.NewReplacer("&", "\n", ";", "\n").Replace(u.RawQuery)
+		if v := in.assignmentsIn(sc, []byte(q), "URL query"); v != nil {
+			return v
+		}
+	}
+	return nil
 }
 
 // splitDelims puts each URL component on its own line.
@@ -131,8 +185,23 @@ func splitDelims(s string) string {
 	return strings.NewReplacer("/", "\n", "?", "\n", "&", "\n", "=", "\n", ";", "\n", "#", "\n", "@", "\n", ":", "\n").Replace(s)
 }
 
-// CheckHeaders scans every header value except an injected credential sent
-// to its own host.
+// assignmentsIn runs the assignment rule over every text layer of b.
+func (in *Inspector) assignmentsIn(sc *scan, b []byte, where string) *Verdict {
+	if in.off.Credentials {
+		return nil
+	}
+	for _, l := range Layers(b) {
+		if v := checkAssignments(l); v != nil {
+			v.Reason += " in " + where
+			return v
+		}
+	}
+	return nil
+}
+
+// CheckHeaders scans every header name and value except an injected
+// credential sent to its own host. Cookies are split into name=value
+// lines so each cookie is an assignment.
 func (in *Inspector) CheckHeaders(host string, h http.Header) *Verdict {
 	host = strings.ToLower(host)
 	var b bytes.Buffer
@@ -143,6 +212,9 @@ func (in *Inspector) CheckHeaders(host string, h http.Header) *Verdict {
 			}
 			b.WriteString(name)
 			b.WriteString(": ")
+			if strings.EqualFold(name, "Cookie") {
+				v = strings.ReplaceAll(v, "; ", "\n")
+			}
 			b.WriteString(v)
 			b.WriteByte('\n')
 		}
@@ -150,7 +222,18 @@ func (in *Inspector) CheckHeaders(host string, h http.Header) *Verdict {
 	if b.Len() == 0 {
 		return nil
 	}
-	return in.scanText(b.Bytes(), "header", true)
+	return in.scanText(&scan{host: host}, b.Bytes(), "header", true)
+}
+
+// CheckMethod scans the request method: a method that is not a token of
+// letters is already refused by the HTTP parser, but a known secret or a
+// credential can still be sent as one (curl -X "$SECRET").
+func (in *Inspector) CheckMethod(host, method string) *Verdict {
+	switch method {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE":
+		return nil
+	}
+	return in.scanText(&scan{host: strings.ToLower(host)}, []byte(method), "method", true)
 }
 
 func (in *Inspector) isInjected(host, name, value string) bool {
@@ -176,11 +259,18 @@ func (in *Inspector) isInjected(host, name, value string) bool {
 
 // CheckBody scans a whole (already size-capped, uncompressed) body.
 func (in *Inspector) CheckBody(contentType string, body []byte) *Verdict {
+	return in.CheckBodyTo("", contentType, body)
+}
+
+// CheckBodyTo is CheckBody for a request to host (pieces of known secrets
+// are counted per host).
+func (in *Inspector) CheckBodyTo(host, contentType string, body []byte) *Verdict {
 	if len(body) == 0 {
 		return nil
 	}
+	sc := &scan{host: strings.ToLower(host)}
 	for _, part := range BodyParts(contentType, body) {
-		if v := in.scanText(part, "body", false); v != nil {
+		if v := in.scanText(sc, part, "body", false); v != nil {
 			return v
 		}
 	}

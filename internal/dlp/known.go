@@ -8,6 +8,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/secretenc"
 	"net/url"
 	"strings"
+	"unicode/utf16"
 )
 
 // MinKnownSecretLen: shorter known secrets are ignored (they would match
@@ -18,6 +19,7 @@ const MinKnownSecretLen = 8
 // that pipelock looks for.
 type KnownSecret struct {
 	Name     string // the env var it came from, for logs; never the value
+	value    string
 	variants []variant
 	hostVars []string // lower-case forms that survive in a DNS name
 }
@@ -30,7 +32,7 @@ type variant struct {
 
 // NewKnownSecret precomputes the encodings of value.
 func NewKnownSecret(name, value string) KnownSecret {
-	k := KnownSecret{Name: name}
+	k := KnownSecret{Name: name, value: value}
 	seen := map[string]bool{}
 	add := func(enc, s string) {
 		if len(s) < 6 || seen[s] {
@@ -42,6 +44,12 @@ func NewKnownSecret(name, value string) KnownSecret {
 	add("plain", value)
 	// The same secret upper- or lower-cased is still the secret.
 	k.variants = append(k.variants, variant{"case-changed", []byte(value), true})
+	// Cheap for exact values: reversed and ROT13 (each in any case), and
+	// UTF-16 in both byte orders.
+	k.variants = append(k.variants, variant{"reversed", reverse([]byte(value)), true})
+	k.variants = append(k.variants, variant{"rot13", rot13([]byte(value)), true})
+	add("utf-16le", utf16Bytes(value, false))
+	add("utf-16be", utf16Bytes(value, true))
 	add("hex", hex.EncodeToString([]byte(value)))
 	add("hex", strings.ToUpper(hex.EncodeToString([]byte(value))))
 	add("url-encoded", url.QueryEscape(value))
@@ -62,6 +70,20 @@ func NewKnownSecret(name, value string) KnownSecret {
 	}
 	k.hostVars = append(k.hostVars, strings.ToLower(value), hex.EncodeToString([]byte(value)))
 	return k
+}
+
+func utf16Bytes(s string, be bool) string {
+	var b strings.Builder
+	for _, u := range utf16.Encode([]rune(s)) {
+		if be {
+			b.WriteByte(byte(u >> 8))
+			b.WriteByte(byte(u))
+		} else {
+			b.WriteByte(byte(u))
+			b.WriteByte(byte(u >> 8))
+		}
+	}
+	return b.String()
 }
 
 // alignedRun: see secretenc.AlignedRun.
@@ -122,6 +144,41 @@ func (s *knownSet) find(b []byte) (int, string, bool) {
 		}
 	}
 	return 0, "", false
+}
+
+// findWithCreds is find and findCred in one pass over b: the first known
+// secret, and the first credential shape (unless creds is false). The scan
+// stops at a known secret.
+func (s *knownSet) findWithCreds(b []byte, creds bool) (ki int, enc string, ok bool, cr *credRule) {
+	x := credIdx
+	for i := 0; i+1 < len(b); i++ {
+		h := uint32(lowerTable[b[i]])<<8 | uint32(lowerTable[b[i+1]])
+		if s.bits[h>>6]&(1<<(h&63)) != 0 {
+			for _, r := range s.byPfx[[2]byte{lowerTable[b[i]], lowerTable[b[i+1]]}] {
+				n := len(r.v.s)
+				if i+n > len(b) {
+					continue
+				}
+				if r.v.fold && bytes.EqualFold(b[i:i+n], r.v.s) || !r.v.fold && bytes.Equal(b[i:i+n], r.v.s) {
+					return r.secret, r.v.enc, true, cr
+				}
+			}
+		}
+		if !creds || cr != nil {
+			continue
+		}
+		e := uint32(b[i])<<8 | uint32(b[i+1])
+		if x.bits[e>>6]&(1<<(e&63)) == 0 {
+			continue
+		}
+		for _, r := range x.byPfx[[2]byte{b[i], b[i+1]}] {
+			if credAt(r, b, i) {
+				cr = r
+				break
+			}
+		}
+	}
+	return 0, "", false, cr
 }
 
 // matchHost looks for the secret in a lower-cased host name, dots removed,

@@ -1,0 +1,396 @@
+package dlp
+
+import (
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/andybalholm/brotli"
+)
+
+// Transforms an agent can put between a secret and the wire that the run
+// decoders (base64/hex) do not undo: compression whatever the headers say,
+// UTF-16, zero-width characters, HTML entities, quoted-printable and
+// delimited hex.
+
+// inflate undoes gzip or zlib when b starts with their magic bytes, so a
+// compressed body sent with no Content-Encoding (or "identity") is read
+// anyway. Brotli has no magic bytes: it is tried only on input that is not
+// text, and kept only if it inflates to text. Output stops at maxInflate.
+func inflate(b []byte) ([]byte, bool) {
+	if len(b) < 8 {
+		return nil, false
+	}
+	var r io.Reader
+	var err error
+	switch {
+	case b[0] == 0x1f && b[1] == 0x8b:
+		r, err = gzip.NewReader(bytes.NewReader(b))
+	case isZlib(b):
+		r, err = zlib.NewReader(bytes.NewReader(b))
+	case !textLike(head(b)):
+		d, _ := readCapped(brotli.NewReader(bytes.NewReader(b)), maxInflate)
+		if len(d) >= 8 && textLike(head(d)) {
+			return d, true
+		}
+		return nil, false
+	default:
+		return nil, false
+	}
+	if err != nil {
+		return nil, false
+	}
+	d, _ := readCapped(r, maxInflate)
+	return d, len(d) > 0
+}
+
+// isZlib: b starts with a zlib header (deflate, window <= 32 KiB, check
+// bits right).
+func isZlib(b []byte) bool {
+	return len(b) >= 2 && b[0]&0x0f == 8 && b[0]>>4 <= 7 && (uint16(b[0])<<8|uint16(b[1]))%31 == 0
+}
+
+// compressedMagic: b starts like a gzip or zlib stream.
+func compressedMagic(b []byte) bool {
+	return len(b) >= 8 && (b[0] == 0x1f && b[1] == 0x8b || isZlib(b))
+}
+
+// readCapped reads up to n bytes; a stream cut short still gives what was
+// read before the error (a truncated gzip member still hides a secret).
+func readCapped(r io.Reader, n int64) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r, n))
+}
+
+// ErrUnknownEncoding: a Content-Encoding pipelock cannot undo.
+var ErrUnknownEncoding = errors.New("unknown content-coding")
+
+// ErrTooLarge: the decoded body is over the cap.
+var ErrTooLarge = errors.New("decoded body over the cap")
+
+// DecodeContent undoes every coding of a Content-Encoding header value
+// ("gzip", "identity, gzip", "br, gzip"), last applied first, so every
+// value is read, not only the first. limit caps the decoded size.
+func DecodeContent(contentEncoding string, body []byte, limit int64) ([]byte, error) {
+	codings := strings.Split(contentEncoding, ",")
+	for i := len(codings) - 1; i >= 0; i-- {
+		c := strings.ToLower(strings.TrimSpace(codings[i]))
+		var r io.Reader
+		var err error
+		switch c {
+		case "", "identity":
+			continue
+		case "gzip", "x-gzip":
+			r, err = gzip.NewReader(bytes.NewReader(body))
+		case "deflate":
+			// RFC 9110 says zlib; some clients send raw deflate.
+			if isZlib(body) {
+				r, err = zlib.NewReader(bytes.NewReader(body))
+			} else {
+				r = flate.NewReader(bytes.NewReader(body))
+			}
+		case "br":
+			r = brotli.NewReader(bytes.NewReader(body))
+		default:
+			return nil, fmt.Errorf("%w %q", ErrUnknownEncoding, c)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c, err)
+		}
+		d, err := io.ReadAll(io.LimitReader(r, limit+1))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c, err)
+		}
+		if int64(len(d)) > limit {
+			return nil, ErrTooLarge
+		}
+		body = d
+	}
+	return body, nil
+}
+
+// decodeUTF16 reads b as UTF-16 when it looks like it: a byte-order mark,
+// or NUL in most even (big-endian) or odd (little-endian) positions, as
+// ASCII text in UTF-16 has. The result is UTF-8.
+func decodeUTF16(b []byte) []byte {
+	if len(b) < 8 {
+		return nil
+	}
+	le, be := false, false
+	switch {
+	case b[0] == 0xff && b[1] == 0xfe:
+		le, b = true, b[2:]
+	case b[0] == 0xfe && b[1] == 0xff:
+		be, b = true, b[2:]
+	default:
+		nulOdd, nulEven := 0, 0
+		n := min(len(b), 4096)
+		for i := 0; i+1 < n; i += 2 {
+			if b[i] == 0 {
+				nulEven++
+			}
+			if b[i+1] == 0 {
+				nulOdd++
+			}
+		}
+		pairs := n / 2
+		le = nulOdd*10 >= pairs*3 && nulEven*10 < pairs
+		be = nulEven*10 >= pairs*3 && nulOdd*10 < pairs
+		if !le && !be {
+			// A UTF-16 run inside other text ("data=" then UTF-16).
+			return utf16Runs(b)
+		}
+	}
+	u := make([]uint16, len(b)/2)
+	for i := range u {
+		if le {
+			u[i] = uint16(b[2*i]) | uint16(b[2*i+1])<<8
+		} else {
+			u[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
+		}
+	}
+	out := make([]byte, 0, len(u))
+	for _, r := range utf16.Decode(u) {
+		out = utf8.AppendRune(out, r)
+	}
+	return out
+}
+
+// utf16Runs extracts runs of ASCII-in-UTF-16 (a printable byte and a NUL,
+// in either order) of at least 8 characters, joined by newlines.
+func utf16Runs(b []byte) []byte {
+	if bytes.IndexByte(b, 0) < 0 {
+		return nil
+	}
+	var out []byte
+	for _, off := range []int{0, 1} {
+		i := off
+		for i+1 < len(b) {
+			j := i
+			for j+1 < len(b) {
+				c, z := b[j], b[j+1]
+				if off == 1 {
+					c, z = b[j+1], b[j] // big-endian: NUL first
+				}
+				if z != 0 || c < 0x20 || c >= 0x7f {
+					break
+				}
+				j += 2
+			}
+			if (j-i)/2 >= 8 {
+				for k := i; k < j; k += 2 {
+					if off == 0 {
+						out = append(out, b[k])
+					} else {
+						out = append(out, b[k+1])
+					}
+				}
+				out = append(out, '\n')
+			}
+			if j == i {
+				j++
+			}
+			i = j
+		}
+	}
+	return out
+}
+
+// hasEntity: b holds an HTML character reference (&#65; &#x41; &amp;).
+func hasEntity(b []byte) bool {
+	for {
+		i := bytes.IndexByte(b, '&')
+		if i < 0 || i+3 >= len(b) {
+			return false
+		}
+		j := i + 1
+		if b[j] == '#' {
+			j++
+			if j < len(b) && (b[j] == 'x' || b[j] == 'X') {
+				j++
+			}
+		}
+		k := j
+		for k < len(b) && k-j < 32 && (isHex(b[k]) || b[k] >= 'a' && b[k] <= 'z' || b[k] >= 'A' && b[k] <= 'Z') {
+			k++
+		}
+		if k > j && k < len(b) && b[k] == ';' {
+			return true
+		}
+		b = b[i+1:]
+	}
+}
+
+// hasQP: at least two quoted-printable escapes (=XX) or soft line breaks;
+// one "=12" is a query parameter.
+func hasQP(b []byte) bool {
+	n := 0
+	for {
+		i := bytes.IndexByte(b, '=')
+		if i < 0 || i+2 >= len(b) {
+			return false
+		}
+		if isHex(b[i+1]) && isHex(b[i+2]) && (b[i+1] < 'a' && b[i+2] < 'a') || b[i+1] == '\n' || b[i+1] == '\r' && b[i+2] == '\n' {
+			n++
+			if n >= 2 {
+				return true
+			}
+		}
+		b = b[i+1:]
+	}
+}
+
+// qpDecode undoes quoted-printable leniently (a bad escape stays as is).
+func qpDecode(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] == '=' {
+			switch {
+			case i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n':
+				i += 2
+				continue
+			case i+1 < len(b) && b[i+1] == '\n':
+				i++
+				continue
+			case i+2 < len(b) && isHex(b[i+1]) && isHex(b[i+2]):
+				out = append(out, unhex(b[i+1])<<4|unhex(b[i+2]))
+				i += 2
+				continue
+			}
+		}
+		out = append(out, b[i])
+	}
+	return out
+}
+
+// invisible reports the code points that render as nothing: zero-width
+// spaces and joiners, word joiner, BOM, soft hyphen, Mongolian vowel
+// separator, and the bidi controls. A secret with them inside reads as the
+// secret to a human and to any program that strips them.
+func invisible(r rune) bool {
+	switch {
+	case r == 0x00ad, r == 0x180e, r == 0xfeff, r == 0x034f:
+		return true
+	case r >= 0x200b && r <= 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2060 && r <= 0x2064, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
+}
+
+// stripInvisible returns b without invisible code points, or nil if it
+// has none. The quick check looks for their UTF-8 lead bytes.
+func stripInvisible(b []byte) []byte {
+	if bytes.IndexByte(b, 0xe2) < 0 && bytes.IndexByte(b, 0xef) < 0 && bytes.IndexByte(b, 0xc2) < 0 &&
+		bytes.IndexByte(b, 0xe1) < 0 && bytes.IndexByte(b, 0xcd) < 0 {
+		return nil
+	}
+	out := make([]byte, 0, len(b))
+	changed := false
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r != utf8.RuneError && invisible(r) {
+			changed = true
+		} else {
+			out = append(out, b[i:i+n]...)
+		}
+		i += n
+	}
+	if !changed {
+		return nil
+	}
+	return out
+}
+
+// decodeDelimitedHex finds hex bytes with a separator between them
+// ("de:ad:be:ef", "de-ad-be-ef", "de ad be ef", "0x41,0x42", "\x41"
+// is a JSON-ish escape handled elsewhere) of at least 8 bytes, and decodes
+// each run; runs are joined by newlines.
+func decodeDelimitedHex(b []byte) []byte {
+	var out []byte
+	for i := 2; i+3 < len(b); i++ {
+		// Cheap test first: "hh<sep>hh<same sep>" around b[i].
+		if !hexSep[b[i]] || !isHex(b[i-1]) || !isHex(b[i-2]) {
+			continue
+		}
+		pair := isHex(b[i+1]) && isHex(b[i+2]) && b[i+3] == b[i]
+		prefixed := b[i+1] == '0' && b[i+2]|0x20 == 'x'
+		if !pair && !prefixed {
+			continue
+		}
+		// Back up to where the run starts, then read runs from there.
+		start := i - 2
+		for start > 0 && i-start < 1<<12 && (isHex(b[start-1]) || hexSep[b[start-1]] || b[start-1] == 'x' || b[start-1] == 'X') {
+			start--
+		}
+		end := i
+		for k := start; k < len(b) && k <= i+3; {
+			n, d := hexRunAt(b, k)
+			if n == 0 {
+				k++
+				continue
+			}
+			out = append(append(out, d...), '\n')
+			k += n
+			end = k
+		}
+		i = max(i, end)
+	}
+	return out
+}
+
+var hexSep = func() (t [256]bool) {
+	for _, c := range ":- ,;.|" {
+		t[c] = true
+	}
+	return t
+}()
+
+// hexRunAt reads "hh<sep>hh<sep>..." (optionally "0xhh") at b[i] with one
+// consistent separator; it returns the bytes consumed and decoded, or 0.
+func hexRunAt(b []byte, i int) (int, []byte) {
+	if i > 0 && isHex(b[i-1]) {
+		return 0, nil
+	}
+	pfx := 0
+	if i+1 < len(b) && b[i] == '0' && (b[i+1] == 'x' || b[i+1] == 'X') {
+		pfx = 2
+	}
+	var d []byte
+	var sep []byte
+	j := i
+	for {
+		k := j + pfx
+		if k+1 >= len(b) || !isHex(b[k]) || !isHex(b[k+1]) {
+			break
+		}
+		if k+2 < len(b) && isHex(b[k+2]) {
+			break // not a byte pair
+		}
+		d = append(d, unhex(b[k])<<4|unhex(b[k+1]))
+		j = k + 2
+		// separator: one of ":- ,;." optionally followed by a space
+		s := j
+		for s < len(b) && s-j < 2 && strings.IndexByte(":- ,;.|", b[s]) >= 0 {
+			s++
+		}
+		if s == j {
+			break
+		}
+		if sep == nil {
+			sep = b[j:s]
+		} else if !bytes.Equal(b[j:s], sep) {
+			break
+		}
+		j = s
+	}
+	if len(d) < 8 || sep == nil {
+		return 0, nil
+	}
+	return j - i, d
+}
