@@ -83,7 +83,7 @@ func TestEgressChain(t *testing.T) {
 	}
 	// The agent copying the token into another header is caught.
 	st, body := send(http.Header{"X-Copy": {tok}})
-	if st != 403 || !strings.Contains(body, "(rule: dlp.secret)") {
+	if st != 403 || !strings.Contains(body, "(rule: dlp.github)") {
 		t.Fatalf("token in another header: %d %q", st, body)
 	}
 	if len(r.origin.requests()) != 1 {

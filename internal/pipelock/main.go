@@ -28,15 +28,26 @@ Rules, in order (a block is HTTP 403, body "blocked: <reason> (rule: <rule>)"):
   dlp.*            (host not allowed) secrets or encoded data in the host name
   allowlist        a host not in the built-in list or the config's allowlist
   host-mismatch    a request inside an intercepted tunnel naming another host
-  dlp.known-secret one of the bottle's own secrets (known_secret_env), plain
-                   or base64 / base32 / hex / URL-encoded, in URL, headers or body
-  dlp.secret       a gitleaks rule match in URL, headers or body (also under
-                   base64, hex, percent and JSON escapes, form and multipart)
+  dlp.known-secret one of the bottle's own secrets (known_secret_env), in the
+                   method, URL, headers or body, under any decoder below,
+                   also reversed, ROT13, upper-cased or UTF-16
+  dlp.known-fragment
+                   a piece of a known secret (floor from its entropy), or
+                   pieces to one host within 10 minutes that add up
+  dlp.<provider>   a credential shape (dlp.aws, dlp.github, dlp.openai, ...;
+                   docs/DLP.md lists them), any length, no docs-example pass
+  dlp.secret       a gitleaks rule match in URL, headers or body
   dlp.credential-assignment
-                   in a body, a credential-named key (secret, token, password,
-                   api_key, ...) assigned a random-looking value
+                   a credential-named key (secret, token, password, api_key,
+                   ...) assigned a random-looking value, in the query,
+                   headers, cookies or body
+                   Decoders: percent (any depth, IIS %%uXXXX), base64, base32,
+                   hex (also delimited), JSON and HTML escapes, quoted-
+                   printable, UTF-16, zero-width stripped, gzip/zlib/brotli
+                   whatever the headers say, form and multipart
   protocol-upgrade a WebSocket / h2c upgrade (frames are not inspectable)
-  compressed-body  a request body with a Content-Encoding (not inspectable)
+  compressed-body  a request body with a Content-Encoding pipelock cannot
+                   undo (gzip, deflate, br and identity are read, all values)
   body-too-large   a request body over max_body_bytes
   ssrf             a destination (after DNS) that is loopback, private,
                    link-local (169.254.169.254), multicast, reserved, or the

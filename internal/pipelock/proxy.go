@@ -25,6 +25,7 @@ import (
 
 	"github.com/elazarl/goproxy"
 
+	"github.com/claude-bottle/claude-bottle/internal/dlp"
 	"github.com/claude-bottle/claude-bottle/internal/proxykit"
 )
 
@@ -217,6 +218,9 @@ func (s *Server) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.
 		return block(RuleUpgrade, "protocol upgrade to "+quoteOrNone(up)+" cannot be inspected")
 	}
 	in := p.inspector
+	if v := in.CheckMethod(host, req.Method); v != nil {
+		return block(v.Rule, v.Reason)
+	}
 	if v := in.CheckURL(req.URL); v != nil {
 		return block(v.Rule, v.Reason)
 	}
@@ -275,9 +279,6 @@ func (s *Server) inspectBody(p *Policy, req *http.Request) (rule, reason string)
 	if req.Body == nil || req.Body == http.NoBody {
 		return "", ""
 	}
-	if ce := strings.TrimSpace(req.Header.Get("Content-Encoding")); ce != "" && !strings.EqualFold(ce, "identity") {
-		return RuleCompressed, "request body is " + ce + "-encoded and cannot be inspected; send it uncompressed"
-	}
 	if req.ContentLength > p.maxBody {
 		return RuleBodyTooLarge, fmt.Sprintf("request body of %d bytes is over the %d-byte inspection cap (max_body_bytes)", req.ContentLength, p.maxBody)
 	}
@@ -293,7 +294,19 @@ func (s *Server) inspectBody(p *Policy, req *http.Request) (rule, reason string)
 	req.Body = io.NopCloser(bytes.NewReader(body))
 	req.ContentLength = int64(len(body))
 	req.TransferEncoding = nil
-	if v := p.inspector.CheckBody(req.Header.Get("Content-Type"), body); v != nil {
+	// Every Content-Encoding value is undone (all header lines, every
+	// comma-separated coding), and the decoded body is what is scanned; the
+	// body goes on as sent. A coding pipelock cannot undo is refused.
+	scanned := body
+	if ce := strings.Join(req.Header.Values("Content-Encoding"), ","); strings.Trim(ce, " ,") != "" {
+		d, err := dlp.DecodeContent(ce, body, p.maxBody)
+		if err != nil {
+			return RuleCompressed, "request body with Content-Encoding " + quoteOrNone(ce) + " cannot be inspected (" + err.Error() + "); send it uncompressed"
+		}
+		scanned = d
+	}
+	host := req.URL.Hostname()
+	if v := p.inspector.CheckBodyTo(host, req.Header.Get("Content-Type"), scanned); v != nil {
 		return v.Rule, v.Reason
 	}
 	return "", ""
