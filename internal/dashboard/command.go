@@ -83,9 +83,12 @@ func PrintOnce(w io.Writer, b Backend, asJSON bool) error {
 			Summary: Summary(p), Justification: p.Justification, Proposal: p, Diff: it.Diff, Warnings: it.Warnings, NeedsEdit: it.PlanErr})
 	}
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		data, err := json.MarshalIndent(out, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(append(jsonSafe(data), '\n'))
+		return err
 	}
 	_, err = io.WriteString(w, FormatText(out))
 	return err
@@ -105,7 +108,6 @@ func FormatText(out OnceOutput) string {
 		if r := it.Proposal.Route; r != nil && r.Auth != nil {
 			fmt.Fprintf(&sb, "    credential requested: %s %s\n", clean(r.Auth.Scheme), clean(r.Auth.Description))
 		}
-		fmt.Fprintf(&sb, "    why: %s\n", indent(clean(it.Justification), "         "))
 		for _, w := range it.Warnings {
 			fmt.Fprintf(&sb, "    WARNING: %s\n", clean(w))
 		}
@@ -115,6 +117,9 @@ func FormatText(out OnceOutput) string {
 		if it.Diff != "" {
 			fmt.Fprintf(&sb, "    changes:\n      %s\n", indent(clean(it.Diff), "      "))
 		}
+		// The agent's words last, behind a gutter: they cannot pass for a
+		// changes block of ours.
+		fmt.Fprintf(&sb, "    why (the agent's words):\n      | %s\n", indent(clean(it.Justification), "      | "))
 	}
 	for _, p := range out.Problems {
 		fmt.Fprintf(&sb, "unreadable: %s: %s\n", clean(p.Path), clean(p.Err))

@@ -19,6 +19,7 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/claude-bottle/claude-bottle/internal/queue"
 )
@@ -275,90 +276,146 @@ func (m Model) View() tea.View {
 	return v
 }
 
+// maxWhyRows caps the agent's justification on screen: it is drawn after
+// everything the dashboard itself says, and a capped one cannot push the
+// diff or the key help away, nor draw a fake "changes:" block that looks
+// like ours. `dashboard --once` prints it whole.
+const maxWhyRows = 6
+
+// maxProblemRows caps the unreadable-file lines.
+const maxProblemRows = 3
+
 func (m Model) render() string {
-	var sb strings.Builder
+	width := m.width
+	if width <= 0 {
+		width = 100
+	}
+	var top []string
 	switch {
 	case !m.loaded:
-		sb.WriteString(titleStyle.Render("claude-bottle dashboard") + " — loading…\n")
+		top = append(top, titleStyle.Render("claude-bottle dashboard")+" — loading…")
 	case len(m.items) == 0:
-		sb.WriteString(titleStyle.Render("claude-bottle dashboard") + " — no pending proposals\n")
+		top = append(top, titleStyle.Render("claude-bottle dashboard")+" — no pending proposals")
 	default:
-		sb.WriteString(titleStyle.Render("claude-bottle dashboard") + fmt.Sprintf(" — %d pending (oldest first)\n", len(m.items)))
+		top = append(top, titleStyle.Render("claude-bottle dashboard")+fmt.Sprintf(" — %d pending (oldest first)", len(m.items)))
 	}
-	sb.WriteString("\n")
+	top = append(top, "")
 	first, last := window(len(m.items), m.cursor, max(5, m.height/3))
 	if first > 0 {
-		sb.WriteString(dimStyle.Render(fmt.Sprintf("   ↑ %d more", first)) + "\n")
+		top = append(top, dimStyle.Render(fmt.Sprintf("   ↑ %d more", first)))
 	}
 	for i := first; i < last; i++ {
 		it := m.items[i]
 		line := fmt.Sprintf(" %-16s %-20s %-18s %s  %s", clean(it.Entry.Slug), it.Entry.Proposal.ID, it.Entry.Proposal.Kind,
-			age(m.now, it.Entry.Proposal.CreatedAt), truncate(Summary(it.Entry.Proposal), max(30, m.width-70)))
+			age(m.now, it.Entry.Proposal.CreatedAt), truncate(Summary(it.Entry.Proposal), max(30, width-70)))
 		if i == m.cursor {
-			sb.WriteString(selStyle.Render(">"+line) + "\n")
+			top = append(top, selStyle.Render(">"+line))
 		} else {
-			sb.WriteString(" " + line + "\n")
+			top = append(top, " "+line)
 		}
 	}
 	if last < len(m.items) {
-		sb.WriteString(dimStyle.Render(fmt.Sprintf("   ↓ %d more", len(m.items)-last)) + "\n")
+		top = append(top, dimStyle.Render(fmt.Sprintf("   ↓ %d more", len(m.items)-last)))
 	}
-	if it, ok := m.selected(); ok {
-		sb.WriteString("\n" + m.details(it))
-	}
-	for _, p := range m.problems {
-		sb.WriteString(errStyle.Render("unreadable: ") + clean(p.Path) + ": " + clean(p.Err) + "\n")
-	}
-	sb.WriteString("\n")
-	if m.status != "" {
-		st := clean(m.status)
-		if m.isErr {
-			st = errStyle.Render("error: ") + st
+
+	var bottom []string
+	for i, p := range m.problems {
+		if i == maxProblemRows {
+			bottom = append(bottom, errStyle.Render(fmt.Sprintf("… %d more unreadable files (see claude-bottle dashboard --once)", len(m.problems)-i)))
+			break
 		}
-		sb.WriteString(st + "\n")
+		r := wrapRows(p.Path+": "+p.Err, width-12)
+		bottom = append(bottom, errStyle.Render("unreadable: ")+r[0])
+		if len(r) > 1 {
+			bottom = append(bottom, errStyle.Render("            ")+"… (clipped; see claude-bottle dashboard --once)")
+		}
+	}
+	bottom = append(bottom, "")
+	if m.status != "" {
+		for i, r := range wrapRows(m.status, width-7) {
+			if i == 0 && m.isErr {
+				r = errStyle.Render("error: ") + r
+			}
+			bottom = append(bottom, r)
+		}
 	}
 	if m.mode == modeReject {
-		sb.WriteString("reject — " + m.reason.View() + "\n" + dimStyle.Render("enter confirm · esc cancel") + "\n")
+		bottom = append(bottom, "reject — "+m.reason.View(), dimStyle.Render("enter confirm · esc cancel"))
 	} else {
-		sb.WriteString(dimStyle.Render("a approve · e edit then approve · r reject · ↑/↓ or j/k move · g refresh · q quit") + "\n")
+		bottom = append(bottom, dimStyle.Render("a approve · e edit then approve · r reject · ↑/↓ or j/k move · g refresh · q quit"))
 	}
-	return sb.String()
+
+	var mid []string
+	if it, ok := m.selected(); ok {
+		mid = append([]string{""}, m.details(it, width)...)
+	}
+	// The key help and the list always fit: the details give way, cut
+	// with a mark (the diff comes before any agent text, so that is what
+	// is cut last).
+	if m.height > 0 {
+		room := m.height - len(top) - len(bottom)
+		if len(mid) > room {
+			keep := max(room-1, 0)
+			cut := len(mid) - keep
+			mid = append(mid[:keep:keep], dimStyle.Render(fmt.Sprintf("  … %d more rows not shown: enlarge the terminal or see claude-bottle dashboard --once", cut)))
+			if room <= 0 {
+				mid = nil
+			}
+		}
+	}
+	rows := append(append(top, mid...), bottom...)
+	return strings.Join(rows, "\n") + "\n"
 }
 
-func (m Model) details(it Item) string {
+// details are the selected proposal's rows: what the dashboard knows
+// first (the request, warnings, the diff approving makes), the agent's own
+// words last, capped and set off by a gutter so they cannot pass for ours.
+func (m Model) details(it Item, width int) []string {
 	p := it.Entry.Proposal
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "%s %s  bottle %s  asked %s\n", titleStyle.Render("proposal"), p.ID, clean(it.Entry.Slug), p.CreatedAt.Local().Format("2006-01-02 15:04:05"))
-	fmt.Fprintf(&sb, "request: %s\n", clean(Summary(p)))
-	if p.Route != nil && p.Route.Auth != nil {
-		fmt.Fprintf(&sb, "credential requested: %s %s (you choose the token_ref with e)\n", clean(p.Route.Auth.Scheme), clean(p.Route.Auth.Description))
+	var rows []string
+	add := func(prefix, text string, style func(...string) string) {
+		for i, r := range wrapRows(text, width-ansi.StringWidth(prefix)) {
+			if i == 0 {
+				rows = append(rows, style(prefix)+r)
+			} else {
+				rows = append(rows, strings.Repeat(" ", ansi.StringWidth(prefix))+r)
+			}
+		}
 	}
-	sb.WriteString("why: " + indent(clean(p.Justification), "     ") + "\n")
+	plain := func(s ...string) string { return strings.Join(s, "") }
+	rows = append(rows, fmt.Sprintf("%s %s  bottle %s  asked %s", titleStyle.Render("proposal"), p.ID, clean(it.Entry.Slug), p.CreatedAt.Local().Format("2006-01-02 15:04:05")))
+	add("request: ", Summary(p), plain)
+	if p.Route != nil && p.Route.Auth != nil {
+		add("credential requested: ", p.Route.Auth.Scheme+" "+p.Route.Auth.Description+" (you choose the token_ref with e)", plain)
+	}
 	for _, w := range it.Warnings {
-		sb.WriteString(warnStyle.Render("⚠ "+clean(w)) + "\n")
+		add("⚠ ", w, warnStyle.Render)
 	}
 	if it.PlanErr != "" {
-		sb.WriteString(warnStyle.Render("cannot approve as is: ") + clean(it.PlanErr) + "\n")
+		add("cannot approve as is: ", it.PlanErr, warnStyle.Render)
 	}
 	if it.Diff != "" {
-		sb.WriteString("changes:\n")
-		lines := strings.Split(clean(it.Diff), "\n")
-		limit := max(8, m.height-len(m.items)-16)
-		for i, l := range lines {
-			if i == limit {
-				sb.WriteString(dimStyle.Render(fmt.Sprintf("  … %d more lines (see claude-bottle dashboard --once)", len(lines)-limit)) + "\n")
-				break
-			}
+		rows = append(rows, "changes:")
+		for _, l := range wrapRows(it.Diff, width-2) {
 			switch {
 			case strings.HasPrefix(l, "+ "):
 				l = addStyle.Render(l)
 			case strings.HasPrefix(l, "- "):
 				l = delStyle.Render(l)
 			}
-			sb.WriteString("  " + l + "\n")
+			rows = append(rows, "  "+l)
 		}
 	}
-	return sb.String()
+	why := wrapRows(p.Justification, width-4)
+	rows = append(rows, dimStyle.Render("why (the agent's words):"))
+	for i, r := range why {
+		if i == maxWhyRows {
+			rows = append(rows, dimStyle.Render(fmt.Sprintf("  … %d more rows of justification (see claude-bottle dashboard --once)", len(why)-i)))
+			break
+		}
+		rows = append(rows, dimStyle.Render("  │ ")+r)
+	}
+	return rows
 }
 
 // Summary is a one-line description of a proposal.
@@ -407,20 +464,6 @@ func truncate(s string, n int) string {
 }
 
 func indent(s, pad string) string { return strings.ReplaceAll(s, "\n", "\n"+pad) }
-
-// clean replaces control characters (ESC above all) with '?', keeping
-// newlines and tabs: proposal text comes from the agent.
-func clean(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n' || r == '\t':
-			return r
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			return '?'
-		}
-		return r
-	}, s)
-}
 
 // window returns the rows [first, last) to show: at most n, keeping the
 // cursor in view.
