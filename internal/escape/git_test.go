@@ -105,9 +105,13 @@ func secretOrNone(s string) string {
 // author and committer, an extra commit header, a ref name, a file name,
 // UTF-16 file content, a tagger. Each pushes a ref of its own (per shape)
 // and must be refused by the gate's rule known-secret, and the ref must
-// not exist upstream afterwards. attackGit has run first: the clone is
-// in /tmp/esc-repo.
+// not exist upstream afterwards.
 func (b *bottle) attackGitHidden(t *testing.T) {
+	up := "ssh://git@" + gitHost + ":22/srv/repo.git"
+	setup := `set -e; cd /tmp; [ -d esc-repo ] && exit 0; git clone -q "$1" esc-repo; cd esc-repo; git config user.name esc; git config user.email esc@escape.invalid`
+	if out, errOut, code := b.run(t, setup, up); code != 0 {
+		t.Fatalf("cloning %s through the gate failed, so the push attacks prove nothing: %s %s", up, out, errOut)
+	}
 	build := `set -e; cd /tmp/esc-repo; git checkout -q -B "$1" origin/main; s="$3"
 case "$2" in
 author) echo a > a.txt; git add a.txt; git -c user.name="Dev $s" commit -q -m a ;;
