@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/claude-bottle/claude-bottle/internal/engine"
 )
 
 // Version is set at build time with -ldflags "-X ...cli.Version=...".
@@ -76,4 +78,15 @@ func warn(w io.Writer, msgs []string) {
 	for _, m := range msgs {
 		fmt.Fprintln(w, "warning:", m)
 	}
+}
+
+// exitCode passes the status of a command run in a container through as
+// the CLI's own (its output already reached the terminal); a call that did
+// not get that far (the engine down) stays an error.
+func exitCode(err error) error {
+	var e *engine.Error
+	if errors.As(err, &e) && !e.Unreachable && e.ExitCode > 0 {
+		return &ExitError{Code: e.ExitCode}
+	}
+	return err
 }

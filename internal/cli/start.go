@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/user"
 	"strings"
 	"sync"
@@ -181,7 +180,9 @@ func newLauncher(ctx context.Context, progress io.Writer, detect func() (*compos
 func ensureImages(ctx context.Context, p *plan.Plan, progress io.Writer) error {
 	var ours []string
 	for _, img := range []string{p.SidecarImage, p.AgentImage} {
-		if _, err := engine.Docker(ctx, "image", "inspect", "--format", "{{.Id}}", img); err == nil {
+		if ok, err := engine.ImageExists(ctx, img); err != nil {
+			return err
+		} else if ok {
 			continue
 		}
 		switch img {
@@ -190,9 +191,7 @@ func ensureImages(ctx context.Context, p *plan.Plan, progress io.Writer) error {
 		default:
 			if p.AgentBuild != nil && img == p.AgentImage {
 				fmt.Fprintf(progress, "==> building %s from %s\n", img, p.AgentBuild.Dockerfile)
-				cmd := exec.CommandContext(ctx, "docker", "build", "-t", img, "-f", p.AgentBuild.Context+"/"+p.AgentBuild.Dockerfile, p.AgentBuild.Context)
-				cmd.Stdout, cmd.Stderr = progress, progress
-				if err := cmd.Run(); err != nil {
+				if err := engine.Build(ctx, progress, "-t", img, "-f", p.AgentBuild.Context+"/"+p.AgentBuild.Dockerfile, p.AgentBuild.Context); err != nil {
 					return fmt.Errorf("building %s from %s/%s: %w", img, p.AgentBuild.Context, p.AgentBuild.Dockerfile, err)
 				}
 				continue
@@ -216,22 +215,15 @@ func attach(ctx context.Context, p *plan.Plan, inWorkspace bool) error {
 	if err != nil {
 		return err
 	}
-	args := []string{"exec", "-it", "-u", u.Name}
+	spec := engine.ExecSpec{Container: c, User: u.Name, TTY: true, Stdio: engine.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}}
 	if inWorkspace {
-		args = append(args, "-w", launch.Workspace)
+		spec.Dir = launch.Workspace
 	}
-	args = append(args, c, "claude")
+	argv := []string{"claude"}
 	if p.Agent.Prompt != "" {
-		args = append(args, "--append-system-prompt-file", launch.SystemPromptPath(u))
+		argv = append(argv, "--append-system-prompt-file", launch.SystemPromptPath(u))
 	}
-	cmd := exec.Command("docker", args...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	err = cmd.Run()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return &ExitError{Code: ee.ExitCode()}
-	}
-	return err
+	return exitCode(engine.Exec(ctx, spec, argv...))
 }
 
 // tearDown runs the teardown with its own context: the command's may be

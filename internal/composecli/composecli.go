@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/claude-bottle/claude-bottle/internal/engine"
 )
 
 // Runner runs one Compose tool.
@@ -157,12 +159,12 @@ func (r *Runner) Up(ctx context.Context, project, file string, env []string, pro
 	if !r.V1 {
 		args = append(args, "--pull", "never")
 	}
-	return r.run(r.cmd(ctx, project, file, env, args...), progress, "up")
+	return r.run(ctx, r.cmd(ctx, project, file, env, args...), progress)
 }
 
 // Down removes the project's containers, networks and volumes.
 func (r *Runner) Down(ctx context.Context, project, file string, env []string, progress io.Writer) error {
-	return r.run(r.cmd(ctx, project, file, env, "down", "-v", "--remove-orphans", "--timeout", "10"), progress, "down")
+	return r.run(ctx, r.cmd(ctx, project, file, env, "down", "-v", "--remove-orphans", "--timeout", "10"), progress)
 }
 
 // Logs writes every service's logs to w.
@@ -171,13 +173,13 @@ func (r *Runner) Logs(ctx context.Context, project, file string, env []string, w
 	c.Stdout = w
 	var stderr bytes.Buffer
 	c.Stderr = &stderr
-	if err := c.Run(); err != nil {
-		return fmt.Errorf("%s logs: %v: %s", r, err, strings.TrimSpace(stderr.String()))
-	}
-	return nil
+	return engine.Explain(ctx, r.Argv[0], c.Args[1:], stderr.String(), c.Run())
 }
 
-func (r *Runner) run(c *exec.Cmd, progress io.Writer, what string) error {
+// run runs c, streaming to progress, and says a failure through
+// engine.Explain (the one translation of docker and Compose errors: the
+// engine being down is one line, a Python traceback its last line).
+func (r *Runner) run(ctx context.Context, c *exec.Cmd, progress io.Writer) error {
 	var out bytes.Buffer
 	if progress != nil {
 		c.Stdout = io.MultiWriter(&out, progress)
@@ -185,16 +187,5 @@ func (r *Runner) run(c *exec.Cmd, progress io.Writer, what string) error {
 	} else {
 		c.Stdout, c.Stderr = &out, &out
 	}
-	if err := c.Run(); err != nil {
-		return fmt.Errorf("%s %s failed: %v\n%s", r, what, err, tail(out.String(), 40))
-	}
-	return nil
-}
-
-func tail(s string, lines int) string {
-	parts := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(parts) > lines {
-		parts = parts[len(parts)-lines:]
-	}
-	return strings.Join(parts, "\n")
+	return engine.Explain(ctx, r.Argv[0], c.Args[1:], out.String(), c.Run())
 }

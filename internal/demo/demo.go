@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strings"
@@ -371,26 +370,25 @@ func (r *runner) startUpstream(ctx context.Context, f *files) error {
 	}
 	// The token reaches the upstream through this process's env only
 	// (-e NAME without a value), never the command line.
-	cmd := exec.CommandContext(ctx, "docker", "run", "-d", "--name", r.upstream,
+	env := append(os.Environ(), upstream.TokenEnv+"="+r.token)
+	if err := engine.Run(ctx, engine.Stdio{Env: env}, "run", "-d", "--name", r.upstream,
 		"--label", layout.LabelManaged+"=true",
 		"--network", r.network,
 		"--network-alias", APIHost, "--network-alias", BlockedHost, "--network-alias", GitHost,
 		"-e", upstream.TokenEnv,
 		"-v", f.upstreamDir+":/etc/demo-upstream:ro",
-		images.UpstreamTest)
-	cmd.Env = append(os.Environ(), upstream.TokenEnv+"="+r.token)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("docker run %s: %v: %s", images.UpstreamTest, err, strings.TrimSpace(string(out)))
+		images.UpstreamTest); err != nil {
+		return err
 	}
 	// Ready when it logged so (it seeds the repository first).
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		logs, _ := exec.CommandContext(ctx, "docker", "logs", r.upstream).CombinedOutput()
-		if strings.Contains(string(logs), "upstream ready") {
+		logs, _ := engine.Logs(ctx, r.upstream)
+		if strings.Contains(logs, "upstream ready") {
 			return nil
 		}
-		if strings.Contains(string(logs), "upstream stopped") || time.Now().After(deadline) {
-			return fmt.Errorf("the fake upstream did not start: %s", strings.TrimSpace(string(logs)))
+		if strings.Contains(logs, "upstream stopped") || time.Now().After(deadline) {
+			return fmt.Errorf("the fake upstream did not start: %s", strings.TrimSpace(logs))
 		}
 		select {
 		case <-ctx.Done():
@@ -421,18 +419,17 @@ func (r *runner) removeUpstream() error {
 func (r *runner) inAgent(ctx context.Context, script string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "docker", "exec", "-u", r.agentU, r.agent, "sh", "-c", script).CombinedOutput()
-	return strings.TrimSpace(string(out)), err
+	return engine.ExecOutput(ctx, r.agent, r.agentU, nil, "sh", "-c", script)
 }
 
 func (r *runner) upstreamLogs(ctx context.Context) string {
-	out, _ := exec.CommandContext(ctx, "docker", "logs", r.upstream).CombinedOutput()
-	return string(out)
+	out, _ := engine.Logs(ctx, r.upstream)
+	return out
 }
 
 func (r *runner) upstreamRef(ctx context.Context, ref string) string {
-	out, _ := exec.CommandContext(ctx, "docker", "exec", r.upstream, "git", "--git-dir", upstream.RepoPath, "rev-parse", "--verify", "--quiet", ref).Output()
-	return strings.TrimSpace(string(out))
+	out, _ := engine.Docker(ctx, "exec", r.upstream, "git", "--git-dir", upstream.RepoPath, "rev-parse", "--verify", "--quiet", ref)
+	return out
 }
 
 // 1. The API route: egress injects the token; the agent never holds it.

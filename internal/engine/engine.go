@@ -1,8 +1,10 @@
-// Package engine asks the Docker Engine what the launcher needs to know:
-// its version, runtimes, container states and health, and the bottle
-// resources cleanup must find. It goes through the docker CLI, which the
-// launcher needs anyway for interactive `docker exec -it`; one client means
-// one place where API versions are negotiated.
+// Package engine is the one place claude-bottle talks to the Docker Engine
+// (the Compose tool aside, which composecli runs): questions (version,
+// runtimes, container states and health, the resources cleanup must find,
+// images) and actions (exec, interactive or not, cp, kill, build). It goes
+// through the docker CLI, which an interactive `docker exec -it` needs
+// anyway; one client means one place where API versions are negotiated,
+// and Explain is the one place where a failure is put in words for a user.
 package engine
 
 import (
@@ -19,28 +21,24 @@ import (
 	"time"
 )
 
-// Docker runs the docker CLI and returns its trimmed stdout; the error
-// carries stderr.
+// Docker runs the docker CLI and returns its trimmed stdout; a failure is
+// an *Error (see Explain) carrying stderr.
 func Docker(ctx context.Context, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "docker", args...)
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Run(); err != nil {
-		// A cancelled or timed-out context kills the docker CLI; say that
-		// (Ctrl-C, deadline) rather than "signal: killed".
-		if ctx.Err() != nil {
-			return strings.TrimSpace(out.String()), fmt.Errorf("docker %s: %w", strings.Join(args, " "), context.Cause(ctx))
-		}
-		return strings.TrimSpace(out.String()), fmt.Errorf("docker %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return strings.TrimSpace(out.String()), nil
+	err := cmd.Run()
+	return strings.TrimSpace(out.String()), Explain(ctx, "docker", args, stderr.String(), err)
 }
 
 // ServerVersion is the engine's version ("20.10.24+dfsg1").
 func ServerVersion(ctx context.Context) (string, error) {
 	v, err := Docker(ctx, "version", "--format", "{{.Server.Version}}")
+	if err != nil && !errors.Is(err, ErrUnreachable) {
+		return "", fmt.Errorf("%w: %w", ErrUnreachable, err)
+	}
 	if err != nil {
-		return "", fmt.Errorf("the Docker Engine does not answer (is it running, and may this user use it?): %w", err)
+		return "", err
 	}
 	return v, nil
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/claude-bottle/claude-bottle/internal/engine"
 )
 
 // attackBypasses: attack 6's proxy tricks, crafted requests to the
@@ -126,7 +128,7 @@ ls -la /etc/claude-bottle/trust 2>&1`, pats)
 	if !strings.Contains(out, ".crt") {
 		t.Errorf("the trust folder listing shows no CA certificate, so the search above may have looked in the wrong place: %q", trunc(out))
 	}
-	insp, err := runHost(t.Context(), "docker", "inspect", b.agent)
+	insp, err := engine.Docker(t.Context(), "inspect", b.agent)
 	if err != nil {
 		t.Fatal(err)
 	}

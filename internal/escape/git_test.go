@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/claude-bottle/claude-bottle/internal/engine"
 )
 
 // patternSecret looks like a GitHub token: the gate's gitleaks rules know
@@ -79,7 +81,7 @@ func (b *bottle) attackGit(t *testing.T) {
 // count against the other's.
 func (b *bottle) upstreamHas(t *testing.T, branch, secret, file string) bool {
 	t.Helper()
-	out, err := runCmd(t.Context(), "docker", "exec", b.w.gitName, "sh", "-c",
+	out, err := engine.Docker(t.Context(), "exec", b.w.gitName, "sh", "-c",
 		`cd /srv/repo.git; git rev-parse -q --verify "refs/heads/$2" >/dev/null || { echo 0 0; exit; }
 		 s=$(git log -p --format='%H %B' "refs/heads/$2" | grep -cF -e "$1"); f=$(git ls-tree -r --name-only "refs/heads/$2" | grep -cxF "$3"); echo "$s $f"`,
 		"sh", secretOrNone(secret), branch, file)

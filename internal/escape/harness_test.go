@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	mrand "math/rand/v2"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/internal/composecli"
 	"github.com/claude-bottle/claude-bottle/internal/dockertest"
+	"github.com/claude-bottle/claude-bottle/internal/engine"
 	"github.com/claude-bottle/claude-bottle/internal/launch"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/manifest"
@@ -343,13 +345,13 @@ func (b *bottle) run(t *testing.T, script string, args ...string) (stdout, stder
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "docker", append([]string{"exec", "-u", b.user, b.agent, "sh", "-c", script, "sh"}, args...)...)
 	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
+	err := engine.Exec(ctx, engine.ExecSpec{Container: b.agent, User: b.user, Stdio: engine.Stdio{Stdout: &o, Stderr: &e}},
+		append([]string{"sh", "-c", script, "sh"}, args...)...)
 	code = 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
+	var ee *engine.Error
+	if errors.As(err, &ee) && ee.ExitCode > 0 && !ee.Unreachable {
+		code = ee.ExitCode
 	} else if err != nil {
 		t.Fatalf("docker exec: %v", err)
 	}
@@ -430,9 +432,11 @@ type hit struct {
 }
 
 func hits(ctx context.Context, container string) []hit {
-	out, _ := exec.CommandContext(ctx, "docker", "logs", container).Output()
+	// The listeners log their hits on stdout.
+	var o bytes.Buffer
+	_ = engine.Run(ctx, engine.Stdio{Stdout: &o}, "logs", container)
 	var hs []hit
-	for _, line := range strings.Split(string(out), "\n") {
+	for _, line := range strings.Split(o.String(), "\n") {
 		var h hit
 		if json.Unmarshal([]byte(line), &h) == nil && h.Msg == "hit" {
 			hs = append(hs, h)
@@ -445,8 +449,8 @@ func waitReady(t *testing.T, ctx context.Context, container string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		out, _ := exec.CommandContext(ctx, "docker", "logs", container).CombinedOutput()
-		if strings.Contains(string(out), `"msg":"ready"`) {
+		out, _ := engine.Logs(ctx, container)
+		if strings.Contains(out, `"msg":"ready"`) {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -14,6 +14,7 @@ package images
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -25,7 +26,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
+
+	"github.com/claude-bottle/claude-bottle/internal/engine"
 )
 
 // Image names.
@@ -192,7 +196,10 @@ func ensureOne(ctx context.Context, root, name, baseID string, opt Options, p pr
 	}
 	args := []string{"build", "-f", filepath.Join(ctxDir, "Dockerfile"), "-t", name,
 		"--label", LabelInputs + "=" + hash, ctxDir}
-	if err := run(ctx, root, p.sub(name), nil, "docker", args...); err != nil {
+	lw := &lineWriter{p: p.sub(name)}
+	err = engine.Run(ctx, engine.Stdio{Dir: root, Stdout: lw, Stderr: lw}, args...)
+	lw.flush()
+	if err != nil {
 		return fmt.Errorf("images: docker build of %s from %s failed (output above): %w", name, dockerfile, err)
 	}
 	p.printf("built %s", name)
@@ -260,11 +267,39 @@ func inputHash(name string, dockerfile []byte, baseID string, files map[string]s
 // imageField returns a docker image inspect template's value, or an error
 // when the image does not exist.
 func imageField(ctx context.Context, image, format string) (string, error) {
-	out, err := exec.CommandContext(ctx, "docker", "image", "inspect", "-f", format, image).Output()
-	if err != nil {
-		return "", fmt.Errorf("docker image inspect %s: %w", image, err)
+	return engine.ImageField(ctx, image, format)
+}
+
+// lineWriter prints each complete line written to it to p; safe for the
+// two streams of one command at once.
+type lineWriter struct {
+	mu  sync.Mutex
+	p   progress
+	buf []byte
+}
+
+func (l *lineWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, b...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			break
+		}
+		l.p.printf("%s", l.buf[:i])
+		l.buf = l.buf[i+1:]
 	}
-	return strings.TrimSpace(string(out)), nil
+	return len(b), nil
+}
+
+func (l *lineWriter) flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.buf) > 0 {
+		l.p.printf("%s", l.buf)
+		l.buf = nil
+	}
 }
 
 // run streams a command's stdout and stderr, line by line, to p.

@@ -1,16 +1,15 @@
 package launch
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
 	"github.com/claude-bottle/claude-bottle/internal/agentcontract"
+	"github.com/claude-bottle/claude-bottle/internal/engine"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/plan"
 )
@@ -23,23 +22,7 @@ type AgentUser struct{ Name, Home string }
 
 // execIn runs a command in a container. stdin may be nil.
 func execIn(ctx context.Context, container, user string, stdin io.Reader, argv ...string) (string, error) {
-	args := []string{"exec"}
-	if stdin != nil {
-		args = append(args, "-i")
-	}
-	if user != "" {
-		args = append(args, "-u", user)
-	}
-	args = append(args, container)
-	args = append(args, argv...)
-	cmd := exec.CommandContext(ctx, "docker", args...)
-	cmd.Stdin = stdin
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return out.String(), fmt.Errorf("in %s: %s: %v: %s", container, strings.Join(argv, " "), err, strings.TrimSpace(out.String()))
-	}
-	return strings.TrimSpace(out.String()), nil
+	return engine.ExecOutput(ctx, container, user, stdin, argv...)
 }
 
 // LookupAgentUser asks the container who its default user is.
@@ -155,9 +138,8 @@ func copyInto(ctx context.Context, c string, u AgentUser, src, dst string) error
 	if _, err := execIn(ctx, c, "root", nil, "mkdir", "-p", dst); err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, "docker", "cp", filepath.Clean(src)+"/.", c+":"+dst)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("docker cp %s: %v: %s", src, err, strings.TrimSpace(string(out)))
+	if err := engine.CopyTo(ctx, filepath.Clean(src), c, dst); err != nil {
+		return err
 	}
 	_, err := execIn(ctx, c, "root", nil, "chown", "-R", u.Name+":", dst)
 	return err
