@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
 	"regexp"
@@ -27,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/internal/engine"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/queue"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
@@ -38,46 +38,20 @@ type Signaller interface {
 	Signal(ctx context.Context, container, signal string) error
 }
 
-// TearDowner stops a bottle's compose project (keeping its state dir).
+// TearDowner stops a bottle for a rebuild, keeping its state dir. The real
+// one is launch.Launcher.Teardown (through launch.Teardowner): the one
+// teardown every path uses, so logs are saved, keys removed and the
+// detected Compose tool used.
 type TearDowner interface {
-	Down(ctx context.Context, project, composeFile string) error
+	Teardown(ctx context.Context, project string, sd layout.StateDir) error
 }
 
-// DockerSignaller runs `docker kill -s <signal> <container>`.
-type DockerSignaller struct {
-	Docker string // the docker binary; "" means "docker" on PATH
-}
+// EngineSignaller signals through the engine (docker kill -s).
+type EngineSignaller struct{}
 
 // Signal implements Signaller.
-func (d DockerSignaller) Signal(ctx context.Context, container, signal string) error {
-	bin := d.Docker
-	if bin == "" {
-		bin = "docker"
-	}
-	out, err := exec.CommandContext(ctx, bin, "kill", "-s", signal, container).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("docker kill -s %s %s: %v: %s", signal, container, err, strings.TrimSpace(string(out)))
-	}
-	return nil
-}
-
-// ComposeDown runs `<compose> -p <project> -f <file> down`.
-type ComposeDown struct {
-	Command []string // "" means docker-compose
-}
-
-// Down implements TearDowner.
-func (c ComposeDown) Down(ctx context.Context, project, file string) error {
-	cmd := c.Command
-	if len(cmd) == 0 {
-		cmd = []string{"docker-compose"}
-	}
-	args := append(slices.Clone(cmd[1:]), "-p", project, "-f", file, "down")
-	out, err := exec.CommandContext(ctx, cmd[0], args...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s %s: %v: %s", cmd[0], strings.Join(args, " "), err, strings.TrimSpace(string(out)))
-	}
-	return nil
+func (EngineSignaller) Signal(ctx context.Context, container, signal string) error {
+	return engine.Kill(ctx, container, signal)
 }
 
 // Applier applies decisions under one claude-bottle home.
@@ -89,9 +63,10 @@ type Applier struct {
 	Operator   string // recorded in the audit log; "" means the OS user
 }
 
-// New returns an Applier with the real docker signaller and compose down.
-func New(paths layout.Paths) *Applier {
-	return &Applier{Paths: paths, Signaller: DockerSignaller{}, TearDowner: ComposeDown{}}
+// New returns an Applier that signals through the engine and stops a
+// bottle with td.
+func New(paths layout.Paths, td TearDowner) *Applier {
+	return &Applier{Paths: paths, Signaller: EngineSignaller{}, TearDowner: td}
 }
 
 func (a *Applier) now() time.Time {
@@ -727,10 +702,13 @@ func (a *Applier) Apply(ctx context.Context, ch *Change) error {
 			return err
 		}
 		md, err := state.Read(dir)
-		if err == nil {
-			tdErr = a.TearDowner.Down(ctx, md.Project, dir.ComposeFile())
-		} else {
+		switch {
+		case err != nil:
 			tdErr = err
+		case a.TearDowner == nil:
+			tdErr = errors.New("this Applier has no TearDowner")
+		default:
+			tdErr = a.TearDowner.Teardown(ctx, md.Project, dir)
 		}
 		auErr := a.audit(ch.Slug, ch.Proposal, ans, ch.Files, signalled, tdErr)
 		if tdErr != nil {

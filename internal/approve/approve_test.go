@@ -32,10 +32,13 @@ func (f *fakeSignaller) Signal(_ context.Context, c, s string) error {
 	return nil
 }
 
-type fakeDown struct{ project, file string }
+type fakeDown struct {
+	project string
+	dir     layout.StateDir
+}
 
-func (f *fakeDown) Down(_ context.Context, project, file string) error {
-	f.project, f.file = project, file
+func (f *fakeDown) Teardown(_ context.Context, project string, sd layout.StateDir) error {
+	f.project, f.dir = project, sd
 	return nil
 }
 
@@ -341,7 +344,7 @@ func TestCapability(t *testing.T) {
 			if _, err := os.Stat(b.dir.Preserve()); err != nil {
 				t.Fatalf(".preserve: %v", err)
 			}
-			if b.down.project != "claude-bottle-demo-abc12" || b.down.file != b.dir.ComposeFile() {
+			if b.down.project != "claude-bottle-demo-abc12" || b.down.dir != b.dir {
 				t.Fatalf("teardown %+v", b.down)
 			}
 			ans, _ := queue.ReadAnswer(b.q, p.ID)

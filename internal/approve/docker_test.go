@@ -4,15 +4,15 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/claude-bottle/claude-bottle/internal/dockertest"
+	"github.com/claude-bottle/claude-bottle/internal/engine"
 )
 
 // hupwait is a tiny static program: it prints a line for every SIGHUP, the
@@ -39,43 +39,14 @@ func main() {
 }
 `
 
-func needDocker(t *testing.T) {
-	t.Helper()
-	for _, tool := range []string{"docker", "docker-compose"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s not found (CI=true: integration tests never skip)", tool)
-			}
-			t.Skipf("%s not found", tool)
-		}
-	}
-	if err := exec.Command("docker", "info").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("docker info: %v", err)
-		}
-		t.Skipf("no Docker engine: %v", err)
-	}
-}
-
-func run(t *testing.T, ctx context.Context, stdin []byte, name string, args ...string) string {
-	t.Helper()
-	cmd := exec.CommandContext(ctx, name, args...)
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-// TestDockerSignalAndComposeDown: the real signaller reloads a real
-// container (docker kill -s HUP), and the real teardown stops a real
-// compose project. The image is made locally (no registry here): a static
-// binary imported with docker import.
-func TestDockerSignalAndComposeDown(t *testing.T) {
-	needDocker(t)
+// TestEngineSignaller: the real signaller reloads a real container (docker
+// kill -s HUP, the way the daemons are told to reload) and names a missing
+// container in its error. The image is made locally (no registry here): a
+// static binary imported with docker import. (Stopping a bottle is
+// launch.Launcher.Teardown's, tested with a real bottle in internal/cli.)
+func TestEngineSignaller(t *testing.T) {
+	dockertest.Require(t)
+	dockertest.Cleanup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	tmp := t.TempDir()
@@ -95,27 +66,18 @@ func TestDockerSignalAndComposeDown(t *testing.T) {
 	tw.Write(data)
 	must(t, tw.Close())
 
-	var rb [4]byte
-	rand.Read(rb[:])
-	id := hex.EncodeToString(rb[:])
+	id := dockertest.RunID()
 	image := "cbtest-hupwait:" + id
-	project := "cbtest-approve-" + id
-	container := project + "-hup"
-	run(t, ctx, tb.Bytes(), "docker", "import", "--change", `ENTRYPOINT ["/hupwait"]`, "-", image)
-	compose := filepath.Join(tmp, "docker-compose.yml")
-	must(t, os.WriteFile(compose, []byte(fmt.Sprintf("version: \"2.4\"\nservices:\n  hup:\n    image: %s\n    container_name: %s\n    network_mode: none\n    labels:\n      dev.claude-bottle.test: \"true\"\n", image, container)), 0o644))
-	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		exec.CommandContext(c, "docker-compose", "-p", project, "-f", compose, "down", "-t", "1").Run()
-		exec.CommandContext(c, "docker", "rm", "-f", container).Run()
-		exec.CommandContext(c, "docker", "rmi", "-f", image).Run()
-	})
-	run(t, ctx, nil, "docker-compose", "-p", project, "-f", compose, "up", "-d")
+	container := "cbtest-approve-hup-" + id
+	if err := engine.Run(ctx, engine.Stdio{Stdin: &tb}, "import", "--change", `ENTRYPOINT ["/hupwait"]`, "-", image); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = dockertest.TryDocker(context.Background(), "rmi", "-f", image) })
+	dockertest.Run(t, ctx, "--name", container, "--network", "none", image)
 	waitLog := func(want string, n int) {
 		t.Helper()
 		for {
-			logs := run(t, ctx, nil, "docker", "logs", container)
+			logs := dockertest.Logs(ctx, container)
 			if strings.Count(logs, want) >= n {
 				return
 			}
@@ -127,17 +89,11 @@ func TestDockerSignalAndComposeDown(t *testing.T) {
 		}
 	}
 	waitLog("ready", 1)
-	if err := (DockerSignaller{}).Signal(ctx, container, "HUP"); err != nil {
+	if err := (EngineSignaller{}).Signal(ctx, container, "HUP"); err != nil {
 		t.Fatal(err)
 	}
 	waitLog("got SIGHUP", 1)
-	if err := (DockerSignaller{}).Signal(ctx, "cbtest-no-such-container-"+id, "HUP"); err == nil || !strings.Contains(err.Error(), "docker kill -s HUP cbtest-no-such-container") {
+	if err := (EngineSignaller{}).Signal(ctx, "cbtest-no-such-container-"+id, "HUP"); err == nil || !strings.Contains(err.Error(), "docker kill -s HUP cbtest-no-such-container") {
 		t.Fatalf("signalling a missing container: %v", err)
-	}
-	if err := (ComposeDown{}).Down(ctx, project, compose); err != nil {
-		t.Fatal(err)
-	}
-	if out := run(t, ctx, nil, "docker", "ps", "-a", "-q", "--filter", "name=^"+container+"$"); strings.TrimSpace(out) != "" {
-		t.Fatalf("container still there after down: %s", out)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -84,16 +83,8 @@ func execCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			dargs := []string{"exec", "-i", "-u", u.Name, c}
-			dargs = append(dargs, args[1:]...)
-			x := exec.CommandContext(cmd.Context(), "docker", dargs...)
-			x.Stdin, x.Stdout, x.Stderr = cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
-			err = x.Run()
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				return &ExitError{Code: ee.ExitCode()}
-			}
-			return err
+			spec := engine.ExecSpec{Container: c, User: u.Name, Stdio: engine.Stdio{Stdin: cmd.InOrStdin(), Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr()}}
+			return exitCode(engine.Exec(cmd.Context(), spec, args[1:]...))
 		},
 	}
 }
@@ -271,6 +262,7 @@ With slugs, only those bottles' containers, networks, volumes, state dirs
 				return err
 			}
 			var dead []string
+			var selected []layout.StateDir
 			entries, _ := os.ReadDir(ps.StateRoot())
 			for _, e := range entries {
 				if !e.IsDir() {
@@ -280,6 +272,7 @@ With slugs, only those bottles' containers, networks, volumes, state dirs
 					continue
 				}
 				sd := layout.StateDir(ps.StateDir(e.Name()))
+				selected = append(selected, sd)
 				if _, err := os.Stat(sd.Preserve()); err == nil {
 					continue
 				}
@@ -308,6 +301,17 @@ With slugs, only those bottles' containers, networks, volumes, state dirs
 				}
 			}
 			var errs []error
+			removed := len(rs)
+			if err := teardownFirst(ctx, cmd.ErrOrStderr(), selected, rs); err != nil {
+				errs = append(errs, err)
+			}
+			// Whatever the teardown left (strays, a project it could not
+			// stop) goes by force.
+			if all, err := engine.ListResources(ctx); err == nil {
+				rs = slices.DeleteFunc(rs, func(r engine.Resource) bool {
+					return !slices.ContainsFunc(all, func(a engine.Resource) bool { return a.Kind == r.Kind && a.ID == r.ID })
+				})
+			}
 			if err := engine.Remove(ctx, rs); err != nil {
 				errs = append(errs, err)
 			}
@@ -323,12 +327,45 @@ With slugs, only those bottles' containers, networks, volumes, state dirs
 			if err := errors.Join(errs...); err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "removed %d Docker resources and %d state dirs\n", len(rs), len(dead))
+			fmt.Fprintf(out, "removed %d Docker resources and %d state dirs\n", removed, len(dead))
 			return nil
 		},
 	}
 	c.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask y/N")
 	return c
+}
+
+// teardownFirst stops each selected bottle whose compose project is still
+// there through the one teardown (logs saved to compose.log, keys removed,
+// the detected Compose tool) before cleanup removes what is left by force;
+// a state dir kept with .preserve loses its keys too.
+func teardownFirst(ctx context.Context, progress io.Writer, sds []layout.StateDir, rs []engine.Resource) error {
+	live := map[string]bool{}
+	for _, r := range rs {
+		if r.Project != "" {
+			live[r.Project] = true
+		}
+	}
+	var l *launch.Launcher
+	var errs []error
+	for _, sd := range sds {
+		if md, err := state.Read(sd); err == nil && live[md.Project] {
+			if l == nil {
+				var err error
+				if l, err = newLauncher(ctx, progress, nil); err != nil {
+					return err
+				}
+			}
+			if err := l.Teardown(ctx, md.Project, sd); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		if err := launch.RemoveKeys(sd); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // belongsTo reports whether r is part of the bottle with this slug: by its

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/internal/approve"
+	"github.com/claude-bottle/claude-bottle/internal/launch"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/queue"
 )
@@ -48,9 +49,10 @@ type FileBackend struct {
 	TempDir string // for edit documents; "" means os.TempDir()
 }
 
-// NewFileBackend uses the real docker signaller and compose teardown.
+// NewFileBackend signals through the engine and stops a bottle with the
+// launcher's one teardown (logs saved, keys removed).
 func NewFileBackend(paths layout.Paths) *FileBackend {
-	return &FileBackend{Paths: paths, Applier: approve.New(paths), Editor: os.Getenv("EDITOR")}
+	return &FileBackend{Paths: paths, Applier: approve.New(paths, launch.Teardowner{Paths: paths}), Editor: os.Getenv("EDITOR")}
 }
 
 // Load scans every bottle's queue and plans each pending proposal.

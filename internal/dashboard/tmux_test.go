@@ -3,7 +3,9 @@ package dashboard
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,14 +71,18 @@ func TestDashboardInTmux(t *testing.T) {
 	fakebin := filepath.Join(tmp, "fakebin")
 	check(t, os.Mkdir(fakebin, 0o755))
 	dockerLog := filepath.Join(tmp, "docker.log")
-	writeScript(t, filepath.Join(fakebin, "docker"), `echo "docker $*" >> "`+dockerLog+`"`+"\n")
-	writeScript(t, filepath.Join(fakebin, "docker-compose"), `echo "docker-compose $*" >> "`+dockerLog+`"`+"\n")
+	// No Compose v2 plugin; docker-compose 1.29.2 is the detected tool.
+	writeScript(t, filepath.Join(fakebin, "docker"), `[ "$1 $2" = "compose version" ] && exit 1; echo "docker $*" >> "`+dockerLog+`"`+"\n")
+	writeScript(t, filepath.Join(fakebin, "docker-compose"), `[ "$1" = version ] && { echo 1.29.2; exit 0; }; echo "docker-compose $*" >> "`+dockerLog+`"`+"\n")
 	editor := filepath.Join(tmp, "editor.sh")
 	writeScript(t, editor, `sed -i -e 's/"token_ref": ""/"token_ref": "GH_PAT"/' -e 's/"notes": ""/"notes": "read only please"/' "$1"`+"\n")
 
 	paths := setupHome(t)
 	q := paths.QueueDir(tmuxSlug)
 	dir := layout.StateDir(paths.StateDir(tmuxSlug))
+	// What the capability approval's teardown needs and must remove.
+	check(t, os.WriteFile(dir.ComposeFile(), []byte("services: {}\n"), 0o644))
+	check(t, os.WriteFile(filepath.Join(dir.EgressCA(), "ca.key"), []byte("key"), 0o600))
 	t0 := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
 	props := []*queue.Proposal{
 		{Kind: queue.KindPipelock, Hosts: []string{"pypi.org"}, Justification: "pip install requests"},
@@ -226,6 +232,12 @@ func TestDashboardInTmux(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitScreen("no pending proposals")
+	if _, err := os.Stat(filepath.Join(dir.EgressCA(), "ca.key")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the CA key outlived the capability approval's teardown: %v", err)
+	}
+	if _, err := os.Stat(dir.ComposeLog()); err != nil {
+		t.Errorf("the capability approval's teardown saved no compose.log: %v", err)
+	}
 
 	tmux("send-keys", "-t", "dash", "q")
 	waitScreen("DASHBOARD-EXITED 0")
@@ -234,7 +246,9 @@ func TestDashboardInTmux(t *testing.T) {
 	check(t, err)
 	wantLog := "docker kill -s HUP claude-bottle-pipelock-demo-abc12\n" + // approve
 		"docker kill -s HUP claude-bottle-pipelock-demo-abc12\ndocker kill -s HUP claude-bottle-egress-demo-abc12\n" + // edit
-		"docker-compose -p claude-bottle-demo-abc12 -f " + dir.ComposeFile() + " down\n" // capability
+		// capability: the launcher's teardown, with the detected tool
+		"docker-compose -p claude-bottle-demo-abc12 -f " + dir.ComposeFile() + " logs --no-color --timestamps\n" +
+		"docker-compose -p claude-bottle-demo-abc12 -f " + dir.ComposeFile() + " down -v --remove-orphans --timeout 10\n"
 	if string(log) != wantLog {
 		t.Fatalf("docker calls:\n%s\nwant:\n%s", log, wantLog)
 	}

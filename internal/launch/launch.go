@@ -172,6 +172,25 @@ func (l *Launcher) Teardown(ctx context.Context, project string, sd layout.State
 	return errors.Join(errs...)
 }
 
+// Teardowner is Launcher.Teardown for a caller that has no launcher: the
+// Compose tool is detected (cached under Paths) when a bottle is first torn
+// down. The dashboard uses it when an approval needs a rebuild, so that path
+// stops the bottle the way stop, Ctrl-C and a failed start do.
+type Teardowner struct {
+	Paths    layout.Paths
+	Progress io.Writer
+}
+
+// Teardown implements approve.TearDowner.
+func (t Teardowner) Teardown(ctx context.Context, project string, sd layout.StateDir) error {
+	r, err := composecli.DetectCached(ctx, t.Paths.ComposeCache())
+	if err != nil {
+		return err
+	}
+	l := &Launcher{Compose: r, Progress: t.Progress, Env: os.Environ()}
+	return l.Teardown(ctx, project, sd)
+}
+
 // RemoveKeys deletes the CA folders and the gate's keys of a state dir.
 func RemoveKeys(sd layout.StateDir) error {
 	var errs []error
