@@ -1,7 +1,6 @@
 package escape
 
 import (
-	"context"
 	"encoding/base64"
 	"strings"
 	"testing"
@@ -138,8 +137,4 @@ ls -la /etc/claude-bottle/trust 2>&1`, pats)
 	if !strings.Contains(insp, `"127.0.0.1"`) {
 		t.Errorf("the agent's DNS upstream is not 127.0.0.1 (the CVE-2024-29018 mitigation)")
 	}
-}
-
-func runHost(ctx context.Context, name string, args ...string) (string, error) {
-	return runCmd(ctx, name, args...)
 }
