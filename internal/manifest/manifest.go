@@ -30,7 +30,9 @@ type Bottle struct {
 	Allowlist []string
 	Routes    []Route
 	Supervise bool
-	Image     string
+	// Claude is how Claude Code reaches its model; nil when not declared.
+	Claude *Claude
+	Image  string
 	// Dockerfile is absolute (resolved against the bottle file's folder).
 	Dockerfile string
 	Body       string
@@ -88,6 +90,31 @@ type Auth struct {
 	TokenRef string
 }
 
+// Claude is the bottle's claude: key: how Claude Code authenticates to its
+// model and where the model API is. Egress holds the credential; the agent
+// gets a placeholder.
+type Claude struct {
+	// Auth is nil when the bottle declares only a base_url (a gateway
+	// that needs no credential from the bottle).
+	Auth *ClaudeAuth
+	// BaseURL is a gateway's URL (ANTHROPIC_BASE_URL), "" for the default
+	// api.anthropic.com.
+	BaseURL string
+}
+
+// Claude Code's two credential kinds.
+const (
+	ClaudeOAuth  = "oauth"   // a token from `claude setup-token`: Authorization: Bearer
+	ClaudeAPIKey = "api_key" // a Console API key: x-api-key
+)
+
+// ClaudeAuth names the model credential: Kind is ClaudeOAuth or
+// ClaudeAPIKey, TokenRef the host variable holding it.
+type ClaudeAuth struct {
+	Kind     string
+	TokenRef string
+}
+
 // Agent is a task: a system prompt, skills and the bottle it runs in.
 type Agent struct {
 	Name   string
@@ -102,11 +129,14 @@ type Agent struct {
 }
 
 var (
-	bottleKeys = []string{"env", "git", "egress", "supervise", "image", "dockerfile"}
-	gitKeys    = []string{"name", "upstream", "identity_file", "known_host_key", "push_branches", "extra_hosts", "allow_force_push", "allow_delete"}
-	egressKeys = []string{"allowlist", "routes"}
-	routeKeys  = []string{"host", "path_allowlist", "auth"}
-	authKeys   = []string{"scheme", "header", "token_ref"}
+	bottleKeys     = []string{"env", "git", "egress", "supervise", "claude", "image", "dockerfile"}
+	claudeKeys     = []string{"auth", "base_url"}
+	claudeAuthKeys = []string{"kind", "token_ref"}
+	claudeKinds    = []string{ClaudeOAuth, ClaudeAPIKey}
+	gitKeys        = []string{"name", "upstream", "identity_file", "known_host_key", "push_branches", "extra_hosts", "allow_force_push", "allow_delete"}
+	egressKeys     = []string{"allowlist", "routes"}
+	routeKeys      = []string{"host", "path_allowlist", "auth"}
+	authKeys       = []string{"scheme", "header", "token_ref"}
 	// Claude Code's subagent frontmatter keys, accepted and passed through.
 	claudeAgentKeys = []string{"name", "description", "tools", "disallowedTools", "model", "color", "permissionMode", "mcpServers", "hooks", "maxTurns", "memory", "background", "effort", "isolation", "initialPrompt"}
 	agentKeys       = append([]string{"bottle", "skills"}, claudeAgentKeys...)
@@ -166,6 +196,14 @@ func ParseBottle(name, file string, data []byte) (*Bottle, error) {
 			return nil, err
 		}
 	}
+	if n, ok := top["claude"]; ok {
+		if b.Claude, err = d.claude(n); err != nil {
+			return nil, err
+		}
+		if err := d.claudeConflicts(b, top); err != nil {
+			return nil, err
+		}
+	}
 	if n, ok := top["image"]; ok {
 		if b.Image, err = d.nonEmpty(n, "image"); err != nil {
 			return nil, err
@@ -201,6 +239,9 @@ func (d decoder) env(n *yaml.Node) ([]EnvVar, error) {
 		}
 		if contains(reservedEnv, k) || strings.HasPrefix(k, "EGRESS_TOKEN_") || strings.HasPrefix(k, "PIPELOCK_SECRET_") || strings.HasPrefix(k, "CLAUDE_BOTTLE_") {
 			return nil, d.errf(v, key, "%s is set by claude-bottle itself; remove it from env", k)
+		}
+		if contains(ClaudeEnv, k) {
+			return nil, d.errf(v, key, "would give the agent the model credential or endpoint itself; declare claude: {auth: {kind: oauth|api_key, token_ref: HOST_VAR}, base_url: ...} instead (egress injects the credential, the agent holds a placeholder)")
 		}
 		if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
 			return nil, d.errf(v, key, "expected a value (text, ${HOST_VAR} or \"?prompt\"), found %s", kindName(v))

@@ -93,6 +93,10 @@ func BuildPolicy(cfg *sidecarconfig.Pipelock, getenv func(string) string, sc *se
 			return nil, fmt.Errorf("injected_credentials[%d].sha256: %q is not 64 hex digits", i, c.SHA256)
 		}
 		injected = append(injected, ic)
+		// What travels with a credential egress injects is inspected, never
+		// tunnelled blind: the model host with claude.auth is the case that
+		// matters (docs/DESIGN.md, "The model credential").
+		delete(p.passthrough, ic.Host)
 	}
 	p.inspector = dlp.New(sc, known, injected)
 	return p, nil

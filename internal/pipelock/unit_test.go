@@ -60,6 +60,18 @@ func TestBuildPolicyErrors(t *testing.T) {
 	if !p.isPassthrough("api.anthropic.com") {
 		t.Fatal("api.anthropic.com is passthrough by default")
 	}
+	// With the bottle's model credential injected by egress, the model
+	// host is intercepted: what goes with the credential is scanned.
+	withCred, err := BuildPolicy(&sidecarconfig.Pipelock{Passthrough: []string{"gw.example.com"}, Allowlist: []string{"gw.example.com"}, InjectedCredentials: []sidecarconfig.InjectedCredential{
+		{Host: "API.anthropic.com", Header: "X-Api-Key", SHA256: strings.Repeat("ab", 32)},
+		{Host: "gw.example.com", Header: "Authorization", SHA256: strings.Repeat("cd", 32)},
+	}}, env, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if withCred.isPassthrough("api.anthropic.com") || withCred.isPassthrough("gw.example.com") {
+		t.Fatal("a host with an injected credential must be intercepted, not passthrough")
+	}
 }
 
 func TestParseIPLiteral(t *testing.T) {

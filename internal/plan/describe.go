@@ -32,6 +32,11 @@ func (p *Plan) Describe(w io.Writer) {
 	fmt.Fprintf(w, "  sidecars:     %s (image %s)\n", strings.Join(p.Daemons, ", "), p.SidecarImage)
 	fmt.Fprintf(w, "  agent proxy:  %s\n", p.ProxyURL)
 
+	if p.Model != nil {
+		fmt.Fprintf(w, "  model:        %s\n", p.Model.describe())
+	} else {
+		fmt.Fprintf(w, "  model:        no claude: key; Claude Code must log in inside the bottle (declare claude.auth to inject a credential)\n")
+	}
 	fmt.Fprintf(w, "  allowlist:    %s\n", listOrNone(p.Pipelock.Allowlist, " (plus pipelock's built-in hosts for the agent)"))
 	if len(p.Bottle.Routes) == 0 {
 		fmt.Fprintf(w, "  routes:       none\n")

@@ -51,7 +51,11 @@ func (p *Plan) MissingHostEnv(lookup func(string) (string, bool)) error {
 	var missing []string
 	for _, t := range p.TokenSlots {
 		if v, ok := lookup(t.TokenRef); !ok || v == "" {
-			missing = append(missing, fmt.Sprintf("%s (egress route token_ref)", t.TokenRef))
+			what := "egress route token_ref"
+			if p.Model.Credentialed() && t.TokenRef == p.Model.TokenRef {
+				what = "claude.auth.token_ref; for oauth make one with `claude setup-token`"
+			}
+			missing = append(missing, fmt.Sprintf("%s (%s)", t.TokenRef, what))
 		}
 	}
 	for _, e := range p.Bottle.Env {

@@ -94,6 +94,10 @@ type Plan struct {
 	TokenSlots  []TokenSlot
 	SecretSlots []SecretSlot
 
+	// Model is how Claude Code reaches its model (the bottle's claude:
+	// key); nil when the bottle has none.
+	Model *Model
+
 	// Live sidecar configs, as the launcher will write them.
 	Routes   sidecarconfig.Routes
 	Pipelock sidecarconfig.Pipelock
@@ -212,8 +216,10 @@ func New(agent *manifest.Agent, bottle *manifest.Bottle, opt Options) (*Plan, er
 		p.AgentImage = DefaultAgentImage
 	}
 
+	p.planModel()
+
 	// Daemons, in canonical order.
-	if len(bottle.Routes) > 0 {
+	if len(bottle.Routes) > 0 || p.Model != nil {
 		p.Daemons = append(p.Daemons, layout.DaemonEgress)
 	}
 	p.Daemons = append(p.Daemons, layout.DaemonPipelock)
@@ -248,6 +254,20 @@ func (p *Plan) planRoutes() {
 		}
 		p.Routes.Routes = append(p.Routes.Routes, rt)
 	}
+	if m := p.Model; m != nil {
+		// The model route comes last, so p.Routes.Routes[i] is still the
+		// bottle's routes[i].
+		rt := sidecarconfig.Route{Host: m.Host}
+		if m.Credentialed() {
+			slot, ok := slotOf[m.TokenRef]
+			if !ok {
+				slot = "EGRESS_TOKEN_" + strconv.Itoa(len(p.TokenSlots))
+				p.TokenSlots = append(p.TokenSlots, TokenSlot{Slot: slot, TokenRef: m.TokenRef})
+			}
+			rt.Auth = m.auth(slot)
+		}
+		p.Routes.Routes = append(p.Routes.Routes, rt)
+	}
 	if p.Routes.Routes == nil {
 		p.Routes.Routes = []sidecarconfig.Route{}
 	}
@@ -267,7 +287,7 @@ func (p *Plan) planPipelock() {
 	for _, h := range p.Bottle.Allowlist {
 		add(h)
 	}
-	for _, r := range p.Bottle.Routes {
+	for _, r := range p.Routes.Routes {
 		add(r.Host)
 	}
 	if p.Pipelock.Allowlist == nil {
@@ -331,6 +351,16 @@ func (p *Plan) planAgentEnv() {
 		// "pending, call wait-for-decision"; Claude Code must not cut it
 		// shorter.
 		env = append(env, EnvVar{Key: agentcontract.MCPToolTimeoutEnv, Value: agentcontract.MCPToolTimeout(0)})
+	}
+	if m := p.Model; m != nil {
+		// A placeholder, never the credential: egress drops what Claude
+		// Code sends in its header and injects the real value.
+		if m.Credentialed() {
+			env = append(env, EnvVar{Key: m.EnvVar, Value: m.Placeholder})
+		}
+		if m.BaseURL != "" {
+			env = append(env, EnvVar{Key: "ANTHROPIC_BASE_URL", Value: m.BaseURL})
+		}
 	}
 	for _, e := range p.Bottle.Env {
 		if e.Secret() {
