@@ -7,45 +7,64 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// splitFrontmatter splits a Markdown file into its YAML frontmatter and its
-// body. The file must open with a line "---" and the frontmatter ends at the
-// next line that is exactly "---" (or "..."). A leading UTF-8 BOM and CRLF
-// line ends are accepted.
-func splitFrontmatter(file string, data []byte) (front []byte, frontLine int, body string, err error) {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	text := bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
-	if !bytes.HasPrefix(text, []byte("---\n")) && !bytes.Equal(bytes.TrimRight(text, "\n"), []byte("---")) {
-		return nil, 0, "", &Error{File: file, Line: 1, Msg: "malformed frontmatter: the file must start with a line \"---\", then YAML, then a closing \"---\""}
+// Frontmatter is where a Markdown file's YAML frontmatter lies, as byte
+// offsets into the file exactly as read (a BOM and CRLF line ends
+// included), so that a caller can edit the file without touching any other
+// byte (approve adds a dockerfile: key this way).
+type Frontmatter struct {
+	// YAML is data[Start:Close]: the frontmatter, line ends as in the file.
+	YAML []byte
+	// Start is the first byte after the opening "---" line; Close the
+	// first byte of the closing "---" or "..." line; Body the first byte
+	// after it (len(data) when the file ends there).
+	Start, Close, Body int
+}
+
+// SplitFrontmatter finds the frontmatter of a Markdown file. The file must
+// open with a line "---" (after an optional UTF-8 BOM) and the frontmatter
+// ends at the next line that is exactly "---" or "..." (a CR before the
+// line's LF is ignored). This is the one frontmatter reader: every other
+// package that reads a bottle or agent file uses it.
+func SplitFrontmatter(file string, data []byte) (Frontmatter, error) {
+	off := 0
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		off = 3
 	}
-	var rest []byte
-	if len(text) > 4 {
-		rest = text[4:]
+	switch {
+	case bytes.HasPrefix(data[off:], []byte("---\n")):
+		off += 4
+	case bytes.HasPrefix(data[off:], []byte("---\r\n")):
+		off += 5
+	default:
+		return Frontmatter{}, &Error{File: file, Line: 1, Msg: "malformed frontmatter: the file must start with a line \"---\", then YAML, then a closing \"---\""}
 	}
-	line := 2
-	for off := 0; off <= len(rest); {
-		end := bytes.IndexByte(rest[off:], '\n')
-		var cur []byte
-		next := len(rest) + 1
+	start, line := off, 2
+	for {
+		end := bytes.IndexByte(data[off:], '\n')
+		cur, next := data[off:], len(data)
 		if end >= 0 {
-			cur = rest[off : off+end]
-			next = off + end + 1
-		} else {
-			cur = rest[off:]
+			cur, next = bytes.TrimSuffix(data[off:off+end], []byte("\r")), off+end+1
 		}
 		if string(cur) == "---" || string(cur) == "..." {
-			front = rest[:off]
-			if next <= len(rest) {
-				body = string(rest[next:])
-			}
-			return front, 2, body, nil
+			return Frontmatter{YAML: data[start:off], Start: start, Close: off, Body: next}, nil
 		}
 		if end < 0 {
-			break
+			return Frontmatter{}, &Error{File: file, Line: line, Msg: "malformed frontmatter: no closing \"---\" line after the YAML"}
 		}
 		off = next
 		line++
 	}
-	return nil, 0, "", &Error{File: file, Line: line, Msg: "malformed frontmatter: no closing \"---\" line after the YAML"}
+}
+
+// splitFrontmatter is SplitFrontmatter with CRLF line ends made LF, for
+// parsing: the YAML, the line it starts on, and the body.
+func splitFrontmatter(file string, data []byte) (front []byte, frontLine int, body string, err error) {
+	fm, err := SplitFrontmatter(file, data)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	lf := func(b []byte) []byte { return bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")) }
+	return lf(fm.YAML), 2, string(lf(data[fm.Body:])), nil
 }
 
 // parseYAML parses the frontmatter into a mapping node. An empty

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -28,6 +29,37 @@ func FuzzParse(f *testing.F) {
 		}
 		if _, err := ParseAgent("a", file, []byte(src)); err != nil && !strings.Contains(err.Error(), file) {
 			t.Fatalf("agent error without file name: %v", err)
+		}
+	})
+}
+
+// FuzzSplitFrontmatter: the offsets SplitFrontmatter gives point at what
+// they name in the file as read, and inserting a line at Close moves only
+// Close and Body (what approve relies on to add a key).
+func FuzzSplitFrontmatter(f *testing.F) {
+	for _, s := range []string{"---\na: 1\n---\nbody", "\xef\xbb\xbf---\r\na: 1\r\n...\r\nbody", "---\n---\n", "---\na: 1\n--- \n---", "---\r\n---\r", "---"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fm, err := SplitFrontmatter("f", data)
+		if err != nil {
+			return
+		}
+		if !(0 < fm.Start && fm.Start <= fm.Close && fm.Close <= fm.Body && fm.Body <= len(data)) {
+			t.Fatalf("offsets out of order: %+v (len %d)", fm, len(data))
+		}
+		if !bytes.Equal(fm.YAML, data[fm.Start:fm.Close]) {
+			t.Fatalf("YAML is not data[Start:Close]")
+		}
+		closing := string(bytes.TrimRight(data[fm.Close:fm.Body], "\r\n"))
+		if closing != "---" && closing != "..." {
+			t.Fatalf("closing line %q", closing)
+		}
+		ins := []byte("k: v\n")
+		edited := append(append(append([]byte{}, data[:fm.Close]...), ins...), data[fm.Close:]...)
+		fm2, err := SplitFrontmatter("f", edited)
+		if err != nil || fm2.Start != fm.Start || fm2.Close != fm.Close+len(ins) || fm2.Body != fm.Body+len(ins) {
+			t.Fatalf("after inserting a line at Close: %+v, %v (was %+v)", fm2, err, fm)
 		}
 	})
 }
