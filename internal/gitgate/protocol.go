@@ -5,6 +5,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
 
 // Request is a git:// (git daemon protocol) request: the first pkt-line a
@@ -103,22 +105,10 @@ func RepoName(path string) (string, bool) {
 	p := strings.TrimPrefix(path, "/")
 	p = strings.TrimSuffix(p, "/")
 	p = strings.TrimSuffix(p, ".git")
-	if p == "" || !validName(p) {
+	if p == "" || !sidecarconfig.ValidName(p) {
 		return "", false
 	}
 	return p, true
-}
-
-func validName(s string) bool {
-	if s == "" || s[0] < 'a' || s[0] > 'z' {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 // pktLine encodes one pkt-line.

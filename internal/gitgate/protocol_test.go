@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
 
 func TestReadRequest(t *testing.T) {
@@ -122,7 +124,7 @@ func FuzzReadRequest(f *testing.F) {
 				t.Fatalf("passed on protocol %q", req.Protocol)
 			}
 		}
-		if name, ok := RepoName(req.Path); ok && !validName(name) {
+		if name, ok := RepoName(req.Path); ok && !sidecarconfig.ValidName(name) {
 			t.Fatalf("RepoName(%q) = %q", req.Path, name)
 		}
 	})
