@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/internal/ca"
+	"github.com/claude-bottle/claude-bottle/internal/fileio"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
 
@@ -106,7 +107,7 @@ func run(bin string, n, mb, runs, conns int) error {
 		return err
 	}
 	routes := filepath.Join(dir, "routes.json")
-	if err := sidecarconfig.WriteJSON(routes, &sidecarconfig.Routes{Routes: []sidecarconfig.Route{
+	if err := fileio.WriteJSON(routes, &sidecarconfig.Routes{Routes: []sidecarconfig.Route{
 		{Host: "localhost", Auth: &sidecarconfig.Auth{Scheme: "Bearer", TokenSlot: "EGRESS_TOKEN_0"}},
 	}}, 0o644); err != nil {
 		return err

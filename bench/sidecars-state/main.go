@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/internal/ca"
+	"github.com/claude-bottle/claude-bottle/internal/fileio"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
@@ -50,15 +51,15 @@ func write(sd layout.StateDir) error {
 			return err
 		}
 	}
-	if err := sidecarconfig.WriteJSON(sd.RoutesFile(), sidecarconfig.Routes{Routes: []sidecarconfig.Route{{
+	if err := fileio.WriteJSON(sd.RoutesFile(), sidecarconfig.Routes{Routes: []sidecarconfig.Route{{
 		Host: "api.example.com", Auth: &sidecarconfig.Auth{Scheme: "Bearer", TokenSlot: "EGRESS_TOKEN_0"},
 	}}}, 0o644); err != nil {
 		return err
 	}
-	if err := sidecarconfig.WriteJSON(sd.PipelockFile(), sidecarconfig.Pipelock{Allowlist: []string{"api.example.com"}}, 0o644); err != nil {
+	if err := fileio.WriteJSON(sd.PipelockFile(), sidecarconfig.Pipelock{Allowlist: []string{"api.example.com"}}, 0o644); err != nil {
 		return err
 	}
-	if err := sidecarconfig.WriteJSON(sd.GateFile(), sidecarconfig.Gate{Remotes: []sidecarconfig.GateRemote{}}, 0o644); err != nil {
+	if err := fileio.WriteJSON(sd.GateFile(), sidecarconfig.Gate{Remotes: []sidecarconfig.GateRemote{}}, 0o644); err != nil {
 		return err
 	}
 	passwd := fmt.Sprintf("root:x:0:0:root:/root:/usr/sbin/nologin\nsidecar:x:%d:%d:sidecar:/tmp:/usr/sbin/nologin\n", os.Getuid(), os.Getgid())

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/internal/engine"
+	"github.com/claude-bottle/claude-bottle/internal/fileio"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/queue"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
@@ -336,7 +337,7 @@ func ParseEdit(kind, name string, data []byte) (*Edit, error) {
 		return &Edit{Dockerfile: &s}, nil
 	}
 	var d editDoc
-	if err := sidecarconfig.Decode(name, data, &d); err != nil {
+	if err := fileio.DecodeJSON(name, data, &d); err != nil {
 		return nil, err
 	}
 	e := &Edit{Notes: strings.TrimSpace(d.Notes)}
@@ -502,7 +503,7 @@ func planPendingRestart(ch *Change, dir layout.StateDir, p *queue.Proposal, r Ro
 	}
 	var pr PendingRestart
 	if before != "" {
-		if err := sidecarconfig.Decode(path, []byte(before), &pr); err != nil {
+		if err := fileio.DecodeJSON(path, []byte(before), &pr); err != nil {
 			return err
 		}
 	}
@@ -670,14 +671,14 @@ func (a *Applier) Apply(ctx context.Context, ch *Change) error {
 		for i := len(written) - 1; i >= 0; i-- {
 			f := written[i]
 			if f.existed {
-				_ = sidecarconfig.WriteFileAtomic(f.Path, []byte(f.Before), f.Mode)
+				_ = fileio.WriteFileAtomic(f.Path, []byte(f.Before), f.Mode)
 			} else {
 				_ = os.Remove(f.Path)
 			}
 		}
 	}
 	for _, f := range ch.Files {
-		if err := sidecarconfig.WriteFileAtomic(f.Path, []byte(f.After), f.Mode); err != nil {
+		if err := fileio.WriteFileAtomic(f.Path, []byte(f.After), f.Mode); err != nil {
 			rollback()
 			return fmt.Errorf("writing %s: %w (nothing applied)", f.Path, err)
 		}

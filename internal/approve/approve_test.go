@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/internal/fileio"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/queue"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
@@ -75,10 +76,10 @@ func newBottle(t *testing.T, bundle bool) *bottle {
 		md.Containers = map[string]string{"agent": layout.AgentContainer(slug), "egress": layout.SidecarContainer("egress", slug), "pipelock": layout.SidecarContainer("pipelock", slug)}
 	}
 	must(t, state.Write(dir, md))
-	must(t, sidecarconfig.WriteJSON(dir.RoutesFile(), sidecarconfig.Routes{Routes: []sidecarconfig.Route{
+	must(t, fileio.WriteJSON(dir.RoutesFile(), sidecarconfig.Routes{Routes: []sidecarconfig.Route{
 		{Host: "api.github.com", PathAllowlist: []string{"/repos/org/demo"}, Auth: &sidecarconfig.Auth{Scheme: "Bearer", TokenSlot: "EGRESS_TOKEN_0"}},
 	}}, 0o644))
-	must(t, sidecarconfig.WriteJSON(dir.PipelockFile(), sidecarconfig.Pipelock{Allowlist: []string{"api.github.com"},
+	must(t, fileio.WriteJSON(dir.PipelockFile(), sidecarconfig.Pipelock{Allowlist: []string{"api.github.com"},
 		InjectedCredentials: []sidecarconfig.InjectedCredential{{Host: "api.github.com", Header: "Authorization", SHA256: credHash}}}, 0o644))
 	sig, down := &fakeSignaller{}, &fakeDown{}
 	a := &Applier{Paths: paths, Signaller: sig, TearDowner: down, Operator: "tester"}
@@ -474,7 +475,7 @@ func TestApplyRefusesStaleOrDecided(t *testing.T) {
 	// Someone else changed pipelock.json after the diff was shown.
 	pl := b.pipelock(t)
 	pl.Allowlist = append(pl.Allowlist, "other.example.com")
-	must(t, sidecarconfig.WriteJSON(b.dir.PipelockFile(), pl, 0o644))
+	must(t, fileio.WriteJSON(b.dir.PipelockFile(), pl, 0o644))
 	if err := b.a.Apply(context.Background(), ch); err == nil || !strings.Contains(err.Error(), "changed since the diff was shown") {
 		t.Fatalf("stale apply: %v", err)
 	}

@@ -13,11 +13,11 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/internal/approve"
 	"github.com/claude-bottle/claude-bottle/internal/engine"
+	"github.com/claude-bottle/claude-bottle/internal/fileio"
 	"github.com/claude-bottle/claude-bottle/internal/launch"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/manifest"
 	"github.com/claude-bottle/claude-bottle/internal/plan"
-	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 	"github.com/claude-bottle/claude-bottle/internal/state"
 )
 
@@ -163,7 +163,7 @@ func readPending(sd layout.StateDir) ([]approve.PendingRoute, error) {
 		return nil, err
 	}
 	var pr approve.PendingRestart
-	if err := sidecarconfig.Decode(path, data, &pr); err != nil {
+	if err := fileio.DecodeJSON(path, data, &pr); err != nil {
 		return nil, fmt.Errorf("%w (fix or remove %s)", err, path)
 	}
 	return pr.Routes, nil

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/internal/engine"
+	"github.com/claude-bottle/claude-bottle/internal/fileio"
 )
 
 // Runner runs one Compose tool.
@@ -124,15 +125,7 @@ func writeCache(file, key, version string) {
 	if err != nil || os.MkdirAll(filepath.Dir(file), 0o755) != nil {
 		return
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp-*")
-	if err != nil {
-		return
-	}
-	_, werr := tmp.Write(b)
-	cerr := tmp.Close()
-	if werr != nil || cerr != nil || os.Rename(tmp.Name(), file) != nil {
-		_ = os.Remove(tmp.Name())
-	}
+	_ = fileio.WriteFileAtomic(file, b, 0o644)
 }
 
 // String names the tool for messages.

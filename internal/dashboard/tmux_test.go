@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/internal/dockertest"
+	"github.com/claude-bottle/claude-bottle/internal/fileio"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/queue"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
@@ -39,8 +40,8 @@ func setupHome(t *testing.T) layout.Paths {
 		Containers: map[string]string{"agent": layout.AgentContainer(tmuxSlug), "egress": layout.SidecarContainer("egress", tmuxSlug), "pipelock": layout.SidecarContainer("pipelock", tmuxSlug)},
 		TokenRefs:  map[string]string{"EGRESS_TOKEN_0": "GH_PAT"}, CreatedAt: time.Now()}
 	check(t, state.Write(dir, md))
-	check(t, sidecarconfig.WriteJSON(dir.RoutesFile(), sidecarconfig.Routes{Routes: []sidecarconfig.Route{{Host: "api.github.com", Auth: &sidecarconfig.Auth{Scheme: "Bearer", TokenSlot: "EGRESS_TOKEN_0"}}}}, 0o644))
-	check(t, sidecarconfig.WriteJSON(dir.PipelockFile(), sidecarconfig.Pipelock{Allowlist: []string{"api.github.com"}}, 0o644))
+	check(t, fileio.WriteJSON(dir.RoutesFile(), sidecarconfig.Routes{Routes: []sidecarconfig.Route{{Host: "api.github.com", Auth: &sidecarconfig.Auth{Scheme: "Bearer", TokenSlot: "EGRESS_TOKEN_0"}}}}, 0o644))
+	check(t, fileio.WriteJSON(dir.PipelockFile(), sidecarconfig.Pipelock{Allowlist: []string{"api.github.com"}}, 0o644))
 	check(t, os.WriteFile(md.BottleFile, []byte("---\nsupervise: true\n---\n"), 0o644))
 	return paths
 }

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/internal/fileio"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
 
@@ -125,7 +126,7 @@ func processEnv(t *testing.T, rs *sidecarconfig.Routes) (*env, string, []string)
 		rs = defaultRoutes()
 	}
 	routes := filepath.Join(e.dir, "routes.json")
-	if err := sidecarconfig.WriteJSON(routes, rs, 0o644); err != nil {
+	if err := fileio.WriteJSON(routes, rs, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	environ := []string{"EGRESS_TOKEN_0=" + tokenA, "EGRESS_TOKEN_1=" + tokenB,
@@ -187,7 +188,7 @@ func TestSIGHUPUnderLoad(t *testing.T) {
 		}()
 	}
 	for i := 1; i <= 10; i++ {
-		if err := sidecarconfig.WriteJSON(routes, variant(i), 0o644); err != nil {
+		if err := fileio.WriteJSON(routes, variant(i), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {

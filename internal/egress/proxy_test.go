@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/internal/fileio"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
 
@@ -447,7 +448,7 @@ func TestReloadKeepsInFlight(t *testing.T) {
 
 	// New routes: api.test loses its credential and its allowlist.
 	file := filepath.Join(e.dir, "routes.json")
-	if err := sidecarconfig.WriteJSON(file, &sidecarconfig.Routes{Routes: []sidecarconfig.Route{{Host: hostAPI}}}, 0o644); err != nil {
+	if err := fileio.WriteJSON(file, &sidecarconfig.Routes{Routes: []sidecarconfig.Route{{Host: hostAPI}}}, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.egress.Reload(file); err != nil {

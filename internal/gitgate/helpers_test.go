@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/internal/fileio"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
 
@@ -341,7 +342,7 @@ type gate struct {
 func writeGateConfig(t *testing.T, dir string, cfg sidecarconfig.Gate) string {
 	t.Helper()
 	p := filepath.Join(dir, "gate.json")
-	if err := sidecarconfig.WriteJSON(p, cfg, 0o600); err != nil {
+	if err := fileio.WriteJSON(p, cfg, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return p

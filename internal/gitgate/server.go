@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/internal/fileio"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
 
@@ -111,7 +112,7 @@ func NewGate(cfg *sidecarconfig.Gate, cfgPath, dataDir, exe string, log *slog.Lo
 			return nil, err
 		}
 		khPath := filepath.Join(rdir, "known_hosts")
-		if err := sidecarconfig.WriteFileAtomic(khPath, []byte(kh), 0o600); err != nil {
+		if err := fileio.WriteFileAtomic(khPath, []byte(kh), 0o600); err != nil {
 			return nil, fmt.Errorf("writing %s: %w", khPath, err)
 		}
 		idPath, err := prepareIdentity(rc.IdentityFile, rdir, "identity")
@@ -222,7 +223,7 @@ func (g *Gate) initMirror(r *remote) error {
 		}
 	}
 	script := "#!/bin/sh\n# Installed by git-gate: the push policy, secret scan and forward.\nexec " + shellQuote(g.exe) + " hook pre-receive \"$@\"\n"
-	return sidecarconfig.WriteFileAtomic(filepath.Join(hooks, "pre-receive"), []byte(script), 0o755)
+	return fileio.WriteFileAtomic(filepath.Join(hooks, "pre-receive"), []byte(script), 0o755)
 }
 
 // fetch brings the mirror to the upstream's current branches and tags

@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
+	"github.com/claude-bottle/claude-bottle/internal/fileio"
 )
 
 // sshEndpoint is the host part of an ssh upstream, for error messages.
@@ -135,7 +135,7 @@ func prepareIdentity(src, dir, name string) (string, error) {
 		return "", err
 	}
 	dst := filepath.Join(dir, name)
-	if err := sidecarconfig.WriteFileAtomic(dst, data, 0o600); err != nil {
+	if err := fileio.WriteFileAtomic(dst, data, 0o600); err != nil {
 		return "", err
 	}
 	return dst, nil

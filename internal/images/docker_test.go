@@ -14,6 +14,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/internal/ca"
 	"github.com/claude-bottle/claude-bottle/internal/dockertest"
+	"github.com/claude-bottle/claude-bottle/internal/fileio"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarinit"
@@ -93,7 +94,7 @@ func bottleFiles(t *testing.T) (mounts, env []string) {
 	cp(filepath.Join(sd.PipelockCA(), layout.CACertFileName), filepath.Join(sd.Trust(), "pipelock-ca.crt"))
 	cp(filepath.Join(sd.EgressCA(), layout.CACertFileName), filepath.Join(sd.Trust(), "egress-ca.crt"))
 	write := func(path string, v any) {
-		if err := sidecarconfig.WriteJSON(path, v, 0o644); err != nil {
+		if err := fileio.WriteJSON(path, v, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/internal/ca"
+	"github.com/claude-bottle/claude-bottle/internal/fileio"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/manifest"
 	"github.com/claude-bottle/claude-bottle/internal/plan"
@@ -201,7 +202,7 @@ func Prepare(in PrepareInput) (err error) {
 	if err := p.Routes.Validate(); err != nil {
 		return fmt.Errorf("planned routes: %w", err)
 	}
-	if err := sidecarconfig.WriteJSON(filepath.Join(sd.Egress(), layout.RoutesFileName), p.Routes, 0o644); err != nil {
+	if err := fileio.WriteJSON(filepath.Join(sd.Egress(), layout.RoutesFileName), p.Routes, 0o644); err != nil {
 		return err
 	}
 	pl := p.Pipelock
@@ -218,7 +219,7 @@ func Prepare(in PrepareInput) (err error) {
 	if err := pl.Validate(); err != nil {
 		return fmt.Errorf("planned pipelock config: %w", err)
 	}
-	if err := sidecarconfig.WriteJSON(filepath.Join(sd.Pipelock(), layout.PipelockFileName), pl, 0o644); err != nil {
+	if err := fileio.WriteJSON(filepath.Join(sd.Pipelock(), layout.PipelockFileName), pl, 0o644); err != nil {
 		return err
 	}
 	if p.Has(layout.DaemonGitGate) {
@@ -272,7 +273,7 @@ func writeGate(sd layout.StateDir, p *plan.Plan, home string) error {
 			return err
 		}
 	}
-	return sidecarconfig.WriteJSON(filepath.Join(sd.GitGate(), layout.GateFileName), p.Gate, 0o644)
+	return fileio.WriteJSON(filepath.Join(sd.GitGate(), layout.GateFileName), p.Gate, 0o644)
 }
 
 func writeExclusive(path string, data []byte, mode os.FileMode) error {

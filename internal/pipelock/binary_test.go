@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/internal/ca"
+	"github.com/claude-bottle/claude-bottle/internal/fileio"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
 
@@ -54,7 +55,7 @@ func TestBinary(t *testing.T) {
 	}
 	cfgPath := filepath.Join(dir, "pipelock.json")
 	cfg := sidecarconfig.Pipelock{Allowlist: []string{"localhost"}, KnownSecretEnv: []string{"PIPELOCK_SECRET_0"}}
-	if err := sidecarconfig.WriteJSON(cfgPath, cfg, 0o644); err != nil {
+	if err := fileio.WriteJSON(cfgPath, cfg, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -169,7 +170,7 @@ func TestBinary(t *testing.T) {
 
 	// Good reload: late.example becomes allowed.
 	cfg.Allowlist = append(cfg.Allowlist, "late.example")
-	if err := sidecarconfig.WriteJSON(cfgPath, cfg, 0o644); err != nil {
+	if err := fileio.WriteJSON(cfgPath, cfg, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_ = cmd.Process.Signal(syscall.SIGHUP)

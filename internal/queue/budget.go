@@ -10,7 +10,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
+	"github.com/claude-bottle/claude-bottle/internal/fileio"
 )
 
 // Budgets on what an agent can make supervise write into the operator's
@@ -160,7 +160,7 @@ func Enqueue(dir string, p *Proposal) (dup string, err error) {
 	if after > MaxDirBytes {
 		return "", &BudgetError{fmt.Sprintf("this bottle's proposal queue is full (%d of %d bytes on the operator's disk); no more proposals can be queued until the operator clears it. Do without, or finish and say what you needed", u.Bytes, MaxDirBytes)}
 	}
-	if err := sidecarconfig.WriteFileAtomic(ProposalPath(dir, p.ID), data, 0o644); err != nil {
+	if err := fileio.WriteFileAtomic(ProposalPath(dir, p.ID), data, 0o644); err != nil {
 		return "", fmt.Errorf("queueing the proposal in %s: %w", dir, err)
 	}
 	return "", nil

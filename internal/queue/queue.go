@@ -32,6 +32,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/internal/fileio"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
 
@@ -321,7 +322,7 @@ func AnswerPath(dir, id string) string   { return filepath.Join(dir, id+answerSu
 // ParseProposal decodes and validates a proposal file's bytes.
 func ParseProposal(name string, data []byte) (*Proposal, error) {
 	var p Proposal
-	if err := sidecarconfig.Decode(name, data, &p); err != nil {
+	if err := fileio.DecodeJSON(name, data, &p); err != nil {
 		return nil, err
 	}
 	if err := p.Validate(); err != nil {
@@ -333,7 +334,7 @@ func ParseProposal(name string, data []byte) (*Proposal, error) {
 // ParseAnswer decodes and validates an answer file's bytes.
 func ParseAnswer(name string, data []byte) (*Answer, error) {
 	var a Answer
-	if err := sidecarconfig.Decode(name, data, &a); err != nil {
+	if err := fileio.DecodeJSON(name, data, &a); err != nil {
 		return nil, err
 	}
 	if err := a.Validate(); err != nil {
@@ -352,7 +353,7 @@ func WriteProposal(dir string, p *Proposal) error {
 	if err != nil {
 		return err
 	}
-	return sidecarconfig.WriteFileAtomic(ProposalPath(dir, p.ID), data, 0o644)
+	return fileio.WriteFileAtomic(ProposalPath(dir, p.ID), data, 0o644)
 }
 
 // WriteAnswer validates a and writes it atomically into dir. A proposal is
@@ -366,7 +367,7 @@ func WriteAnswer(dir string, a *Answer) error {
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("%s: proposal %s is already answered", path, a.ID)
 	}
-	return sidecarconfig.WriteJSON(path, a, 0o644)
+	return fileio.WriteJSON(path, a, 0o644)
 }
 
 // ReadProposal reads proposal id from dir.

@@ -8,8 +8,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/internal/fileio"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
-	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
 
 // Metadata describes one bottle run.
@@ -54,7 +54,7 @@ func (m *Metadata) ReloadTarget(daemon string) (string, error) {
 
 // Write stores m in the state dir atomically.
 func Write(dir layout.StateDir, m *Metadata) error {
-	return sidecarconfig.WriteJSON(dir.Metadata(), m, 0o644)
+	return fileio.WriteJSON(dir.Metadata(), m, 0o644)
 }
 
 // Read loads the metadata of a state dir.
@@ -64,7 +64,7 @@ func Read(dir layout.StateDir) (*Metadata, error) {
 		return nil, err
 	}
 	var m Metadata
-	if err := sidecarconfig.Decode(dir.Metadata(), data, &m); err != nil {
+	if err := fileio.DecodeJSON(dir.Metadata(), data, &m); err != nil {
 		return nil, err
 	}
 	return &m, nil

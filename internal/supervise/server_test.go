@@ -18,6 +18,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/claude-bottle/claude-bottle/internal/fileio"
 	"github.com/claude-bottle/claude-bottle/internal/queue"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
@@ -115,8 +116,8 @@ func TestToolsListAndRoutes(t *testing.T) {
 	dir := t.TempDir()
 	routes := filepath.Join(dir, "routes.json")
 	pl := filepath.Join(dir, "pipelock.json")
-	sidecarconfig.WriteJSON(routes, sidecarconfig.Routes{Routes: []sidecarconfig.Route{{Host: "api.github.com", PathAllowlist: []string{"/repos/org"}, Auth: &sidecarconfig.Auth{Scheme: "Bearer", TokenSlot: "EGRESS_TOKEN_0"}}}}, 0o644)
-	sidecarconfig.WriteJSON(pl, sidecarconfig.Pipelock{Allowlist: []string{"api.github.com", "pypi.org"}}, 0o644)
+	fileio.WriteJSON(routes, sidecarconfig.Routes{Routes: []sidecarconfig.Route{{Host: "api.github.com", PathAllowlist: []string{"/repos/org"}, Auth: &sidecarconfig.Auth{Scheme: "Bearer", TokenSlot: "EGRESS_TOKEN_0"}}}}, 0o644)
+	fileio.WriteJSON(pl, sidecarconfig.Pipelock{Allowlist: []string{"api.github.com", "pypi.org"}}, 0o644)
 	url, _ := startDaemon(t, Config{QueueDir: filepath.Join(dir, "q"), Slug: "demo-abc12", RoutesFile: routes, PipelockFile: pl})
 	ctx := testCtx(t)
 	s := connect(t, ctx, url)
