@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/claude-bottle/claude-bottle/internal/agentcontract"
+	"github.com/claude-bottle/claude-bottle/internal/claudecode"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/manifest"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
@@ -345,6 +346,11 @@ func (p *Plan) planAgentEnv() {
 		{Key: "CURL_CA_BUNDLE", Value: systemBundle},
 		{Key: "GIT_SSL_CAINFO", Value: systemBundle},
 		{Key: "CLAUDE_BOTTLE_SLUG", Value: p.Slug},
+	}
+	// Claude Code must not stop to update itself or reach for hosts the
+	// bottle has no route to (claudecode.Env).
+	for _, kv := range claudecode.Env {
+		env = append(env, EnvVar{Key: kv[0], Value: kv[1]})
 	}
 	if p.Has(layout.DaemonSupervise) {
 		// supervise holds a call open (its default hold), then answers
