@@ -9,13 +9,14 @@ import (
 	"strings"
 
 	"github.com/claude-bottle/claude-bottle/internal/agentcontract"
+	"github.com/claude-bottle/claude-bottle/internal/claudecode"
 	"github.com/claude-bottle/claude-bottle/internal/engine"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/plan"
 )
 
 // Workspace is where --cwd copies the work tree in the agent container.
-const Workspace = "/workspace"
+const Workspace = claudecode.Workspace
 
 // AgentUser is who the agent runs as and where its home is.
 type AgentUser struct{ Name, Home string }
@@ -101,9 +102,14 @@ grep -q "$(sed -n 2p "$ca")" "$bundle"`
 		}
 		say("copying skill %s", skill)
 		dst := u.Home + "/.claude/skills/" + skill
-		if err := copyInto(ctx, c, u, src, dst); err != nil {
+		if _, err := copyTree(ctx, c, u, src, dst, nil); err != nil {
 			return fmt.Errorf("copying skill %s: %w", skill, err)
 		}
+	}
+
+	say("writing Claude Code's first-run state (~/.claude.json)")
+	if err := writeFirstRun(ctx, c, u, p); err != nil {
+		return err
 	}
 
 	if p.Has(layout.DaemonSupervise) {
@@ -117,30 +123,4 @@ grep -q "$(sed -n 2p "$ca")" "$bundle"`
 		}
 	}
 	return nil
-}
-
-// CopyWorkTree copies dir (with its .git) to /workspace in the agent.
-func CopyWorkTree(ctx context.Context, p *plan.Plan, dir string, progress io.Writer) error {
-	c := layout.AgentContainer(p.Slug)
-	u, err := LookupAgentUser(ctx, c)
-	if err != nil {
-		return err
-	}
-	if progress != nil {
-		fmt.Fprintf(progress, "  copying %s to %s\n", dir, Workspace)
-	}
-	return copyInto(ctx, c, u, dir, Workspace)
-}
-
-// copyInto copies a host folder into the container and gives it to the
-// agent user (docker cp writes as root).
-func copyInto(ctx context.Context, c string, u AgentUser, src, dst string) error {
-	if _, err := execIn(ctx, c, "root", nil, "mkdir", "-p", dst); err != nil {
-		return err
-	}
-	if err := engine.CopyTo(ctx, filepath.Clean(src), c, dst); err != nil {
-		return err
-	}
-	_, err := execIn(ctx, c, "root", nil, "chown", "-R", u.Name+":", dst)
-	return err
 }

@@ -1,0 +1,127 @@
+package launch
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/claude-bottle/claude-bottle/internal/claudecode"
+	"github.com/claude-bottle/claude-bottle/internal/engine"
+	"github.com/claude-bottle/claude-bottle/internal/layout"
+	"github.com/claude-bottle/claude-bottle/internal/plan"
+	"github.com/claude-bottle/claude-bottle/internal/worktree"
+)
+
+// progressMin is the tree size above which a copy reports its progress.
+const progressMin = 8 << 20
+
+// CopyWorkTree copies dir (with its .git) to /workspace in the agent, as
+// the agent user: the files are the agent's without a chown (its
+// capabilities are dropped, root cannot give files away). Links are
+// copied as links, special files are left out with a warning.
+func CopyWorkTree(ctx context.Context, p *plan.Plan, dir string, progress io.Writer) error {
+	c := layout.AgentContainer(p.Slug)
+	u, err := LookupAgentUser(ctx, c)
+	if err != nil {
+		return err
+	}
+	m, err := worktree.Measure(dir)
+	if err != nil {
+		return fmt.Errorf("reading the work tree %s: %w", dir, err)
+	}
+	if progress != nil {
+		fmt.Fprintf(progress, "  copying %s to %s (%d files, %d links, %s)\n", dir, Workspace, m.Files, m.Links, worktree.MB(m.Bytes))
+	}
+	if err := ensureWorkspace(ctx, c, u); err != nil {
+		return err
+	}
+	st, err := copyTree(ctx, c, u, dir, Workspace, progress)
+	if err != nil {
+		return fmt.Errorf("copying the work tree %s to %s: %w", dir, Workspace, err)
+	}
+	if len(st.Skipped) > 0 && progress != nil {
+		fmt.Fprintf(progress, "warning: left out %d special files (devices, sockets, fifos) of the work tree: %s\n", len(st.Skipped), strings.Join(st.Skipped, ", "))
+	}
+	return nil
+}
+
+// ensureWorkspace gives the agent user a /workspace it owns. An image
+// that made one for it (Dockerfile.agent) has it already. Otherwise the
+// agent makes a folder in /tmp and root, which owns both / and /tmp and so
+// needs no capability, renames it to /workspace: a rename keeps the owner,
+// where a mkdir by root followed by a chown would need CAP_CHOWN. The
+// folder is open to all for the moment of the rename (moving a folder to
+// another parent writes its ".." entry, and root has no DAC override).
+func ensureWorkspace(ctx context.Context, c string, u AgentUser) error {
+	out, err := execIn(ctx, c, u.Name, nil, "sh", "-c", `if [ -d "$1" ] && [ -w "$1" ] && [ -O "$1" ]; then echo ok; else d=$(mktemp -d /tmp/claude-bottle-workspace.XXXXXX) && chmod 777 "$d" && echo "$d"; fi`, "sh", Workspace)
+	if err != nil {
+		return err
+	}
+	if out == "ok" {
+		return nil
+	}
+	_, err = execIn(ctx, c, "root", nil, "sh", "-c", `set -e; if [ -e "$2" ]; then rmdir "$2"; fi; mv -T "$1" "$2"`, "sh", out, Workspace)
+	if err == nil {
+		// Open for the rename only (moving a folder rewrites its ".."):
+		// the agent closes it again.
+		_, err = execIn(ctx, c, u.Name, nil, "chmod", "755", Workspace)
+	}
+	if err != nil {
+		return fmt.Errorf("the agent image has a %s the agent user %s cannot write, and it cannot be replaced: %w (make it in the image: RUN mkdir %s && chown %s %s)", Workspace, u.Name, err, Workspace, u.Name, Workspace)
+	}
+	return nil
+}
+
+// copyTree streams src as tar into the container, where the agent user
+// unpacks it into dst.
+func copyTree(ctx context.Context, c string, u AgentUser, src, dst string, progress io.Writer) (worktree.Stats, error) {
+	pr, pw := io.Pipe()
+	type result struct {
+		st  worktree.Stats
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		st, err := worktree.Write(pw, src, worktree.Options{Progress: progress, ProgressMin: progressMin})
+		pw.CloseWithError(err)
+		done <- result{st, err}
+	}()
+	xerr := engine.Exec(ctx, engine.ExecSpec{Container: c, User: u.Name, Stdio: engine.Stdio{Stdin: pr}},
+		"sh", "-c", `mkdir -p "$1" && exec tar -x -f - -C "$1"`, "sh", dst)
+	// tar may stop reading early (a full disk): unblock the writer.
+	pr.CloseWithError(io.ErrClosedPipe)
+	res := <-done
+	if res.err != nil && res.err != io.ErrClosedPipe {
+		return res.st, res.err
+	}
+	if xerr != nil {
+		return res.st, xerr
+	}
+	return res.st, res.err
+}
+
+// writeFirstRun merges Claude Code's first-run state into the agent's
+// ~/.claude.json. An API key the agent holds as a literal (the
+// placeholder egress replaces) is approved, so an interactive session
+// does not ask about it.
+func writeFirstRun(ctx context.Context, c string, u AgentUser, p *plan.Plan) error {
+	existing, err := execIn(ctx, c, u.Name, nil, "sh", "-c", `cat "$HOME/.claude.json" 2>/dev/null || true`)
+	if err != nil {
+		return err
+	}
+	key := ""
+	for _, e := range p.AgentEnv {
+		if e.Key == "ANTHROPIC_API_KEY" && !e.FromProcess {
+			key = e.Value
+		}
+	}
+	data, err := claudecode.FirstRun([]byte(existing), key)
+	if err != nil {
+		return fmt.Errorf("in %s: %w", c, err)
+	}
+	if _, err := execIn(ctx, c, u.Name, strings.NewReader(string(data)), "sh", "-c", `umask 077 && cat > "$HOME/.claude.json.tmp" && mv "$HOME/.claude.json.tmp" "$HOME/.claude.json"`); err != nil {
+		return fmt.Errorf("writing ~/.claude.json: %w", err)
+	}
+	return nil
+}
