@@ -98,6 +98,9 @@ type bottleRow struct {
 	Running bool   `json:"running"`
 	Created string `json:"created"`
 	State   string `json:"state_dir"`
+	// Activity is what the agent does: "task running", "attached", "idle",
+	// "exited with code N".
+	Activity string `json:"activity"`
 }
 
 func listBottles(cmd *cobra.Command) ([]bottleRow, error) {
@@ -127,7 +130,8 @@ func listBottles(cmd *cobra.Command) ([]bottleRow, error) {
 		if m.Bundle {
 			shape = "bundle"
 		}
-		rows = append(rows, bottleRow{Slug: m.Slug, Agent: m.Agent, Bottle: m.Bottle, Shape: shape, Running: live[m.Project], Created: m.CreatedAt.Format("2006-01-02 15:04:05Z"), State: string(sd)})
+		act, _ := state.ReadActivity(sd)
+		rows = append(rows, bottleRow{Slug: m.Slug, Agent: m.Agent, Bottle: m.Bottle, Shape: shape, Running: live[m.Project], Created: m.CreatedAt.Format("2006-01-02 15:04:05Z"), State: string(sd), Activity: act.Describe(live[m.Project])})
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Created < rows[j].Created })
 	return rows, nil
@@ -153,13 +157,13 @@ func listCmd() *cobra.Command {
 				return enc.Encode(rows)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SLUG\tAGENT\tBOTTLE\tSHAPE\tSTATUS\tCREATED")
+			fmt.Fprintln(tw, "SLUG\tAGENT\tBOTTLE\tSHAPE\tSTATUS\tACTIVITY\tCREATED")
 			for _, r := range rows {
 				status := "stopped"
 				if r.Running {
 					status = "running"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Slug, r.Agent, r.Bottle, r.Shape, status, r.Created)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Slug, r.Agent, r.Bottle, r.Shape, status, r.Activity, r.Created)
 			}
 			return tw.Flush()
 		},

@@ -100,12 +100,17 @@ is replaced; its compose.log is kept as compose.log.prev.`,
 			if err := os.RemoveAll(old); err != nil {
 				warn(stderr, []string{fmt.Sprintf("could not remove the old state dir %s: %v", old, err)})
 			}
+			sess, err := (&bottle{plan: p}).session(ctx, false, stderr)
+			if err != nil {
+				tearDown(l, p, stderr)
+				return err
+			}
 			if detach {
 				fmt.Fprintln(stdout, p.Slug)
 				return nil
 			}
 			defer tearDown(l, p, stderr)
-			return attach(ctx, p, false)
+			return attachSession(ctx, layout.AgentContainer(p.Slug), p.StateDir, sess, false, cmd.InOrStdin(), stdout, stderr)
 		},
 	}
 	c.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask y/N")

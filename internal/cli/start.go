@@ -36,7 +36,9 @@ bottle up, attach claude interactively and tear everything down when it exits
 (Ctrl-C at any step tears down too).
 
 With --detach the bottle is brought up, its slug printed, and the command
-returns; "claude-bottle stop <slug>" tears it down.`,
+returns; "claude-bottle attach <slug>" attaches claude (again and again),
+"claude-bottle stop <slug>" tears it down. For one unattended task see
+"claude-bottle run".`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := ""
@@ -48,27 +50,12 @@ returns; "claude-bottle stop <slug>" tears it down.`,
 			}
 			ctx := cmd.Context()
 			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
-			runtime := ""
-			var detect func() (*composecli.Runner, error)
-			if !dryRun {
-				// A Python docker-compose takes ~0.5 s to print its
-				// version: find the tool while the checks below run.
-				detect = detectCompose(ctx)
-				runtime = launch.GVisorRuntime(ctx)
+			planOut := stdout
+			if detach {
+				planOut = stderr
 			}
-			p, err := resolvePlanWith(name, slug, stderr, func(o *plan.Options) { o.Runtime = runtime })
+			b, err := prepareBottle(ctx, name, slug, dryRun, planOut, stderr)
 			if err != nil {
-				return err
-			}
-			progress := stderr
-			if !detach {
-				p.Describe(stdout)
-			} else {
-				p.Describe(stderr)
-			}
-			// A missing token or host variable is an error before anything
-			// starts, dry run or not.
-			if err := p.MissingHostEnv(nil); err != nil {
 				return err
 			}
 			if dryRun {
@@ -83,45 +70,17 @@ returns; "claude-bottle stop <slug>" tears it down.`,
 					return errors.New("not started")
 				}
 			}
-			secrets, err := collectSecrets(p, stderr)
+			l, sess, err := b.up(ctx, withCwd, stderr)
 			if err != nil {
 				return err
 			}
-			for _, k := range launch.ShortSecrets(p, secrets) {
-				warn(stderr, []string{fmt.Sprintf("env.%s is shorter than %d characters: pipelock cannot match it exactly without false alarms, so it is not watched", k, launch.MinKnownSecretLen)})
-			}
-			warnings, err := launch.Preflight(ctx, p)
-			if err != nil {
-				return err
-			}
-			warn(stderr, warnings)
-			if runtime != "" {
-				fmt.Fprintf(stderr, "==> using the %s runtime for the agent\n", runtime)
-			}
-			// No Compose tool: say so before building any image.
-			l, err := newLauncher(ctx, progress, detect)
-			if err != nil {
-				return err
-			}
-			if err := ensureImages(ctx, p, progress); err != nil {
-				return err
-			}
-			if err := l.Up(ctx, p, secrets); err != nil {
-				return err
-			}
-			if withCwd {
-				wd, _ := os.Getwd()
-				if err := launch.CopyWorkTree(ctx, p, wd, progress); err != nil {
-					tearDown(l, p, stderr)
-					return err
-				}
-			}
+			p := b.plan
 			if detach {
 				fmt.Fprintln(stdout, p.Slug)
 				return nil
 			}
 			defer tearDown(l, p, stderr)
-			return attach(ctx, p, withCwd)
+			return attachSession(ctx, layout.AgentContainer(p.Slug), p.StateDir, sess, false, cmd.InOrStdin(), stdout, stderr)
 		},
 	}
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and check the host environment; start nothing (no Docker needed)")
@@ -206,24 +165,6 @@ func ensureImages(ctx context.Context, p *plan.Plan, progress io.Writer) error {
 		}
 	}
 	return nil
-}
-
-// attach runs claude in the agent container, interactively.
-func attach(ctx context.Context, p *plan.Plan, inWorkspace bool) error {
-	c := layout.AgentContainer(p.Slug)
-	u, err := launch.LookupAgentUser(ctx, c)
-	if err != nil {
-		return err
-	}
-	spec := engine.ExecSpec{Container: c, User: u.Name, TTY: true, Stdio: engine.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}}
-	if inWorkspace {
-		spec.Dir = launch.Workspace
-	}
-	argv := []string{"claude"}
-	if p.Agent.Prompt != "" {
-		argv = append(argv, "--append-system-prompt-file", launch.SystemPromptPath(u))
-	}
-	return exitCode(engine.Exec(ctx, spec, argv...))
 }
 
 // tearDown runs the teardown with its own context: the command's may be

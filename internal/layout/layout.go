@@ -130,13 +130,19 @@ func (s StateDir) Metadata() string    { return filepath.Join(string(s), "metada
 func (s StateDir) ComposeFile() string { return filepath.Join(string(s), "docker-compose.yml") }
 func (s StateDir) ComposeLog() string  { return filepath.Join(string(s), "compose.log") }
 func (s StateDir) AuditLog() string    { return filepath.Join(string(s), "audit.jsonl") }
-func (s StateDir) Preserve() string    { return filepath.Join(string(s), ".preserve") }
-func (s StateDir) Egress() string      { return filepath.Join(string(s), "egress") }
-func (s StateDir) EgressCA() string    { return filepath.Join(string(s), "egress-ca") }
-func (s StateDir) Pipelock() string    { return filepath.Join(string(s), "pipelock") }
-func (s StateDir) PipelockCA() string  { return filepath.Join(string(s), "pipelock-ca") }
-func (s StateDir) Trust() string       { return filepath.Join(string(s), "trust") }
-func (s StateDir) GitGate() string     { return filepath.Join(string(s), "git-gate") }
+
+// Session is how claude is run in the bottle (attach reads it); Activity
+// is what the agent is doing now (list shows it).
+func (s StateDir) Session() string  { return filepath.Join(string(s), "session.json") }
+func (s StateDir) Activity() string { return filepath.Join(string(s), "activity.json") }
+
+func (s StateDir) Preserve() string   { return filepath.Join(string(s), ".preserve") }
+func (s StateDir) Egress() string     { return filepath.Join(string(s), "egress") }
+func (s StateDir) EgressCA() string   { return filepath.Join(string(s), "egress-ca") }
+func (s StateDir) Pipelock() string   { return filepath.Join(string(s), "pipelock") }
+func (s StateDir) PipelockCA() string { return filepath.Join(string(s), "pipelock-ca") }
+func (s StateDir) Trust() string      { return filepath.Join(string(s), "trust") }
+func (s StateDir) GitGate() string    { return filepath.Join(string(s), "git-gate") }
 
 // GitGateData holds the gate's bare mirrors, owned by the host user so the
 // gate (running as that user) can write it.
