@@ -7,8 +7,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/internal/fileio"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
-	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
 
 // Session is how claude is run in a bottle: written at start, read by
@@ -23,7 +23,7 @@ type Session struct {
 
 // WriteSession stores s in the state dir.
 func WriteSession(dir layout.StateDir, s *Session) error {
-	return sidecarconfig.WriteJSON(dir.Session(), s, 0o644)
+	return fileio.WriteJSON(dir.Session(), s, 0o644)
 }
 
 // ReadSession loads a bottle's session.
@@ -33,7 +33,7 @@ func ReadSession(dir layout.StateDir) (*Session, error) {
 		return nil, err
 	}
 	var s Session
-	if err := sidecarconfig.Decode(dir.Session(), data, &s); err != nil {
+	if err := fileio.DecodeJSON(dir.Session(), data, &s); err != nil {
 		return nil, err
 	}
 	return &s, nil
@@ -55,7 +55,7 @@ type Activity struct {
 
 // WriteActivity records what the agent does now.
 func WriteActivity(dir layout.StateDir, state string, code int) error {
-	return sidecarconfig.WriteJSON(dir.Activity(), &Activity{State: state, ExitCode: code, Since: time.Now().UTC()}, 0o644)
+	return fileio.WriteJSON(dir.Activity(), &Activity{State: state, ExitCode: code, Since: time.Now().UTC()}, 0o644)
 }
 
 // ReadActivity loads it; a bottle that has run nothing has none (nil).
@@ -68,7 +68,7 @@ func ReadActivity(dir layout.StateDir) (*Activity, error) {
 		return nil, err
 	}
 	var a Activity
-	if err := sidecarconfig.Decode(dir.Activity(), data, &a); err != nil {
+	if err := fileio.DecodeJSON(dir.Activity(), data, &a); err != nil {
 		return nil, err
 	}
 	return &a, nil
