@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -135,10 +136,28 @@ func newLauncher(ctx context.Context, progress io.Writer, detect func() (*compos
 
 // ensureImages makes sure the sidecar and agent images exist: the project's
 // own images are built from the source tree when it is at hand, a bottle's
-// Dockerfile is built, and anything else must already be there.
+// Dockerfile is built every time (isolated: engine.BuildIsolated), and
+// anything else must already be there.
 func ensureImages(ctx context.Context, p *plan.Plan, progress io.Writer) error {
+	if b := p.AgentBuild; b != nil {
+		// Always built, even when the tag exists: the agent may have been
+		// told its new Dockerfile was approved, and an old image under the
+		// same tag is not that Dockerfile's.
+		path := filepath.Join(b.Context, b.Dockerfile)
+		df, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("bottle dockerfile %s: %w", path, err)
+		}
+		fmt.Fprintf(progress, "==> building %s from %s (empty context, no network)\n", p.AgentImage, path)
+		if err := engine.BuildIsolated(ctx, progress, p.AgentImage, df); err != nil {
+			return fmt.Errorf("building %s from %s: %w (the build sees only the Dockerfile and has no network: COPY/ADD of local files and downloads in RUN fail; base it on an image that has what it needs)", p.AgentImage, path, err)
+		}
+	}
 	var ours []string
 	for _, img := range []string{p.SidecarImage, p.AgentImage} {
+		if p.AgentBuild != nil && img == p.AgentImage {
+			continue
+		}
 		if ok, err := engine.ImageExists(ctx, img); err != nil {
 			return err
 		} else if ok {
@@ -148,13 +167,6 @@ func ensureImages(ctx context.Context, p *plan.Plan, progress io.Writer) error {
 		case images.Sidecars, images.AgentTest:
 			ours = append(ours, img)
 		default:
-			if p.AgentBuild != nil && img == p.AgentImage {
-				fmt.Fprintf(progress, "==> building %s from %s\n", img, p.AgentBuild.Dockerfile)
-				if err := engine.Build(ctx, progress, "-t", img, "-f", p.AgentBuild.Context+"/"+p.AgentBuild.Dockerfile, p.AgentBuild.Context); err != nil {
-					return fmt.Errorf("building %s from %s/%s: %w", img, p.AgentBuild.Context, p.AgentBuild.Dockerfile, err)
-				}
-				continue
-			}
 			return fmt.Errorf("image %s is not on this engine and claude-bottle does not pull; build it (`claude-bottle build` for the project's images) or name another in the bottle's image key", img)
 		}
 	}

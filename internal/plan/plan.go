@@ -7,8 +7,11 @@ package plan
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -209,7 +212,13 @@ func New(agent *manifest.Agent, bottle *manifest.Bottle, opt Options) (*Plan, er
 		p.AgentBuild = &Build{Context: filepath.Dir(bottle.Dockerfile), Dockerfile: filepath.Base(bottle.Dockerfile)}
 		p.AgentImage = bottle.Image
 		if p.AgentImage == "" {
-			p.AgentImage = "claude-bottle-agent-" + bottle.Name + ":latest"
+			// The tag names the Dockerfile's content: an approved new
+			// Dockerfile is a new image, never an old one under a reused tag.
+			df, err := os.ReadFile(bottle.Dockerfile)
+			if err != nil {
+				return nil, fmt.Errorf("bottle %s: dockerfile: %w", bottle.Name, err)
+			}
+			p.AgentImage = DockerfileTag("claude-bottle-agent-"+bottle.Name, df)
 		}
 	case bottle.Image != "":
 		p.AgentImage = bottle.Image
@@ -401,6 +410,14 @@ func (p *Plan) TokenRefs() []string {
 const base36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 // NewSlug makes "<agent>-<5 random base36 chars>".
+// DockerfileTag is the tag of the image built from dockerfile for repo:
+// "<repo>:df-<first 12 hex digits of its SHA-256>". A new Dockerfile gets
+// a new tag, so the image a bottle runs names the Dockerfile it came from.
+func DockerfileTag(repo string, dockerfile []byte) string {
+	sum := sha256.Sum256(dockerfile)
+	return fmt.Sprintf("%s:df-%s", repo, hex.EncodeToString(sum[:6]))
+}
+
 func NewSlug(agent string, r io.Reader) (string, error) {
 	if r == nil {
 		r = rand.Reader

@@ -197,3 +197,14 @@ func TestAgentBottleMismatch(t *testing.T) {
 		t.Error("mismatch accepted")
 	}
 }
+
+func TestDockerfileTag(t *testing.T) {
+	a := DockerfileTag("claude-bottle-agent-demo", []byte("FROM x\nRUN a\n"))
+	b := DockerfileTag("claude-bottle-agent-demo", []byte("FROM x\nRUN b\n"))
+	if a == b || !strings.HasPrefix(a, "claude-bottle-agent-demo:df-") || len(a) != len("claude-bottle-agent-demo:df-")+12 {
+		t.Fatalf("tags %q and %q", a, b)
+	}
+	if a != DockerfileTag("claude-bottle-agent-demo", []byte("FROM x\nRUN a\n")) {
+		t.Fatal("the same Dockerfile gave another tag")
+	}
+}
