@@ -16,7 +16,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/dockertest"
 	"github.com/claude-bottle/claude-bottle/internal/engine"
 	"github.com/claude-bottle/claude-bottle/internal/images"
-	"github.com/claude-bottle/claude-bottle/internal/launch"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 )
 
@@ -209,9 +208,7 @@ func TestTwoBottlesOfOneAgentDocker(t *testing.T) {
 		err  error
 	}
 	// A loaded machine runs healthchecks late; waiting longer is fine here.
-	saved := launch.HealthTimeout
-	launch.HealthTimeout = 5 * time.Minute
-	t.Cleanup(func() { launch.HealthTimeout = saved })
+	t.Setenv("CLAUDE_BOTTLE_HEALTH_TIMEOUT", "5m")
 	results := make(chan result, 2)
 	for i := 0; i < 2; i++ {
 		go func() {
@@ -273,9 +270,7 @@ func TestTwoBottlesOfOneAgentDocker(t *testing.T) {
 func TestStopThenResumeDocker(t *testing.T) {
 	dockerSetup(t, 10*time.Minute)
 	home := probeHome(t)
-	saved := launch.HealthTimeout
-	launch.HealthTimeout = 5 * time.Minute
-	t.Cleanup(func() { launch.HealthTimeout = saved })
+	t.Setenv("CLAUDE_BOTTLE_HEALTH_TIMEOUT", "5m")
 	slug := "resume-" + dockertest.RunID()[1:7]
 	dockertest.CleanupProject(t, layout.ProjectName(slug))
 	if _, errOut, err := run(t, "start", "--detach", "probe", "--slug", slug); err != nil {

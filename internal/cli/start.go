@@ -128,6 +128,13 @@ func newLauncher(ctx context.Context, progress io.Writer, detect func() (*compos
 	}
 	home, _ := os.UserHomeDir()
 	l := &launch.Launcher{Compose: r, Progress: progress, UserHome: home, Env: os.Environ()}
+	if v := os.Getenv("CLAUDE_BOTTLE_HEALTH_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("CLAUDE_BOTTLE_HEALTH_TIMEOUT=%q: give a positive Go duration such as 5m", v)
+		}
+		l.HealthTimeout = d
+	}
 	if u, err := user.Current(); err == nil {
 		l.SidecarUID, l.SidecarGID = u.Uid, u.Gid
 	}

@@ -218,7 +218,9 @@ func Run(ctx context.Context, opt Options) (rep *Report, err error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &launch.Launcher{Compose: comp, Progress: opt.Progress, UserHome: r.home, Env: os.Environ()}
+	// A loaded machine runs the healthchecks late; the demo would rather
+	// wait than fail.
+	l := &launch.Launcher{Compose: comp, Progress: opt.Progress, UserHome: r.home, Env: os.Environ(), HealthTimeout: 5 * time.Minute}
 	if u, err := user.Current(); err == nil {
 		l.SidecarUID, l.SidecarGID = u.Uid, u.Gid
 	}
@@ -228,11 +230,6 @@ func Run(ctx context.Context, opt Options) (rep *Report, err error) {
 	}
 	for _, w := range warnings {
 		r.step("warning: %s", w)
-	}
-	// A loaded machine runs the healthchecks late; the demo would rather
-	// wait than fail.
-	if launch.HealthTimeout < 5*time.Minute {
-		launch.HealthTimeout = 5 * time.Minute
 	}
 	r.step("bringing the bottle %s up (%s shape)", r.slug, shape)
 	if err := l.Up(ctx, p, secrets); err != nil {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/internal/dockertest"
 	"github.com/claude-bottle/claude-bottle/internal/images"
-	"github.com/claude-bottle/claude-bottle/internal/launch"
 )
 
 // TestEscape brings one bottle up per shape and runs every attack against
@@ -22,8 +21,6 @@ func TestEscape(t *testing.T) {
 	if err := images.Ensure(ctx, images.Options{Progress: testWriter{t}}, images.Sidecars, images.AgentTest); err != nil {
 		t.Fatal(err)
 	}
-	// A loaded 2-core machine can take over a minute to report healthy.
-	launch.HealthTimeout = 5 * time.Minute
 	w := setupWorld(t, ctx)
 	shapes := []string{"legacy", "bundle"}
 	if s := os.Getenv("ESCAPE_SHAPES"); s != "" { // for working on one shape

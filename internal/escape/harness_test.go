@@ -318,7 +318,8 @@ func upBottle(t *testing.T, ctx context.Context, w *world, shape string, r *mani
 	if err != nil {
 		return nil, err
 	}
-	l := &launch.Launcher{Compose: cc, Progress: testWriter{t}, UserHome: home, Env: os.Environ(), SidecarUID: w.uid, SidecarGID: w.gid}
+	// A loaded 2-core machine can take over a minute to report healthy.
+	l := &launch.Launcher{Compose: cc, Progress: testWriter{t}, UserHome: home, Env: os.Environ(), SidecarUID: w.uid, SidecarGID: w.gid, HealthTimeout: 5 * time.Minute}
 	if _, err := launch.Preflight(ctx, p); err != nil {
 		return nil, err
 	}

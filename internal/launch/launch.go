@@ -16,8 +16,9 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/plan"
 )
 
-// HealthTimeout bounds the wait for a bottle's containers to be healthy.
-var HealthTimeout = 2 * time.Minute
+// DefaultHealthTimeout bounds the wait for a bottle's containers to be
+// healthy when Launcher.HealthTimeout is 0.
+const DefaultHealthTimeout = 2 * time.Minute
 
 // Launcher brings bottles up and down.
 type Launcher struct {
@@ -30,6 +31,9 @@ type Launcher struct {
 	Env []string
 	// SidecarUID/GID are the sidecar user's ids (for the passwd file).
 	SidecarUID, SidecarGID string
+	// HealthTimeout bounds the wait for the containers to be healthy
+	// (0: DefaultHealthTimeout). A loaded machine runs healthchecks late.
+	HealthTimeout time.Duration
 }
 
 func (l *Launcher) step(format string, a ...any) {
@@ -118,7 +122,11 @@ func (l *Launcher) Up(ctx context.Context, p *plan.Plan, s *Secrets) (err error)
 		return err
 	}
 	l.step("waiting for the sidecars to be healthy")
-	hctx, cancel := context.WithTimeout(ctx, HealthTimeout)
+	timeout := l.HealthTimeout
+	if timeout <= 0 {
+		timeout = DefaultHealthTimeout
+	}
+	hctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := engine.WaitHealthy(hctx, containers(p), l.Progress); err != nil {
 		return err
