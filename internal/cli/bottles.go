@@ -26,10 +26,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/state"
 )
 
-func init() {
-	Extra = append(Extra, stopCmd, execCmd, listCmd, infoCmd, cleanupCmd, buildCmd)
-}
-
 func paths() (layout.Paths, error) {
 	home, err := layout.Home()
 	return layout.Paths{Root: home}, err

@@ -14,8 +14,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/manifest"
 )
 
-func init() { Extra = append(Extra, editCmd) }
-
 func editCmd() *cobra.Command {
 	var asBottle, asAgent bool
 	c := &cobra.Command{

@@ -13,8 +13,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 )
 
-func init() { Extra = append(Extra, initCmd) }
-
 func initCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "init",

@@ -21,8 +21,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/state"
 )
 
-func init() { Extra = append(Extra, resumeCmd) }
-
 func resumeCmd() *cobra.Command {
 	var yes, detach bool
 	c := &cobra.Command{

@@ -12,17 +12,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/claude-bottle/claude-bottle/internal/dashboard"
 	"github.com/claude-bottle/claude-bottle/internal/engine"
 )
 
 // Version is set at build time with -ldflags "-X ...cli.Version=...".
 var Version = "dev"
 
-// Extra commands other packages contribute (the dashboard, for one); they
-// are added by NewRoot.
-var Extra []func() *cobra.Command
-
-// NewRoot builds the command tree.
+// NewRoot builds the command tree: every command is listed here, once
+// (cobra sorts them for help).
 func NewRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "claude-bottle",
@@ -35,10 +33,15 @@ approval queue the operator answers.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(renderCmd(), startCmd(), demoCmd(), versionCmd())
-	for _, f := range Extra {
-		root.AddCommand(f())
-	}
+	root.AddCommand(
+		// Bottles: bring up, work in, look at, take down.
+		startCmd(), runCmd(), attachCmd(), resumeCmd(), execCmd(), listCmd(), infoCmd(), stopCmd(), cleanupCmd(),
+		// The operator's decisions on the agents' requests.
+		dashboard.Command(),
+		// Manifests and images.
+		initCmd(), editCmd(), renderCmd(), buildCmd(),
+		demoCmd(), versionCmd(),
+	)
 	return root
 }
 

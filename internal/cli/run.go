@@ -24,8 +24,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/state"
 )
 
-func init() { Extra = append(Extra, runCmd, attachCmd) }
-
 // maxTask bounds a task: it travels as one argument of claude, and Linux
 // takes at most 128 KiB in one.
 const maxTask = 100 << 10
