@@ -1,7 +1,6 @@
 package gitgate
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/internal/fileio"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
+	"github.com/claude-bottle/claude-bottle/internal/testkit"
 )
 
 // Real tools, no mocks: git, ssh, sshd and the built sidecar binary.
@@ -67,31 +67,14 @@ func waitListening(t *testing.T, addr string, exited <-chan struct{}, what strin
 // proc is a child process the test owns; killed and reaped in Cleanup.
 type proc struct {
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *testkit.SyncBuffer
 	exited chan struct{}
 	once   sync.Once
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func startProc(t *testing.T, env []string, name string, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(name, args...), out: &syncBuffer{}, exited: make(chan struct{})}
+	p := &proc{cmd: exec.Command(name, args...), out: &testkit.SyncBuffer{}, exited: make(chan struct{})}
 	p.cmd.Env = env
 	p.cmd.Stdout = p.out
 	p.cmd.Stderr = p.out
@@ -240,54 +223,10 @@ func (s *sshd) url(repoPath string) string {
 	return fmt.Sprintf("ssh://%s@127.0.0.1:%d%s", s.user, s.port, repoPath)
 }
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// TestMain removes the binary gateBinary built (it lives outside any
-// test's TempDir because the tests share it).
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binPath != "" {
-		_ = os.RemoveAll(filepath.Dir(binPath))
-	}
-	os.Exit(code)
-}
-
-// gateBinary builds the real sidecar binary once. If another package keeps
-// cmd/claude-bottle-sidecar from building, outside CI the test falls back to
-// a binary with only the gate's two commands (same code paths).
+// gateBinary builds the real sidecar binary (once per test binary).
 func gateBinary(t *testing.T) string {
 	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "gitgate-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "claude-bottle-sidecar")
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, "go", "build", "-o", binPath, "../../cmd/claude-bottle-sidecar").CombinedOutput()
-		if err == nil {
-			return
-		}
-		if os.Getenv("CI") == "true" {
-			binErr = fmt.Errorf("go build ./cmd/claude-bottle-sidecar: %v: %s", err, out)
-			return
-		}
-		fmt.Fprintf(os.Stderr, "gitgate tests: cmd/claude-bottle-sidecar does not build (%s); using testdata/gatebin\n", strings.TrimSpace(string(out)))
-		out, err = exec.CommandContext(ctx, "go", "build", "-o", binPath, "./testdata/gatebin").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build ./testdata/gatebin: %v: %s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
+	return testkit.Binary(t, "cmd/claude-bottle-sidecar")
 }
 
 // hermeticEnv is an environment for git clients and the gate: its own HOME

@@ -20,22 +20,13 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/ca"
 	"github.com/claude-bottle/claude-bottle/internal/fileio"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
+	"github.com/claude-bottle/claude-bottle/internal/testkit"
 )
 
-// buildSidecar builds the real claude-bottle-sidecar binary.
+// buildSidecar builds the real claude-bottle-sidecar binary (once).
 func buildSidecar(t *testing.T) string {
 	t.Helper()
-	if testing.Short() && os.Getenv("CI") != "true" {
-		t.Skip("builds the binary; skipped with -short")
-	}
-	bin := filepath.Join(t.TempDir(), "claude-bottle-sidecar")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/claude-bottle/claude-bottle/cmd/claude-bottle-sidecar")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return testkit.Binary(t, "cmd/claude-bottle-sidecar")
 }
 
 // TestBinary runs the real daemon: flags, config, SSL_CERT_FILE, known

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/claude-bottle/claude-bottle/internal/testkit"
 )
 
 func TestParseDaemons(t *testing.T) {
@@ -207,14 +209,7 @@ func TestHealth(t *testing.T) {
 // The real binary: "init" with a bad CSV fails before starting anything and
 // names the value; "init --help" documents the signals.
 func TestMainErrors(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the sidecar binary")
-	}
-	bin := t.TempDir() + "/claude-bottle-sidecar"
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/claude-bottle-sidecar")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := testkit.Binary(t, "cmd/claude-bottle-sidecar")
 	tests := []struct {
 		name string
 		args []string
@@ -250,19 +245,20 @@ func TestMainErrors(t *testing.T) {
 // program standing in for it), prefixes their lines, stops them on SIGTERM,
 // and refuses to start when that binary is missing.
 func TestLightInitBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a binary")
+	// Its own folder: the test puts a stand-in claude-bottle-sidecar next to it.
+	built, err := os.ReadFile(testkit.Binary(t, "cmd/claude-bottle-sidecar-init"))
+	if err != nil {
+		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	lite := filepath.Join(dir, "claude-bottle-sidecar-init")
-	build := exec.Command("go", "build", "-o", lite, "../../cmd/claude-bottle-sidecar-init")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	if err := os.WriteFile(lite, built, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	run := func(t *testing.T, env ...string) (string, int) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		var out syncBuffer
+		var out testkit.SyncBuffer
 		cmd := exec.CommandContext(ctx, lite)
 		cmd.Env = append(os.Environ(), env...)
 		cmd.Stdout, cmd.Stderr = &out, &out

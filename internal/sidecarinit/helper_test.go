@@ -1,7 +1,6 @@
 package sidecarinit
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/claude-bottle/claude-bottle/internal/testkit"
 )
 
 // The test binary doubles as the daemons: Config.Command points back at it
@@ -110,31 +111,15 @@ func serve(daemon string, code int) int {
 	return code
 }
 
-// syncBuffer is a bytes.Buffer safe for the init's writer and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// testkit.SyncBuffer is a bytes.Buffer safe for the init's writer and the test.
 
 // harness runs Run in a goroutine with real child processes.
 type harness struct {
 	t      *testing.T
 	mu     sync.Mutex
 	events []Event
-	stdout syncBuffer
-	stderr syncBuffer
+	stdout testkit.SyncBuffer
+	stderr testkit.SyncBuffer
 	done   chan struct{}
 	code   int
 	err    error

@@ -14,20 +14,14 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/claude-bottle/claude-bottle/internal/queue"
+	"github.com/claude-bottle/claude-bottle/internal/testkit"
 )
 
 // TestRealBinary builds claude-bottle-sidecar and runs "supervise" as the
 // bottle does, configured through the environment.
 func TestRealBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the sidecar binary")
-	}
+	bin := testkit.Binary(t, "cmd/claude-bottle-sidecar")
 	ctx := testCtx(t)
-	bin := filepath.Join(t.TempDir(), "claude-bottle-sidecar")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/claude-bottle/claude-bottle/cmd/claude-bottle-sidecar")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	q := filepath.Join(t.TempDir(), "queue")
 	cmd := exec.CommandContext(ctx, bin, "supervise", "--listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "SUPERVISE_QUEUE_DIR="+q, "SUPERVISE_BOTTLE_SLUG=bin-abc12", "SUPERVISE_HOLD=30s")
