@@ -177,15 +177,6 @@ func credVerdict(r *credRule, where string) *Verdict {
 	return &Verdict{Rule: r.id, Reason: r.desc + " (" + r.prefix + "…) in " + where}
 }
 
-// checkCreds is the credential layer's verdict for one text.
-func checkCreds(b []byte, where string) *Verdict {
-	r, _ := findCred(b)
-	if r == nil {
-		return nil
-	}
-	return &Verdict{Rule: r.id, Reason: r.desc + " (" + r.prefix + "…) in " + where}
-}
-
 // xox[abposr]-: bot, user, app-level, config and refresh tokens.
 func matchSlack(b []byte, i int) bool {
 	if i+4 >= len(b) || b[i+4] != '-' {

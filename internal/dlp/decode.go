@@ -119,13 +119,6 @@ func decodeOnce(b []byte, top bool) (text, bin [][]byte) {
 	if d := stripInvisible(b); d != nil {
 		addT(d)
 	}
-	if d := decodeDelimitedHex(b); d != nil {
-		if textLike(d) {
-			addT(d)
-		} else {
-			bin = append(bin, d)
-		}
-	}
 	t, bi := decodeRuns(b)
 	if len(t) > 0 {
 		text = append(text, t)
@@ -313,6 +306,10 @@ var charClass = func() (t [256]uint8) {
 // least minBinRun characters, so short identifiers do not add noise) to
 // bin. The decoded runs are joined by newlines.
 func decodeRuns(b []byte) (text []byte, bin [][]byte) {
+	// Binary results go into one buffer (sliced at the end): clean text
+	// has many digests and ids, and one allocation each would dominate.
+	var binBuf, scratch []byte
+	var ends []int
 	for i := 0; i < len(b); {
 		if charClass[b[i]]&clB64 == 0 {
 			i++
@@ -329,9 +326,26 @@ func decodeRuns(b []byte) (text []byte, bin [][]byte) {
 			j++
 		}
 		run := b[i:j]
+		runStart := i
 		i = j
 		for i < len(b) && b[i] == '=' { // padding
 			i++
+		}
+		// Delimited hex ("de:ad:be:ef", "0x41,0x42", "de-ad-be-ef") is
+		// found here, from the runs it is made of, so it costs no pass of
+		// its own.
+		if j < len(b) && hexSep[b[j]] && (len(run) == 2 && and&clHex != 0 || len(run) == 4 && run[0] == '0' && run[1]|0x20 == 'x') ||
+			len(run) >= 23 && hexOrDash(run) && run[2] == '-' && run[5] == '-' {
+			if n, d := hexRunAt(b, runStart); n > 0 {
+				if textLike(d) {
+					text = append(append(text, d...), '\n')
+				} else {
+					binBuf = append(binBuf, d...)
+					ends = append(ends, len(binBuf))
+				}
+				i = max(i, runStart+n)
+				continue
+			}
 		}
 		if len(run) < minRun {
 			continue
@@ -340,14 +354,22 @@ func decodeRuns(b []byte) (text []byte, bin [][]byte) {
 		if !allHex && hexOrDash(run) {
 			continue // UUID-like: hex groups, never encoded text
 		}
-		d, isText := decodeRun(run, allHex, and&(clB32U|clB32L) != 0)
+		var d []byte
+		var isText bool
+		d, isText, scratch = decodeRun(run, allHex, and&(clB32U|clB32L) != 0, scratch)
 		switch {
 		case d == nil:
 		case isText:
 			text = append(append(text, d...), '\n')
 		case len(run) >= minBinRun:
-			bin = append(bin, d)
+			binBuf = append(binBuf, d...)
+			ends = append(ends, len(binBuf))
 		}
+	}
+	start := 0
+	for _, e := range ends {
+		bin = append(bin, binBuf[start:e:e])
+		start = e
 	}
 	return text, bin
 }
@@ -356,30 +378,32 @@ func decodeRuns(b []byte) (text []byte, bin [][]byte) {
 // identifier, not hidden data.
 const minBinRun = 24
 
-// decodeRun decodes one run; isText says whether the result reads as text.
-func decodeRun(run []byte, allHex, b32 bool) (d []byte, isText bool) {
+// decodeRun decodes one run into scratch (returned, possibly grown);
+// isText says whether the result reads as text. The result aliases
+// scratch: the caller copies it before the next call.
+func decodeRun(run []byte, allHex, b32 bool, scratch []byte) (d []byte, isText bool, _ []byte) {
 	if allHex {
 		// Hex text is decoded as hex only: base64 of text practically never
 		// stays inside the hex alphabet, and digests are common.
 		if len(run)%2 != 0 {
 			run = run[:len(run)-1]
 		}
-		d := make([]byte, len(run)/2)
-		if _, err := hex.Decode(d, run); err == nil {
-			return d, textLike(d)
+		scratch = grow(scratch, len(run)/2)
+		if _, err := hex.Decode(scratch, run); err == nil {
+			return scratch, textLike(scratch), scratch
 		}
-		return nil, false
+		return nil, false, scratch
 	}
 	if b32 {
 		if d := decodeBase32(run); d != nil && textLike(d) {
-			return d, true
+			return d, true, scratch
 		}
 	}
 	enc := base64.RawStdEncoding
 	if bytes.ContainsAny(run, "-_") {
 		enc = base64.RawURLEncoding
 	}
-	d = make([]byte, enc.DecodedLen(len(run)))
+	scratch = grow(scratch, enc.DecodedLen(len(run)))
 	var first []byte
 	// Try the run as it is and shifted by up to 3 characters: a run that
 	// starts with letters of the preceding text still decodes.
@@ -388,18 +412,28 @@ func decodeRun(run []byte, allHex, b32 bool) (d []byte, isText bool) {
 		if len(r)%4 == 1 {
 			r = r[:len(r)-1]
 		}
-		n, err := enc.Decode(d, r)
+		n, err := enc.Decode(scratch, r)
 		if err != nil {
 			continue
 		}
-		if textLike(d[:n]) {
-			return d[:n], true
+		if textLike(scratch[:n]) {
+			return scratch[:n], true, scratch
 		}
 		if first == nil {
-			first = bytes.Clone(d[:n])
+			if shift == 0 {
+				return scratch[:n], false, scratch
+			}
+			first = bytes.Clone(scratch[:n])
 		}
 	}
-	return first, false
+	return first, false, scratch
+}
+
+func grow(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n, max(n, 2*cap(b)))
+	}
+	return b[:n]
 }
 
 // decodeBase32 decodes an unpadded base32 run in either letter case, from

@@ -85,13 +85,6 @@ func NewWith(sc *secretscan.Scanner, known map[string]string, injected []Injecte
 // KnownCount is how many known secrets are matched.
 func (in *Inspector) KnownCount() int { return len(in.known) }
 
-func (in *Inspector) matchKnown(b []byte, where string) *Verdict {
-	if i, enc, ok := in.set.find(b); ok {
-		return &Verdict{Rule: RuleKnownSecret, Reason: "known secret " + in.known[i].Name + " (" + enc + ") in " + where}
-	}
-	return nil
-}
-
 func findingVerdict(f secretscan.Finding, where string) *Verdict {
 	return &Verdict{Rule: RuleSecret, Reason: f.RuleID + " " + f.Redacted + " in " + where}
 }

@@ -106,3 +106,34 @@ func FuzzCheckHostAndURL(f *testing.F) {
 		}
 	})
 }
+
+// The data validators and the transform decoders take attacker bytes: they
+// must never panic, whatever they are given.
+func FuzzCheckData(f *testing.F) {
+	for _, s := range []string{"4111 1111 1111 1111", "DE89 3704 0044 0532 0130 00", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+		"abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about", "+44 20 7946 0958, (555) 123-4567",
+		"a@b.test c@d.test", "0x41,0x42,0x43", "de:ad:be:ef:de:ad:be:ef:00", "=41=42=43", "&#x41;&amp;", "%u0041%25%32%35"} {
+		f.Add([]byte(s))
+	}
+	in := New(mustScanner(f), map[string]string{"S": "Zebra-Quartz-7731-Mango"}, nil)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_ = in.checkData(b, "body")
+		_ = in.CheckBody("application/octet-stream", b)
+		_, _ = DecodeContent("gzip, br", b, 1<<20)
+		_, _ = DecodeContent("deflate", b, 1<<20)
+	})
+}
+
+// A piece of the secret found must always be inside the secret.
+func FuzzFragments(f *testing.F) {
+	f.Add([]byte("xx Quartz-7731-Ma yy"))
+	f.Add([]byte("ognaM-1377-ztrauQ"))
+	in := New(mustScanner(f), map[string]string{"S": "Zebra-Quartz-7731-Mango"}, nil)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		in.frags.find(b, func(p piece) {
+			if p.lo < 0 || p.hi > len("Zebra-Quartz-7731-Mango") || p.hi-p.lo < gramLen {
+				t.Fatalf("bad piece %+v", p)
+			}
+		})
+	})
+}

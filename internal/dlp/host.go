@@ -25,12 +25,21 @@ func (in *Inspector) CheckHost(host string) *Verdict {
 		}
 	}
 	labels := strings.Split(h, ".")
-	for _, l := range labels {
-		if v := checkLabel(l); v != nil {
-			return v
+	if !in.off.Hostnames {
+		for _, l := range labels {
+			if v := checkLabel(l); v != nil {
+				return v
+			}
 		}
 	}
-	if fs := in.scanner.ScanString(strings.Join(labels, "\n")); len(fs) > 0 {
+	if in.off.Credentials {
+		return nil
+	}
+	joined := strings.Join(labels, "\n")
+	if r, _ := findCred([]byte(joined)); r != nil {
+		return credVerdict(r, "host name")
+	}
+	if fs := in.scanner.ScanString(joined); len(fs) > 0 {
 		return findingVerdict(fs[0], "host name")
 	}
 	return nil

@@ -93,7 +93,11 @@ var alignedRun = secretenc.AlignedRun
 // their case-folded 2-byte prefixes rejects almost every position with one
 // load. A folded variant matches in any letter case; the others exactly.
 type knownSet struct {
-	bits  [1 << 16 / 64]uint64
+	bits [1 << 16 / 64]uint64
+	// any has a bit for every raw 2-byte start of a known variant (in
+	// every letter case) or of a credential prefix: one load rejects a
+	// position for both searches.
+	any   [1 << 16 / 64]uint64
 	byPfx map[[2]byte][]knownRef
 }
 
@@ -121,29 +125,31 @@ func newKnownSet(ks []KnownSecret) *knownSet {
 			h := uint32(p[0])<<8 | uint32(p[1])
 			s.bits[h>>6] |= 1 << (h & 63)
 			s.byPfx[p] = append(s.byPfx[p], knownRef{i, v})
+			for _, a := range caseForms(v.s[0]) {
+				for _, b := range caseForms(v.s[1]) {
+					k := uint32(a)<<8 | uint32(b)
+					s.any[k>>6] |= 1 << (k & 63)
+				}
+			}
 		}
+	}
+	for i := range credRules {
+		p := credRules[i].prefix
+		k := uint32(p[0])<<8 | uint32(p[1])
+		s.any[k>>6] |= 1 << (k & 63)
 	}
 	return s
 }
 
-// find returns the first known secret (index, encoding) found in b.
-func (s *knownSet) find(b []byte) (int, string, bool) {
-	for i := 0; i+1 < len(b); i++ {
-		h := uint32(lowerTable[b[i]])<<8 | uint32(lowerTable[b[i+1]])
-		if s.bits[h>>6]&(1<<(h&63)) == 0 {
-			continue
-		}
-		for _, r := range s.byPfx[[2]byte{lowerTable[b[i]], lowerTable[b[i+1]]}] {
-			n := len(r.v.s)
-			if i+n > len(b) {
-				continue
-			}
-			if r.v.fold && bytes.EqualFold(b[i:i+n], r.v.s) || !r.v.fold && bytes.Equal(b[i:i+n], r.v.s) {
-				return r.secret, r.v.enc, true
-			}
-		}
+// caseForms is c in both letter cases (c alone if not a letter).
+func caseForms(c byte) []byte {
+	switch {
+	case c >= 'a' && c <= 'z':
+		return []byte{c, c - 32}
+	case c >= 'A' && c <= 'Z':
+		return []byte{c, c + 32}
 	}
-	return 0, "", false
+	return []byte{c}
 }
 
 // findWithCreds is find and findCred in one pass over b: the first known
@@ -152,6 +158,9 @@ func (s *knownSet) find(b []byte) (int, string, bool) {
 func (s *knownSet) findWithCreds(b []byte, creds bool) (ki int, enc string, ok bool, cr *credRule) {
 	x := credIdx
 	for i := 0; i+1 < len(b); i++ {
+		if k := uint32(b[i])<<8 | uint32(b[i+1]); s.any[k>>6]&(1<<(k&63)) == 0 {
+			continue
+		}
 		h := uint32(lowerTable[b[i]])<<8 | uint32(lowerTable[b[i+1]])
 		if s.bits[h>>6]&(1<<(h&63)) != 0 {
 			for _, r := range s.byPfx[[2]byte{lowerTable[b[i]], lowerTable[b[i+1]]}] {

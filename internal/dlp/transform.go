@@ -307,43 +307,8 @@ func stripInvisible(b []byte) []byte {
 	return out
 }
 
-// decodeDelimitedHex finds hex bytes with a separator between them
-// ("de:ad:be:ef", "de-ad-be-ef", "de ad be ef", "0x41,0x42", "\x41"
-// is a JSON-ish escape handled elsewhere) of at least 8 bytes, and decodes
-// each run; runs are joined by newlines.
-func decodeDelimitedHex(b []byte) []byte {
-	var out []byte
-	for i := 2; i+3 < len(b); i++ {
-		// Cheap test first: "hh<sep>hh<same sep>" around b[i].
-		if !hexSep[b[i]] || !isHex(b[i-1]) || !isHex(b[i-2]) {
-			continue
-		}
-		pair := isHex(b[i+1]) && isHex(b[i+2]) && b[i+3] == b[i]
-		prefixed := b[i+1] == '0' && b[i+2]|0x20 == 'x'
-		if !pair && !prefixed {
-			continue
-		}
-		// Back up to where the run starts, then read runs from there.
-		start := i - 2
-		for start > 0 && i-start < 1<<12 && (isHex(b[start-1]) || hexSep[b[start-1]] || b[start-1] == 'x' || b[start-1] == 'X') {
-			start--
-		}
-		end := i
-		for k := start; k < len(b) && k <= i+3; {
-			n, d := hexRunAt(b, k)
-			if n == 0 {
-				k++
-				continue
-			}
-			out = append(append(out, d...), '\n')
-			k += n
-			end = k
-		}
-		i = max(i, end)
-	}
-	return out
-}
-
+// hexSep are the separators of delimited hex ("de:ad:be:ef", "de ad",
+// "0x41,0x42"); decodeRuns finds such runs and hexRunAt reads them.
 var hexSep = func() (t [256]bool) {
 	for _, c := range ":- ,;.|" {
 		t[c] = true
