@@ -185,14 +185,9 @@ func contains(l []string, s string) bool {
 // /workspace trusted, and, when apiKey is the placeholder key the agent
 // holds, that key approved. Everything else in the file is kept.
 func FirstRun(existing []byte, apiKey string) ([]byte, error) {
-	cfg := map[string]any{}
-	if len(strings.TrimSpace(string(existing))) > 0 {
-		if err := json.Unmarshal(existing, &cfg); err != nil {
-			return nil, fmt.Errorf("~/.claude.json in the agent image is not a JSON object: %v; fix the image or remove the file", err)
-		}
-		if cfg == nil {
-			cfg = map[string]any{}
-		}
+	cfg, err := object("~/.claude.json", existing)
+	if err != nil {
+		return nil, err
 	}
 	cfg["hasCompletedOnboarding"] = true
 	cfg["bypassPermissionsModeAccepted"] = true
@@ -207,8 +202,9 @@ func FirstRun(existing []byte, apiKey string) ([]byte, error) {
 	ws["hasTrustDialogAccepted"] = true
 	projects[Workspace] = ws
 	cfg["projects"] = projects
-	if apiKey != "" {
-		// Claude Code remembers an approved key by its last 20 characters.
+	if apiKey != "" && printableASCII(apiKey) {
+		// Claude Code remembers an approved key by its last 20 characters
+		// (API keys are ASCII; anything else is not a key to approve).
 		tail := apiKey
 		if len(tail) > 20 {
 			tail = tail[len(tail)-20:]
@@ -234,6 +230,46 @@ func FirstRun(existing []byte, apiKey string) ([]byte, error) {
 		}
 		cfg["customApiKeyResponses"] = resp
 	}
+	return marshal(cfg)
+}
+
+// Settings merges into an existing ~/.claude/settings.json (nil or empty:
+// none) the acknowledgement of the bypass-permissions warning that newer
+// Claude Code versions keep there rather than in ~/.claude.json; without
+// it an attached session in bypass mode opens on a warning to accept.
+func Settings(existing []byte) ([]byte, error) {
+	cfg, err := object("~/.claude/settings.json", existing)
+	if err != nil {
+		return nil, err
+	}
+	cfg["skipDangerousModePermissionPrompt"] = true
+	return marshal(cfg)
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func object(name string, data []byte) (map[string]any, error) {
+	cfg := map[string]any{}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return cfg, nil
+	}
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		return nil, fmt.Errorf("%s in the agent image is not a JSON object: %v; fix the image or remove the file", name, err)
+	}
+	if cfg == nil {
+		cfg = map[string]any{}
+	}
+	return cfg, nil
+}
+
+func marshal(cfg map[string]any) ([]byte, error) {
 	out, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		return nil, err

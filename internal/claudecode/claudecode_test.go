@@ -139,6 +139,20 @@ func TestFirstRun(t *testing.T) {
 	}
 }
 
+func TestSettings(t *testing.T) {
+	out, err := Settings([]byte(`{"model":"opus","permissions":{"allow":["Read"]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(out, &got); err != nil || got["skipDangerousModePermissionPrompt"] != true || got["model"] != "opus" || got["permissions"] == nil {
+		t.Errorf("settings = %s (%v)", out, err)
+	}
+	if _, err := Settings([]byte(`"x"`)); err == nil || !strings.Contains(err.Error(), "settings.json") {
+		t.Errorf("a string: err = %v", err)
+	}
+}
+
 func FuzzFirstRun(f *testing.F) {
 	f.Add([]byte(`{"projects":{"/workspace":1}}`), "k")
 	f.Add([]byte(`{"customApiKeyResponses":{"approved":3}}`), "0123456789012345678901")

@@ -132,6 +132,7 @@ func TestRunCwdKeepDocker(t *testing.T) {
 		`/workspace/inside-link`:                                                              "ran",
 		`cd /workspace && git status --short | head -n 1 | cut -c1-2`:                         "??",
 		`printenv DISABLE_AUTOUPDATER CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC | tr '\n' ' '`: "1 1",
+		`grep -c '"skipDangerousModePermissionPrompt": true' ~/.claude/settings.json`:         "1",
 		`stat -c %a ~/.claude.json`:                                                           "600",
 	} {
 		got, err := sh(script)

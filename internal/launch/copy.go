@@ -102,7 +102,7 @@ func copyTree(ctx context.Context, c string, u AgentUser, src, dst string, progr
 }
 
 // writeFirstRun merges Claude Code's first-run state into the agent's
-// ~/.claude.json. An API key the agent holds as a literal (the
+// ~/.claude.json and ~/.claude/settings.json. An API key the agent holds as a literal (the
 // placeholder egress replaces) is approved, so an interactive session
 // does not ask about it.
 func writeFirstRun(ctx context.Context, c string, u AgentUser, p *plan.Plan) error {
@@ -120,8 +120,25 @@ func writeFirstRun(ctx context.Context, c string, u AgentUser, p *plan.Plan) err
 	if err != nil {
 		return fmt.Errorf("in %s: %w", c, err)
 	}
-	if _, err := execIn(ctx, c, u.Name, strings.NewReader(string(data)), "sh", "-c", `umask 077 && cat > "$HOME/.claude.json.tmp" && mv "$HOME/.claude.json.tmp" "$HOME/.claude.json"`); err != nil {
-		return fmt.Errorf("writing ~/.claude.json: %w", err)
+	if err := writeAgentFile(ctx, c, u, ".claude.json", data); err != nil {
+		return err
+	}
+	existing, err = execIn(ctx, c, u.Name, nil, "sh", "-c", `cat "$HOME/.claude/settings.json" 2>/dev/null || true`)
+	if err != nil {
+		return err
+	}
+	if data, err = claudecode.Settings([]byte(existing)); err != nil {
+		return fmt.Errorf("in %s: %w", c, err)
+	}
+	return writeAgentFile(ctx, c, u, ".claude/settings.json", data)
+}
+
+// writeAgentFile replaces a file under the agent's home, as the agent,
+// mode 0600.
+func writeAgentFile(ctx context.Context, c string, u AgentUser, rel string, data []byte) error {
+	script := `set -e; umask 077; f="$HOME/$1"; mkdir -p "$(dirname "$f")"; cat > "$f.tmp"; mv "$f.tmp" "$f"`
+	if _, err := execIn(ctx, c, u.Name, strings.NewReader(string(data)), "sh", "-c", script, "sh", rel); err != nil {
+		return fmt.Errorf("writing ~/%s: %w", rel, err)
 	}
 	return nil
 }
