@@ -11,18 +11,12 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -66,8 +60,8 @@ func run(bin string, n, mb, runs, conns int) error {
 	defer os.RemoveAll(dir)
 
 	// Origin: TLS on loopback, certificate for "localhost".
-	originCA, originKey := mustCA("bench origin CA")
-	leaf := mustLeaf(originCA, originKey, "localhost")
+	originCA := mustCA("bench origin CA")
+	leaf := mustLeaf(originCA, "localhost")
 	block := make([]byte, 1<<20)
 	for i := range block {
 		block[i] = byte(i*7 + 3)
@@ -113,7 +107,7 @@ func run(bin string, n, mb, runs, conns int) error {
 		return err
 	}
 	originPEM := filepath.Join(dir, "origin-ca.pem")
-	if err := os.WriteFile(originPEM, pemCert(originCA), 0o644); err != nil {
+	if err := os.WriteFile(originPEM, originCA.certPEM, 0o644); err != nil {
 		return err
 	}
 	cmd := exec.Command(bin, "egress", "--config", routes, "--listen", "127.0.0.1:0", "--direct",
@@ -134,7 +128,7 @@ func run(bin string, n, mb, runs, conns int) error {
 	proxyURL, _ := url.Parse("http://" + addr)
 
 	roots := x509.NewCertPool()
-	roots.AddCert(originCA)
+	roots.AddCert(originCA.cert)
 	egressPEM, err := os.ReadFile(filepath.Join(caDir, "ca.crt"))
 	if err != nil {
 		return err
@@ -354,7 +348,13 @@ func cpuModel() string {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func mustCA(cn string) (*x509.Certificate, *ecdsa.PrivateKey) {
+// testCA is a CA in PEM (what ca.IssueLeaf signs with) and parsed.
+type testCA struct {
+	certPEM, keyPEM []byte
+	cert            *x509.Certificate
+}
+
+func mustCA(cn string) testCA {
 	certPEM, keyPEM, err := ca.Generate(cn, time.Hour)
 	if err != nil {
 		panic(err)
@@ -364,24 +364,17 @@ func mustCA(cn string) (*x509.Certificate, *ecdsa.PrivateKey) {
 		panic(err)
 	}
 	leaf, _ := x509.ParseCertificate(c.Certificate[0])
-	return leaf, c.PrivateKey.(*ecdsa.PrivateKey)
+	return testCA{certPEM, keyPEM, leaf}
 }
 
-func mustLeaf(caCert *x509.Certificate, caKey *ecdsa.PrivateKey, name string) tls.Certificate {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		DNSNames: []string{name}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+func mustLeaf(c testCA, name string) tls.Certificate {
+	certPEM, keyPEM, err := ca.IssueLeaf(c.certPEM, c.keyPEM, []string{name, "127.0.0.1"}, time.Hour)
 	if err != nil {
 		panic(err)
 	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
-
-func pemCert(c *x509.Certificate) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		panic(err)
+	}
+	return pair
 }

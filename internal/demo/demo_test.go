@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"os"
@@ -38,8 +39,9 @@ func TestNewCAChains(t *testing.T) {
 			t.Errorf("verify for %s: %v, want ok=%v", tc.host, err, tc.ok)
 		}
 	}
-	if k, _ := pem.Decode(keyPEM); k == nil || k.Type != "PRIVATE KEY" {
-		t.Error("leaf key is not a PKCS#8 PEM block")
+	// The fake upstream serves them with tls.LoadX509KeyPair.
+	if _, err := tls.X509KeyPair(leafPEM, keyPEM); err != nil {
+		t.Errorf("leaf certificate and key do not pair: %v", err)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/internal/ca"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
+	"github.com/claude-bottle/claude-bottle/internal/testca"
 )
 
 // benchChain is client → egress (in process, direct) → TLS origin on
@@ -31,9 +32,9 @@ func benchChain(b *testing.B) (via, direct *http.Client, base string) {
 			_, _ = w.Write(block)
 		}
 	})
-	originCA, originKey := newTestCA(b, "bench origin CA")
+	originCA := testca.New(b, "bench origin CA")
 	origin := httptest.NewUnstartedServer(mux)
-	origin.TLS = &tls.Config{Certificates: []tls.Certificate{mintLeaf(b, originCA, originKey, "localhost")}}
+	origin.TLS = &tls.Config{Certificates: []tls.Certificate{originCA.Leaf(b, "localhost", "127.0.0.1")}}
 	origin.StartTLS()
 	b.Cleanup(origin.Close)
 	caDir := filepath.Join(dir, "ca")
@@ -42,7 +43,7 @@ func benchChain(b *testing.B) (via, direct *http.Client, base string) {
 	}
 	egressCA, _ := ca.Load(filepath.Join(caDir, "ca.crt"), filepath.Join(caDir, "ca.key"))
 	originPool := origin.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
-	originPool.AddCert(originCA)
+	originPool.AddCert(originCA.Cert)
 	srv, err := New(Options{CA: egressCA, RootCAs: originPool, Logger: slog.New(slog.DiscardHandler),
 		Getenv: func(string) string { return "bench-token-0123456789abcdef" }},
 		&sidecarconfig.Routes{Routes: []sidecarconfig.Route{{Host: "localhost", Auth: &sidecarconfig.Auth{Scheme: "Bearer", TokenSlot: "EGRESS_TOKEN_0"}}}})

@@ -5,17 +5,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -34,6 +28,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/dockertest"
 	"github.com/claude-bottle/claude-bottle/internal/proxykit"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
+	"github.com/claude-bottle/claude-bottle/internal/testca"
 	"github.com/claude-bottle/claude-bottle/internal/testkit"
 )
 
@@ -98,11 +93,10 @@ type echoReply struct {
 func newOrigin(t *testing.T, dir string) *origin {
 	t.Helper()
 	o := &origin{}
-	caCert, caKey := newTestCA(t, "test origin CA")
-	leaf := mintLeaf(t, caCert, caKey, hostAPI, hostOpen, hostOther)
-	o.pool = x509.NewCertPool()
-	o.pool.AddCert(caCert)
-	o.caPath = writePEM(t, filepath.Join(dir, "origin-ca.pem"), caCert)
+	oca := testca.New(t, "test origin CA")
+	leaf := oca.Leaf(t, hostAPI, hostOpen, hostOther, "127.0.0.1")
+	o.pool = oca.Pool
+	o.caPath = oca.WriteCert(t, filepath.Join(dir, "origin-ca.pem"))
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -270,9 +264,13 @@ type upstream struct {
 func newUpstream(t *testing.T, dir string, o *origin) *upstream {
 	t.Helper()
 	u := &upstream{}
-	caCert, caKey := newTestCA(t, "test upstream CA")
-	u.caPath = writePEM(t, filepath.Join(dir, "upstream-ca.pem"), caCert)
-	tlsCA := tls.Certificate{Certificate: [][]byte{caCert.Raw}, PrivateKey: caKey, Leaf: caCert}
+	uca := testca.New(t, "test upstream CA")
+	u.caPath = uca.WriteCert(t, filepath.Join(dir, "upstream-ca.pem"))
+	tlsCA, err := tls.X509KeyPair(uca.CertPEM, uca.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsCA.Leaf = uca.Cert
 
 	p := goproxy.NewProxyHttpServer()
 	p.Verbose = false
@@ -421,48 +419,3 @@ func (e *env) client(t testing.TB, h2 bool) *http.Client {
 
 // needTool skips when a tool is missing, except under CI=true.
 func needTool(t testing.TB, name string) string { return dockertest.Tool(t, name) }
-
-func newTestCA(t testing.TB, cn string) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	certPEM, keyPEM, err := ca.Generate(cn, 24*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(c.Certificate[0])
-	return leaf, c.PrivateKey.(*ecdsa.PrivateKey)
-}
-
-func mintLeaf(t testing.TB, caCert *x509.Certificate, caKey *ecdsa.PrivateKey, names ...string) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: names[0]},
-		DNSNames:     names,
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
-
-func writePEM(t testing.TB, path string, c *x509.Certificate) string {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}

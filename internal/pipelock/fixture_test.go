@@ -4,22 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -29,6 +23,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/ca"
 	"github.com/claude-bottle/claude-bottle/internal/secretscan"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
+	"github.com/claude-bottle/claude-bottle/internal/testca"
 )
 
 // origin is a real TLS (and plain HTTP) server on loopback that records
@@ -62,36 +57,10 @@ func portOf(u string) string {
 
 func newOrigin(t testing.TB) *origin {
 	t.Helper()
-	certPEM, keyPEM, err := ca.Generate("test origin CA", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caLeaf, _ := x509.ParseCertificate(caCert.Certificate[0])
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caLeaf, &key.PublicKey, caCert.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := &origin{pool: x509.NewCertPool()}
-	o.pool.AddCert(caLeaf)
-	o.caFile = filepath.Join(t.TempDir(), "origin-ca.pem")
-	if err := os.WriteFile(o.caFile, certPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	oca := testca.New(t, "test origin CA")
+	leaf := oca.Leaf(t, "localhost", "127.0.0.1", "::1")
+	o := &origin{pool: oca.Pool}
+	o.caFile = oca.WriteCert(t, filepath.Join(t.TempDir(), "origin-ca.pem"))
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		o.mu.Lock()
@@ -104,7 +73,7 @@ func newOrigin(t testing.TB) *origin {
 		io.WriteString(w, "origin ok\n")
 	})
 	o.tls = httptest.NewUnstartedServer(h)
-	o.tls.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	o.tls.TLS = &tls.Config{Certificates: []tls.Certificate{leaf}}
 	o.tls.StartTLS()
 	o.plain = httptest.NewServer(h)
 	t.Cleanup(func() { o.tls.Close(); o.plain.Close() })
