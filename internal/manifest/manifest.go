@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -30,6 +31,9 @@ type Bottle struct {
 	Allowlist []string
 	Routes    []Route
 	Supervise bool
+	// DLPOff lists the DLP rule classes the bottle turns off (dlp: key),
+	// sorted; see sidecarconfig.DLPClasses.
+	DLPOff []string
 	// Claude is how Claude Code reaches its model; nil when not declared.
 	Claude *Claude
 	Image  string
@@ -129,7 +133,7 @@ type Agent struct {
 }
 
 var (
-	bottleKeys     = []string{"env", "git", "egress", "supervise", "claude", "image", "dockerfile"}
+	bottleKeys     = []string{"env", "git", "egress", "supervise", "dlp", "claude", "image", "dockerfile"}
 	claudeKeys     = []string{"auth", "base_url"}
 	claudeAuthKeys = []string{"kind", "token_ref"}
 	claudeKinds    = []string{ClaudeOAuth, ClaudeAPIKey}
@@ -196,6 +200,11 @@ func ParseBottle(name, file string, data []byte) (*Bottle, error) {
 			return nil, err
 		}
 	}
+	if n, ok := top["dlp"]; ok {
+		if b.DLPOff, err = d.dlp(n); err != nil {
+			return nil, err
+		}
+	}
 	if n, ok := top["claude"]; ok {
 		if b.Claude, err = d.claude(n); err != nil {
 			return nil, err
@@ -223,6 +232,32 @@ func ParseBottle(name, file string, data []byte) (*Bottle, error) {
 		b.Dockerfile = filepath.Clean(df)
 	}
 	return b, nil
+}
+
+// dlp reads the dlp: key, e.g. {pii: off, financial: on}: each DLP class
+// of pipelock is on unless turned off here. Known secrets are always on.
+func (d decoder) dlp(n *yaml.Node) ([]string, error) {
+	order, vals, err := d.mapping(n, "dlp", sidecarconfig.DLPClasses)
+	if err != nil {
+		return nil, err
+	}
+	var off []string
+	for _, k := range order {
+		v := vals[k]
+		key := "dlp." + k
+		if v.Kind != yaml.ScalarNode {
+			return nil, d.errf(v, key, "expected on or off, found %s", kindName(v))
+		}
+		switch strings.ToLower(v.Value) {
+		case "off", "false":
+			off = append(off, k)
+		case "on", "true":
+		default:
+			return nil, d.errf(v, key, "expected on or off, found %q", v.Value)
+		}
+	}
+	sort.Strings(off)
+	return off, nil
 }
 
 func (d decoder) env(n *yaml.Node) ([]EnvVar, error) {

@@ -109,6 +109,9 @@ func TestBadManifests(t *testing.T) {
 		{"unknown key with suggestion", false, "b", "---\nsupervice: true\n---\n", []string{"b.md:2", `unknown key "supervice"`, `did you mean "supervise"`}},
 		{"unknown nested key", false, "b", "---\negress:\n  routes:\n    - host: a.com\n      paths: [/x]\n---\n", []string{"b.md:5", "egress.routes[0].paths", "unknown key"}},
 		{"unknown key far from any", false, "b", "---\nzzzzzzzz: 1\n---\n", []string{"known keys here"}},
+		{"dlp unknown class", false, "b", "---\ndlp:\n  pi: off\n---\n", []string{"b.md:3", "dlp.pi", `did you mean "pii"`}},
+		{"dlp bad value", false, "b", "---\ndlp:\n  pii: sometimes\n---\n", []string{"b.md:3", "dlp.pii", "expected on or off"}},
+		{"dlp not a mapping", false, "b", "---\ndlp: off\n---\n", []string{"b.md:2", "dlp"}},
 		{"bad bottle name", false, "Bad_Name", "---\n---\n", []string{"Bad_Name.md", "[a-z][a-z0-9-]*"}},
 		{"bad agent name", true, "9agent", "---\nbottle: b\n---\n", []string{"9agent.md", "[a-z][a-z0-9-]*"}},
 		{"agent without bottle", true, "a", "---\ndescription: x\n---\n", []string{"a.md", "key bottle", "is required"}},
@@ -162,6 +165,16 @@ func TestBadManifests(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestDLPKey(t *testing.T) {
+	b, err := ParseBottle("crm", "/h/bottles/crm.md", []byte("---\ndlp:\n  pii: off\n  financial: on\n  crypto: false\n---\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(b.DLPOff, ","); got != "crypto,pii" {
+		t.Fatalf("DLPOff = %q, want crypto,pii", got)
 	}
 }
 

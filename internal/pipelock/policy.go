@@ -98,7 +98,13 @@ func BuildPolicy(cfg *sidecarconfig.Pipelock, getenv func(string) string, sc *se
 		// matters (docs/DESIGN.md, "The model credential").
 		delete(p.passthrough, ic.Host)
 	}
-	p.inspector = dlp.New(sc, known, injected)
+	var off dlp.Classes
+	for i, c := range cfg.DLPOff {
+		if !off.Set(c, true) {
+			return nil, fmt.Errorf("dlp_off[%d]: %q is not a DLP class; use one of %s", i, c, strings.Join(dlp.ClassNames, ", "))
+		}
+	}
+	p.inspector = dlp.NewWith(sc, known, injected, dlp.Options{Off: off})
 	return p, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/claude-bottle/claude-bottle/internal/dlp"
 	"github.com/claude-bottle/claude-bottle/internal/secretscan"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
@@ -15,6 +16,14 @@ func mustScanner(t testing.TB) *secretscan.Scanner {
 		t.Fatal(err)
 	}
 	return sc
+}
+
+// The manifest validates dlp: names against sidecarconfig's list, pipelock
+// against dlp's: they must be the same.
+func TestDLPClassListsAgree(t *testing.T) {
+	if strings.Join(sidecarconfig.DLPClasses, ",") != strings.Join(dlp.ClassNames, ",") {
+		t.Fatalf("sidecarconfig.DLPClasses %v != dlp.ClassNames %v", sidecarconfig.DLPClasses, dlp.ClassNames)
+	}
 }
 
 func TestBuildPolicyErrors(t *testing.T) {
@@ -38,6 +47,8 @@ func TestBuildPolicyErrors(t *testing.T) {
 		{"bad ip literal", sidecarconfig.Pipelock{AllowIPLiterals: []string{"1.2.3"}}, `allow_ip_literals[0]: "1.2.3" is not an IP address`},
 		{"bad host", sidecarconfig.Pipelock{Allowlist: []string{"https://x"}}, "allowlist[0]"},
 		{"short secret is a warning", sidecarconfig.Pipelock{KnownSecretEnv: []string{"SHORT"}}, ""},
+		{"dlp classes off", sidecarconfig.Pipelock{DLPOff: []string{"pii", "financial"}}, ""},
+		{"unknown dlp class", sidecarconfig.Pipelock{DLPOff: []string{"pii", "emails"}}, `dlp_off[1]: "emails" is not a DLP class`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

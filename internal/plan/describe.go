@@ -3,9 +3,11 @@ package plan
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/claude-bottle/claude-bottle/internal/manifest"
+	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
 
 // Describe writes the plan for a person to read before saying y/N. It shows
@@ -68,6 +70,7 @@ func (p *Plan) Describe(w io.Writer) {
 		}
 	}
 	fmt.Fprintf(w, "  supervise:    %v\n", p.Bottle.Supervise)
+	fmt.Fprintf(w, "  dlp:          %s\n", dlpLine(p.Pipelock.DLPOff))
 	if len(p.Bottle.Env) > 0 {
 		fmt.Fprintf(w, "  env:\n")
 		for _, e := range p.Bottle.Env {
@@ -85,6 +88,21 @@ func (p *Plan) Describe(w io.Writer) {
 		fmt.Fprintf(w, "  skills:       %s\n", strings.Join(p.Agent.Skills, ", "))
 	}
 	fmt.Fprintf(w, "  state dir:    %s\n", p.StateDir)
+}
+
+// dlpLine says which DLP classes pipelock applies.
+func dlpLine(off []string) string {
+	var on []string
+	for _, c := range sidecarconfig.DLPClasses {
+		if !slices.Contains(off, c) {
+			on = append(on, c)
+		}
+	}
+	line := "known secrets, " + strings.Join(on, ", ")
+	if len(off) > 0 {
+		line += " (off: " + strings.Join(off, ", ") + ")"
+	}
+	return line
 }
 
 func listOrNone(l []string, suffix string) string {

@@ -303,6 +303,7 @@ func (p *Plan) planPipelock() {
 	if p.Pipelock.Allowlist == nil {
 		p.Pipelock.Allowlist = []string{}
 	}
+	p.Pipelock.DLPOff = p.Bottle.DLPOff
 	for _, e := range p.Bottle.Env {
 		if e.Secret() {
 			slot := "PIPELOCK_SECRET_" + strconv.Itoa(len(p.SecretSlots))

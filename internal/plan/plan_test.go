@@ -208,3 +208,27 @@ func TestDockerfileTag(t *testing.T) {
 		t.Fatal("the same Dockerfile gave another tag")
 	}
 }
+
+// The bottle's dlp: key reaches pipelock.json, and the plan (start
+// --dry-run) says which classes are on.
+func TestDLPClassesPlanned(t *testing.T) {
+	b := mustBottle(t, "---\ndlp:\n  pii: off\n---\n")
+	p, err := New(agentFor("b"), b, Options{Slug: "a-00000", Home: "/h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(p.Pipelock.DLPOff, ",") != "pii" {
+		t.Fatalf("pipelock dlp_off = %v", p.Pipelock.DLPOff)
+	}
+	var out bytes.Buffer
+	p.Describe(&out)
+	if !strings.Contains(out.String(), "dlp:          known secrets, credentials, financial, crypto, hostnames (off: pii)") {
+		t.Errorf("the plan does not say which DLP classes are on:\n%s", out.String())
+	}
+	p, _ = New(agentFor("b"), mustBottle(t, "---\n---\n"), Options{Slug: "a-00000", Home: "/h"})
+	out.Reset()
+	p.Describe(&out)
+	if !strings.Contains(out.String(), "dlp:          known secrets, credentials, financial, crypto, pii, hostnames\n") {
+		t.Errorf("default plan:\n%s", out.String())
+	}
+}

@@ -117,7 +117,17 @@ type Pipelock struct {
 	AllowIPLiterals []string `json:"allow_ip_literals,omitempty"`
 	// MaxBodyBytes caps an inspected request body; 0 means the default.
 	MaxBodyBytes int64 `json:"max_body_bytes,omitempty"`
+	// DLPOff lists DLP rule classes turned off (names in DLPClasses), from
+	// the bottle's dlp: key. Known secrets cannot be turned off.
+	DLPOff []string `json:"dlp_off,omitempty"`
 }
+
+// DLPClasses are the DLP rule classes a bottle can turn off: provider
+// credential shapes, gitleaks and credential assignments; cards and
+// IBANs; Bitcoin addresses, WIF keys and BIP-39 phrases; bulk e-mail
+// addresses and phone numbers; encoded host labels. internal/dlp has the
+// same list (a test keeps them equal).
+var DLPClasses = []string{"credentials", "financial", "crypto", "pii", "hostnames"}
 
 // InjectedCredential identifies one credential egress injects.
 type InjectedCredential struct {
