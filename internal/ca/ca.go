@@ -28,11 +28,7 @@ import (
 // Generate makes a new CA valid for validFor, named after commonName, and
 // returns its certificate and key in PEM.
 func Generate(commonName string, validFor time.Duration) (certPEM, keyPEM []byte, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	key, serial, err := newKeySerial()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -51,13 +47,29 @@ func Generate(commonName string, validFor time.Duration) (certPEM, keyPEM []byte
 	if err != nil {
 		return nil, nil, err
 	}
+	return encodePEM(der, key)
+}
+
+// newKeySerial makes a P-256 key and a random 127-bit serial number.
+func newKeySerial() (*ecdsa.PrivateKey, *big.Int, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, nil, err
+	}
+	return key, serial, nil
+}
+
+// encodePEM returns a certificate (DER) and its key in PEM.
+func encodePEM(der []byte, key *ecdsa.PrivateKey) (certPEM, keyPEM []byte, err error) {
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
 		return nil, nil, err
 	}
-	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
-	return certPEM, keyPEM, nil
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), nil
 }
 
 // IssueLeaf signs a server certificate for names (DNS names or IP
@@ -80,11 +92,7 @@ func IssueLeaf(caCertPEM, caKeyPEM []byte, names []string, validFor time.Duratio
 	if !caCert.IsCA {
 		return nil, nil, errors.New("ca: the signing certificate is not a CA (basicConstraints CA:FALSE)")
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	key, serial, err := newKeySerial()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -108,11 +116,7 @@ func IssueLeaf(caCertPEM, caKeyPEM []byte, names []string, validFor time.Duratio
 	if err != nil {
 		return nil, nil, err
 	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), nil
+	return encodePEM(der, key)
 }
 
 // WriteNew generates a CA and writes dir/ca.crt (0644) and dir/ca.key (0600),

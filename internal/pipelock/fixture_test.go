@@ -24,6 +24,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/secretscan"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 	"github.com/claude-bottle/claude-bottle/internal/testca"
+	"github.com/claude-bottle/claude-bottle/internal/testkit"
 )
 
 // origin is a real TLS (and plain HTTP) server on loopback that records
@@ -115,24 +116,13 @@ func itoa64(n int64) string {
 }
 
 // logBuf collects the proxy's JSON log lines.
-type logBuf struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
+type logBuf struct{ testkit.SyncBuffer }
 
 // decisions returns every "decision" log line.
 func (l *logBuf) decisions(t testing.TB) []map[string]any {
 	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var out []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(l.buf.Bytes()))
+	sc := bufio.NewScanner(bytes.NewReader(l.Bytes()))
 	for sc.Scan() {
 		var m map[string]any
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
