@@ -166,7 +166,7 @@ git push origin "HEAD:refs/heads/$4" 2>&1`
 // upstreamRef reports whether the upstream's repository has ref.
 func (b *bottle) upstreamRef(t *testing.T, ref string) bool {
 	t.Helper()
-	out, err := runCmd(t.Context(), "docker", "exec", b.w.gitName, "sh", "-c",
+	out, err := engine.Docker(t.Context(), "exec", b.w.gitName, "sh", "-c",
 		`cd /srv/repo.git; git rev-parse -q --verify "$1" >/dev/null && echo yes || echo no`, "sh", ref)
 	if err != nil {
 		t.Fatalf("reading the upstream repository: %v %s", err, out)
