@@ -632,8 +632,3 @@ func (b *bottle) curlMany(t *testing.T, calls [][]string) []curlResult {
 	}
 	return res
 }
-
-func runCmd(ctx context.Context, name string, args ...string) (string, error) {
-	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
-	return string(out), err
-}
