@@ -483,13 +483,34 @@ func bip39Sep(c byte) bool {
 
 // bip39Tail: the last 12, 15, 18, 21 or 24 words of run form a phrase
 // with a valid checksum.
+// A phrase must also have at least three quarters of its words distinct:
+// a real one almost always does (two repeats in 12 words from 2,048 is
+// rare), while "segment/segment/segment/..." passes a 4-bit checksum one
+// time in 16.
 func bip39Tail(run []int) bool {
 	for _, n := range []int{24, 21, 18, 15, 12} {
-		if len(run) >= n && bip39Checksum(run[len(run)-n:]) {
+		if len(run) >= n && distinctInts(run[len(run)-n:])*4 >= n*3 && bip39Checksum(run[len(run)-n:]) {
 			return true
 		}
 	}
 	return false
+}
+
+func distinctInts(a []int) int {
+	n := 0
+	for i, x := range a {
+		seen := false
+		for _, y := range a[:i] {
+			if x == y {
+				seen = true
+				break
+			}
+		}
+		if !seen {
+			n++
+		}
+	}
+	return n
 }
 
 func bip39Checksum(words []int) bool {

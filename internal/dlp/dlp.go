@@ -169,6 +169,15 @@ func (in *Inspector) CheckURL(u *url.URL) *Verdict {
 		if v := in.assignmentsIn(sc, []byte(q), "URL query"); v != nil {
 			return v
 		}
+		// A form-encoded query writes spaces as '+': grouped card numbers
+		// and seed phrases need them back.
+		if strings.Contains(q, "+") {
+			for _, l := range Layers([]byte(strings.ReplaceAll(q, "+", " "))) {
+				if v := in.checkData(l, "URL query"); v != nil {
+					return v
+				}
+			}
+		}
 	}
 	return nil
 }

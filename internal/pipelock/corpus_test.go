@@ -22,6 +22,7 @@ import (
 // A corpus case is one request (or one CONNECT host) and whether it carries
 // a secret. Every secret is generated at run time.
 type corpusCase struct {
+	class     string // the DLP class it exercises (gated on its own)
 	name      string
 	place     string // url, header, body, host
 	malicious bool
@@ -30,6 +31,9 @@ type corpusCase struct {
 	header                    http.Header
 	// host cases: the CONNECT target (never resolved)
 	host string
+	// before are requests sent first (not counted), for rules that look
+	// at several requests to one host.
+	before []corpusCase
 }
 
 const corpusKnown = "Orchid-Lantern-5521-Tundra-Beacon"
@@ -197,6 +201,23 @@ func buildCorpus() []corpusCase {
 		"api.github.com", "codeload.github.com"} {
 		add(corpusCase{name: "benign-host/" + h, place: "host", host: h})
 	}
+	cs = append(cs, classCorpus(g)...)
+	for i := range cs {
+		if cs[i].class != "" {
+			continue
+		}
+		switch n := cs[i].name; {
+		case strings.HasPrefix(n, "known/"):
+			cs[i].class = "known"
+		case strings.HasPrefix(n, "host/"), strings.HasPrefix(n, "benign-host/"):
+			cs[i].class = "host"
+		case strings.HasPrefix(n, "dotenv"), strings.HasPrefix(n, "benign/env-"), strings.HasPrefix(n, "benign/token-code"),
+			strings.HasPrefix(n, "benign/auth-type"), strings.HasPrefix(n, "benign/k8s"), strings.HasPrefix(n, "benign/gha"):
+			cs[i].class = "assignment"
+		default:
+			cs[i].class = "credential"
+		}
+	}
 	return cs
 }
 
@@ -248,8 +269,8 @@ func multipartBody(fields map[string]string, fileName, content string) (string, 
 }
 
 // TestCorpus runs every case through a real pipelock (HTTPS, intercepted)
-// and fails if it blocks under 98% of the malicious cases or over 2% of
-// the benign ones.
+// and fails if, in any class or any placement, it blocks under 99% of the
+// malicious cases or over 1% of the benign ones.
 func TestCorpus(t *testing.T) {
 	cases := buildCorpus()
 	r := newRig(t, rigOpts{
@@ -258,11 +279,10 @@ func TestCorpus(t *testing.T) {
 	})
 	type tally struct{ mal, malBlocked, ben, benBlocked int }
 	by := map[string]*tally{}
-	total := &tally{}
 	var missed, falsePos []string
 	for _, c := range cases {
 		blocked, why := runCase(t, r, c)
-		for _, k := range []string{c.place, "all"} {
+		for _, k := range []string{"place " + c.place, "class " + c.class, "all"} {
 			tl := by[k]
 			if tl == nil {
 				tl = &tally{}
@@ -287,16 +307,20 @@ func TestCorpus(t *testing.T) {
 			falsePos = append(falsePos, c.name+" ("+why+")")
 		}
 	}
-	*total = *by["all"]
 	pct := func(a, b int) float64 {
 		if b == 0 {
 			return 0
 		}
 		return 100 * float64(a) / float64(b)
 	}
+	keys := make([]string, 0, len(by))
+	for k := range by {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
 	var tbl strings.Builder
-	tbl.WriteString("| placement | malicious | blocked | benign | blocked |\n|---|---|---|---|---|\n")
-	for _, k := range []string{"url", "header", "body", "host", "all"} {
+	tbl.WriteString("| group | malicious | blocked | benign | blocked |\n|---|---|---|---|---|\n")
+	for _, k := range keys {
 		tl := by[k]
 		fmt.Fprintf(&tbl, "| %s | %d | %.1f%% | %d | %.1f%% |\n", k, tl.mal, pct(tl.malBlocked, tl.mal), tl.ben, pct(tl.benBlocked, tl.ben))
 	}
@@ -310,14 +334,21 @@ func TestCorpus(t *testing.T) {
 	if out := os.Getenv("PIPELOCK_CORPUS_OUT"); out != "" {
 		_ = os.WriteFile(out, []byte(tbl.String()), 0o644)
 	}
-	if len(cases) < 150 {
-		t.Fatalf("corpus has %d cases, want at least 150", len(cases))
+	if len(cases) < 1000 {
+		t.Fatalf("corpus has %d cases, want at least 1000", len(cases))
 	}
-	if p := pct(total.malBlocked, total.mal); p < 98 {
-		t.Errorf("malicious blocked %.1f%% < 98%%", p)
-	}
-	if p := pct(total.benBlocked, total.ben); p > 2 {
-		t.Errorf("benign blocked %.1f%% > 2%%", p)
+	for _, k := range keys {
+		tl := by[k]
+		if tl.mal > 0 {
+			if p := pct(tl.malBlocked, tl.mal); p < 99 {
+				t.Errorf("%s: malicious blocked %.1f%% < 99%%", k, p)
+			}
+		}
+		if tl.ben > 0 {
+			if p := pct(tl.benBlocked, tl.ben); p > 1 {
+				t.Errorf("%s: benign blocked %.1f%% > 1%%", k, p)
+			}
+		}
 	}
 }
 
@@ -333,6 +364,15 @@ func runCase(t *testing.T, r *rig, c corpusCase) (bool, string) {
 		defer conn.Close()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode == 403 && strings.Contains(string(b), "(rule: dlp."), strings.TrimSpace(string(b))
+	}
+	for _, b := range c.before {
+		req, err := http.NewRequest(b.method, r.httpsURL(b.path), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if _, _, err := r.do(req); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
 	}
 	var body io.Reader
 	if c.body != "" {
