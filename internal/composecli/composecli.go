@@ -166,7 +166,8 @@ func (r *Runner) Logs(ctx context.Context, project, file string, env []string, w
 	c.Stdout = w
 	var stderr bytes.Buffer
 	c.Stderr = &stderr
-	return engine.Explain(ctx, r.Argv[0], c.Args[1:], stderr.String(), c.Run())
+	err := c.Run() // before reading stderr: arguments are evaluated first
+	return engine.Explain(ctx, r.Argv[0], c.Args[1:], stderr.String(), err)
 }
 
 // run runs c, streaming to progress, and says a failure through
@@ -180,5 +181,6 @@ func (r *Runner) run(ctx context.Context, c *exec.Cmd, progress io.Writer) error
 	} else {
 		c.Stdout, c.Stderr = &out, &out
 	}
-	return engine.Explain(ctx, r.Argv[0], c.Args[1:], out.String(), c.Run())
+	err := c.Run() // before reading out: arguments are evaluated first
+	return engine.Explain(ctx, r.Argv[0], c.Args[1:], out.String(), err)
 }

@@ -182,7 +182,8 @@ func Run(ctx context.Context, s Stdio, args ...string) error {
 	} else {
 		cmd.Stderr = tail
 	}
-	return Explain(ctx, "docker", args, tail.buf.String(), cmd.Run())
+	err := cmd.Run() // before reading tail: arguments are evaluated first
+	return Explain(ctx, "docker", args, tail.buf.String(), err)
 }
 
 // ExecSpec is a command to run in a running container.

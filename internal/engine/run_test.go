@@ -140,3 +140,27 @@ func FuzzCleanOutput(f *testing.F) {
 		}
 	})
 }
+
+// TestRunExplainsAnUnreachableEngine runs the real docker CLI against a
+// socket that does not exist (nothing is contacted): every entry point
+// says the engine does not answer, in one line, with docker's message.
+func TestRunExplainsAnUnreachableEngine(t *testing.T) {
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("no docker CLI")
+	}
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	ctx := context.Background()
+	_, errDocker := Docker(ctx, "inspect", "--format", "{{json .State}}", "c1")
+	errRun := Run(ctx, Stdio{}, "ps")
+	_, errExec := ExecOutput(ctx, "c1", "", nil, "true")
+	_, errVersion := ServerVersion(ctx)
+	for name, err := range map[string]error{"Docker": errDocker, "Run": errRun, "ExecOutput": errExec, "ServerVersion": errVersion} {
+		if !errors.Is(err, ErrUnreachable) {
+			t.Errorf("%s: %v is not ErrUnreachable", name, err)
+			continue
+		}
+		if msg := err.Error(); strings.Contains(msg, "\n") || strings.Contains(msg, "{{") || !strings.Contains(msg, "nonexistent") {
+			t.Errorf("%s: %q is not one line naming the socket without the template", name, msg)
+		}
+	}
+}

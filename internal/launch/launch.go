@@ -161,6 +161,12 @@ func (l *Launcher) Teardown(ctx context.Context, project string, sd layout.State
 	if _, err := os.Stat(file); err != nil {
 		return fmt.Errorf("no compose file at %s: %w", file, err)
 	}
+	// The engine down: nothing can be stopped, and the Compose tool would
+	// only print a traceback. Say so once and keep everything, the keys
+	// too (the containers come back with the engine).
+	if _, err := engine.ServerVersion(ctx); errors.Is(err, engine.ErrUnreachable) {
+		return fmt.Errorf("%w; %s was not stopped: run `claude-bottle stop` again once the engine answers", err, project)
+	}
 	l.step("saving logs to %s", sd.ComposeLog())
 	if f, err := os.OpenFile(sd.ComposeLog(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err == nil {
 		if err := l.Compose.Logs(ctx, project, file, l.Env, f); err != nil {
