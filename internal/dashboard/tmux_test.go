@@ -247,7 +247,9 @@ func TestDashboardInTmux(t *testing.T) {
 	check(t, err)
 	wantLog := "docker kill -s HUP claude-bottle-pipelock-demo-abc12\n" + // approve
 		"docker kill -s HUP claude-bottle-pipelock-demo-abc12\ndocker kill -s HUP claude-bottle-egress-demo-abc12\n" + // edit
-		// capability: the launcher's teardown, with the detected tool
+		// capability: the launcher's teardown (the engine answers, then the
+		// detected tool saves the logs and stops the project)
+		"docker version --format {{.Server.Version}}\n" +
 		"docker-compose -p claude-bottle-demo-abc12 -f " + dir.ComposeFile() + " logs --no-color --timestamps\n" +
 		"docker-compose -p claude-bottle-demo-abc12 -f " + dir.ComposeFile() + " down -v --remove-orphans --timeout 10\n"
 	if string(log) != wantLog {
