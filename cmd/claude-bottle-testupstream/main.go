@@ -1,5 +1,5 @@
 // Command claude-bottle-testupstream is the demo's fake upstream (HTTPS
-// API + ssh git server), run in the claude-bottle-upstream-test image.
+// API, fake Messages API, ssh git server), run in the claude-bottle-upstream-test image.
 // Test and demo use only: it serves on the bottle's private upstream
 // network and never reaches off the machine.
 package main
@@ -24,7 +24,7 @@ func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := upstream.Run(ctx, upstream.Config{Dir: *dir, Token: os.Getenv(upstream.TokenEnv), RepoRoot: *root, HTTPS: *https, SSH: *sshAddr, Log: log})
+	err := upstream.Run(ctx, upstream.Config{Dir: *dir, Token: os.Getenv(upstream.TokenEnv), ModelToken: os.Getenv(upstream.ModelTokenEnv), RepoRoot: *root, HTTPS: *https, SSH: *sshAddr, Log: log})
 	if err != nil {
 		log.Error("upstream stopped", "err", err.Error())
 		os.Exit(1)

@@ -269,7 +269,8 @@ func TestSidecarImage(t *testing.T) {
 }
 
 // TestAgentTestImage builds claude-bottle-agent-test:latest and checks the
-// tools the security tests use are there and the user is not root.
+// tools the security tests use are there, the stand-in claude runs on
+// Debian's node, and the user is not root.
 func TestAgentTestImage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds an image")
@@ -281,8 +282,8 @@ func TestAgentTestImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := dockertest.Docker(t, ctx, "run", "--rm", "--label", dockertest.Label(), "--network", "none", AgentTest, "sh", "-c",
-		"id -un; for c in curl git dig ssh nc; do command -v $c >/dev/null && echo have-$c; done")
-	for _, want := range []string{"agent", "have-curl", "have-git", "have-dig", "have-ssh", "have-nc"} {
+		"id -un; for c in curl git dig ssh nc node; do command -v $c >/dev/null && echo have-$c; done; claude --version")
+	for _, want := range []string{"agent", "have-curl", "have-git", "have-dig", "have-ssh", "have-nc", "have-node", "claude-bottle stand-in"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("agent-test image lacks %q:\n%s", want, out)
 		}

@@ -30,6 +30,7 @@ import (
 	"syscall"
 
 	"github.com/claude-bottle/claude-bottle/internal/engine"
+	"github.com/claude-bottle/claude-bottle/internal/fakeclaude"
 )
 
 // Image names.
@@ -63,11 +64,14 @@ type spec struct {
 	// goBinary, if set, is a Go main package ("./cmd/...") built static
 	// into goBinaryPath in the build context.
 	goBinary, goBinaryPath string
+	// files are written into the build context as they are
+	// (context-relative path -> content), e.g. the stand-in claude.
+	files map[string][]byte
 }
 
 var specs = map[string]spec{
 	Sidecars:  {dockerfile: "Dockerfile.sidecars", sidecarBinaries: true},
-	AgentTest: {dockerfile: "Dockerfile.agent-test"},
+	AgentTest: {dockerfile: "Dockerfile.agent-test", files: map[string][]byte{fakeclaude.ContextPath: fakeclaude.Script}},
 	UpstreamTest: {dockerfile: "Dockerfile.upstream-test",
 		goBinary: "./cmd/claude-bottle-testupstream", goBinaryPath: "dist/claude-bottle-testupstream"},
 }
@@ -179,6 +183,16 @@ func ensureOne(ctx context.Context, root, name, baseID string, opt Options, p pr
 			return fmt.Errorf("images: go build %s in %s failed (output above): %w", sp.goBinary, root, err)
 		}
 		files[sp.goBinaryPath] = bin
+	}
+	for rel, data := range sp.files {
+		dst := filepath.Join(ctxDir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, data, 0o755); err != nil {
+			return err
+		}
+		files[rel] = dst
 	}
 	hash, err := inputHash(name, df, baseID, files)
 	if err != nil {

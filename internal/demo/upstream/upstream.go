@@ -1,5 +1,6 @@
 // Package upstream is the demo's fake upstream: an HTTPS API that checks
-// the bearer token egress injects, and an ssh git server (real ssh from
+// the bearer token egress injects, a fake Anthropic Messages API (on the
+// host ModelHost) that checks the model credential, and an ssh git server (real ssh from
 // x/crypto/ssh, real git-upload-pack/git-receive-pack) holding one bare
 // repository. It runs in the claude-bottle-upstream-test image, on a
 // network only the bottle's sidecars join, and never talks to anything
@@ -40,14 +41,21 @@ const (
 // TokenEnv names the variable holding the token the API accepts.
 const TokenEnv = "DEMO_API_TOKEN"
 
+// ModelHost is the name the fake Messages API answers to (the demo
+// bottle's claude.base_url host).
+const ModelHost = "model.demo.test"
+
 // Config is where the upstream finds its keys and what it serves.
 type Config struct {
-	Dir      string // TLSCert, TLSKey, HostKey, AuthorizedKey
-	Token    string
-	RepoRoot string
-	HTTPS    string // listen address, e.g. ":443"
-	SSH      string // listen address, e.g. ":22"
-	Log      *slog.Logger
+	Dir   string // TLSCert, TLSKey, HostKey, AuthorizedKey
+	Token string
+	// ModelToken is the credential the fake Messages API accepts; empty
+	// serves no model API.
+	ModelToken string
+	RepoRoot   string
+	HTTPS      string // listen address, e.g. ":443"
+	SSH        string // listen address, e.g. ":22"
+	Log        *slog.Logger
 }
 
 // Seed makes the bare repository with one commit on main, unless it exists.
@@ -98,7 +106,7 @@ func Run(ctx context.Context, c Config) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Addr: c.HTTPS, Handler: apiHandler(c.Token, c.Log), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Addr: c.HTTPS, Handler: hostMux(c), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 2)
 	go func() {
 		errc <- srv.ListenAndServeTLS(filepath.Join(c.Dir, TLSCert), filepath.Join(c.Dir, TLSKey))
@@ -115,6 +123,27 @@ func Run(ctx context.Context, c Config) error {
 	defer cancel()
 	_ = srv.Shutdown(shut)
 	return err
+}
+
+// hostMux sends requests for ModelHost to the model API and the rest to
+// the demo API.
+func hostMux(c Config) http.Handler {
+	api := apiHandler(c.Token, c.Log)
+	if c.ModelToken == "" {
+		return api
+	}
+	model := ModelHandler(c.ModelToken, c.Log)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if strings.EqualFold(host, ModelHost) {
+			model.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 }
 
 // apiHandler: GET /v1/whoami answers 200 only with the right bearer token;
