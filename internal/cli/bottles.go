@@ -403,14 +403,34 @@ func stateDirOf(name, slug string) bool {
 }
 
 func buildCmd() *cobra.Command {
-	var force bool
+	var force, agent bool
 	c := &cobra.Command{
 		Use:   "build [image...]",
 		Short: "Build the project's images (" + strings.Join(images.Names(), ", ") + ") from the source tree, without any registry",
+		Long: `Build the project's images (` + strings.Join(images.Names(), ", ") + `) from the
+source tree; none needs a registry (a missing debian:bookworm-slim is made
+with debootstrap).
+
+--agent builds the Claude Code image bottles use by default (` + images.Agent + `,
+Dockerfile.agent) instead. That one installs ` + images.ClaudeCodePackage + `
+from the npm registry (NPM_CONFIG_REGISTRY, default ` + images.DefaultNPMRegistry + `),
+so it checks first that the registry answers from this machine and says so
+when it does not.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if agent {
+				if len(args) > 0 {
+					return fmt.Errorf("build --agent builds %s only; drop %s or run build without --agent", images.Agent, strings.Join(args, " "))
+				}
+				reg := os.Getenv("NPM_CONFIG_REGISTRY")
+				if reg == "" {
+					reg = os.Getenv("npm_config_registry")
+				}
+				return images.BuildAgent(cmd.Context(), images.Options{Progress: cmd.ErrOrStderr()}, reg)
+			}
 			return images.Ensure(cmd.Context(), images.Options{Progress: cmd.ErrOrStderr(), Force: force}, args...)
 		},
 	}
 	c.Flags().BoolVar(&force, "force", false, "rebuild even when the inputs did not change")
+	c.Flags().BoolVar(&agent, "agent", false, "build the Claude Code agent image ("+images.Agent+"; needs the npm registry)")
 	return c
 }

@@ -174,6 +174,9 @@ func ensureImages(ctx context.Context, p *plan.Plan, progress io.Writer) error {
 		case images.Sidecars, images.AgentTest:
 			ours = append(ours, img)
 		default:
+			if img == images.Agent {
+				return fmt.Errorf("image %s (Claude Code) is not on this engine; build it with `claude-bottle build --agent` where the npm registry is reachable, or name another agent image in the bottle's image key", img)
+			}
 			return fmt.Errorf("image %s is not on this engine and claude-bottle does not pull; build it (`claude-bottle build` for the project's images) or name another in the bottle's image key", img)
 		}
 	}
