@@ -21,7 +21,10 @@
 //     --disallowedTools, --append-system-prompt-file, --output-format
 //     (text, json, stream-json with --verbose), --max-turns,
 //     --permission-mode, `mcp add`, --version;
-//   - a prompt containing exit:<N> makes it exit with N after answering.
+//   - a prompt containing exit:<N> (or "exit <N>") makes it exit with N
+//     after answering, "sleep <N>" makes it wait N seconds first;
+//   - FAKE_CLAUDE_NO_MODEL=1 (test bottles not about the model) skips the
+//     credential and the model call; every other check still applies.
 //
 // Interactive (no -p) it prints what it was attached with, asks for an
 // exit code and exits with it (internal/cli's attach test types it).
@@ -223,10 +226,16 @@ async function printMode(o) {
   let prompt = o.prompt.join(' ');
   if (!prompt && !process.stdin.isTTY) prompt = fs.readFileSync(0, 'utf8');
   if (!prompt.trim()) die('Error: Input must be provided either through stdin or as a prompt argument when using --print');
+  process.stderr.write(`fake-claude: task: ${prompt}\n`);
   const cred = credential();
   const problems = firstRunProblems(o, cred, cwd);
   if (problems.length) die('fake-claude: the first-run state is not provisioned; an unattended run would stop at:\n  - ' + problems.join('\n  - '));
-  if (!cred) die('Invalid API key · Please run /login');
+  // Test bottles that are not about the model (run's exit codes, attach)
+  // set FAKE_CLAUDE_NO_MODEL=1 in their env: everything above is still
+  // checked, only the model call is skipped. The real CLI has no such
+  // switch.
+  const noModel = process.env.FAKE_CLAUDE_NO_MODEL === '1';
+  if (!cred && !noModel) die('Invalid API key · Please run /login');
 
   let system;
   if (o.values['--append-system-prompt-file']) {
@@ -249,18 +258,20 @@ async function printMode(o) {
   if (system) req.system = system;
   const base = (process.env.ANTHROPIC_BASE_URL || 'https://api.anthropic.com').replace(/\/+$/, '');
   const headers = { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'user-agent': 'claude-cli/' + VERSION };
-  headers[cred.header] = cred.value;
-  if (cred.kind === 'oauth') headers['anthropic-beta'] = 'oauth-2025-04-20';
-  process.stderr.write(`fake-claude: POST ${base}/v1/messages (${cred.header}, ${stream ? 'stream' : 'json'})\n`);
-  let res;
-  try {
-    res = await post(base + '/v1/messages', headers, JSON.stringify(req));
-  } catch (e) {
-    die(`API Error: Connection error. (${e.message})`);
-  }
-  if (res.status !== 200) die(`API Error: ${res.status} ${res.body.trim()}`);
   let text;
-  try {
+  if (noModel) {
+    text = `fake-claude: no model call (FAKE_CLAUDE_NO_MODEL); the task was: ${prompt}`;
+  } else try {
+    headers[cred.header] = cred.value;
+    if (cred.kind === 'oauth') headers['anthropic-beta'] = 'oauth-2025-04-20';
+    process.stderr.write(`fake-claude: POST ${base}/v1/messages (${cred.header}, ${stream ? 'stream' : 'json'})\n`);
+    let res;
+    try {
+      res = await post(base + '/v1/messages', headers, JSON.stringify(req));
+    } catch (e) {
+      die(`API Error: Connection error. (${e.message})`);
+    }
+    if (res.status !== 200) die(`API Error: ${res.status} ${res.body.trim()}`);
     if (stream) {
       if (!String(res.headers['content-type']).startsWith('text/event-stream')) throw new Error(`stream reply has content-type ${res.headers['content-type']}`);
       text = sseText(res.body);
@@ -277,7 +288,9 @@ async function printMode(o) {
   fs.mkdirSync(sessionsDir, { recursive: true });
   fs.writeFileSync(sf, JSON.stringify({ sessionId, messages }) + '\n');
 
-  const m = /exit:(\d+)/.exec(prompt);
+  const nap = /sleep[: ](\d+)/.exec(prompt);
+  if (nap) await new Promise(r => setTimeout(r, Number(nap[1]) * 1000));
+  const m = /exit[: ](\d+)/.exec(prompt);
   const code = m ? Number(m[1]) : 0;
   const result = { type: 'result', subtype: code === 0 ? 'success' : 'error_during_execution', is_error: code !== 0, result: text, session_id: sessionId, num_turns: 1 };
   if (fmt === 'text') process.stdout.write(text + '\n');
@@ -287,6 +300,7 @@ async function printMode(o) {
     process.stdout.write(JSON.stringify({ type: 'assistant', message: { role: 'assistant', content: [{ type: 'text', text }] }, session_id: sessionId }) + '\n');
     process.stdout.write(JSON.stringify(result) + '\n');
   }
+  process.stderr.write(`fake-claude: exiting with ${code}\n`);
   process.exitCode = code;
 }
 

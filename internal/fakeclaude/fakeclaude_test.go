@@ -251,6 +251,10 @@ func TestStandIn(t *testing.T) {
 			args: []string{skip, "-p", "x"}, code: 1, stderr: "Connection error"},
 		{name: "default host through the proxy", state: true, env: good(map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": realToken, "ANTHROPIC_BASE_URL": ""}),
 			args: []string{skip, "-p", "x"}, code: 1, stderr: "refused CONNECT api.anthropic.com:443", connectTo: "CONNECT api.anthropic.com:443"},
+		{name: "no model call for tests that are not about it", state: true, env: good(map[string]string{"FAKE_CLAUDE_NO_MODEL": "1"}),
+			args: []string{skip, "-p", "fail: exit 5"}, code: 5, stdout: "no model call", stderr: "fake-claude: exiting with 5"},
+		{name: "no model call still needs the first-run state", env: good(map[string]string{"FAKE_CLAUDE_NO_MODEL": "1"}),
+			args: []string{skip, "-p", "x"}, code: 1, stderr: "first-run state"},
 		{name: "unknown flag", state: true, env: good(nil), args: []string{"--frobnicate"}, code: 1, stderr: "unknown option"},
 		{name: "version", env: good(nil), args: []string{"--version"}, stdout: "claude-bottle stand-in"},
 	} {
