@@ -24,7 +24,9 @@ func probeHome(t *testing.T) string {
 	t.Helper()
 	home := t.TempDir()
 	for _, f := range []struct{ path, data string }{
-		{"bottles/probe.md", "---\nimage: " + images.AgentTest + "\negress:\n  allowlist: [allowed.invalid]\n---\n"},
+		// The stand-in claude skips its model call (these tests are about
+		// the bottle, not the model; internal/fakeclaude).
+		{"bottles/probe.md", "---\nimage: " + images.AgentTest + "\nenv:\n  FAKE_CLAUDE_NO_MODEL: \"1\"\negress:\n  allowlist: [allowed.invalid]\n---\n"},
 		{"agents/probe.md", "---\nbottle: probe\n---\nYou are a probe.\n"},
 	} {
 		p := filepath.Join(home, f.path)

@@ -341,6 +341,8 @@ function main() {
   }
   if (o.print) {
     process.stderr.write('fake-claude: args: ' + argv.join(' ') + '\n');
+    process.stderr.write((process.stdin.isTTY && process.stdout.isTTY ? 'fake-claude: terminal' : 'fake-claude: no terminal') + '\n');
+    process.stderr.write(`fake-claude: user ${os.userInfo().username} in ${process.cwd()}\n`);
     printMode(o).catch(e => die(`fake-claude: ${e.stack || e}`));
     return;
   }
