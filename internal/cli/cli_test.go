@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/claude-bottle/claude-bottle/examples"
+	"github.com/claude-bottle/claude-bottle/internal/plan"
 )
 
 // setupHome installs the examples as the user's claude-bottle home and
@@ -52,7 +53,9 @@ func run(t *testing.T, args ...string) (stdout, stderr string, err error) {
 func TestRenderNeverPrintsTokens(t *testing.T) {
 	setupHome(t)
 	const sentinel = "ghp_SENTINELtokenVALUE0123456789abcdef"
+	const modelSentinel = "sk-ant-oat01-MODELSENTINEL0123456789"
 	t.Setenv("GH_PAT", sentinel)
+	t.Setenv("CLAUDE_CODE_OAUTH_TOKEN", modelSentinel)
 	for _, bundle := range []string{"", "1"} {
 		t.Setenv("CLAUDE_BOTTLE_SIDECAR_BUNDLE", bundle)
 		for _, args := range [][]string{
@@ -64,11 +67,11 @@ func TestRenderNeverPrintsTokens(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v: %v\n%s", args, err, errOut)
 			}
-			if strings.Contains(out+errOut, sentinel) || strings.Contains(out+errOut, "SENTINEL") {
+			if strings.Contains(out+errOut, sentinel) || strings.Contains(out+errOut, "SENTINEL") || strings.Contains(out+errOut, modelSentinel) {
 				t.Fatalf("%v printed the token value", args)
 			}
-			if args[0] == "render" && !strings.Contains(out, "EGRESS_TOKEN_0") {
-				t.Errorf("%v: token slot missing from output", args)
+			if args[0] == "render" && (!strings.Contains(out, "EGRESS_TOKEN_0") || !strings.Contains(out, "EGRESS_TOKEN_1") || !strings.Contains(out, "CLAUDE_CODE_OAUTH_TOKEN="+plan.OAuthPlaceholder)) {
+				t.Errorf("%v: token slots or the model placeholder missing from output:\n%s", args, out)
 			}
 		}
 	}
@@ -105,9 +108,18 @@ func TestStartDryRunMissingToken(t *testing.T) {
 	if !strings.Contains(out, "Bottle plan") || !strings.Contains(out, "EGRESS_TOKEN_0") {
 		t.Errorf("plan not printed:\n%s", out)
 	}
-	// The minimal bottle needs nothing from the host.
-	if _, _, err := run(t, "start", "--dry-run", "minimal"); err != nil {
+	// The minimal bottle needs only the model credential from the host.
+	os.Unsetenv("CLAUDE_CODE_OAUTH_TOKEN")
+	if _, _, err := run(t, "start", "--dry-run", "minimal"); err == nil || !strings.Contains(err.Error(), "CLAUDE_CODE_OAUTH_TOKEN (claude.auth.token_ref") || !strings.Contains(err.Error(), "claude setup-token") {
+		t.Errorf("minimal without the model credential: %v", err)
+	}
+	t.Setenv("CLAUDE_CODE_OAUTH_TOKEN", "sk-ant-oat01-x")
+	out, _, err = run(t, "start", "--dry-run", "minimal")
+	if err != nil {
 		t.Errorf("minimal: %v", err)
+	}
+	if !strings.Contains(out, "model:        api.anthropic.com through egress") || !strings.Contains(out, "injected as Authorization: Bearer <real value>") || strings.Contains(out, "sk-ant-oat01-x") {
+		t.Errorf("the plan does not say how the model is reached, or shows the token:\n%s", out)
 	}
 }
 
