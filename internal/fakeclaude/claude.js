@@ -41,7 +41,9 @@ const readline = require('readline');
 const VERSION = '2.0.0 (claude-bottle stand-in)';
 const home = os.homedir();
 const configFile = path.join(home, '.claude.json');
-const sessionsDir = path.join(home, '.claude', 'fake-sessions');
+
+// note writes one of the stand-in's own lines (see main).
+let note = s => process.stderr.write(s);
 
 function die(msg, code) {
   process.stderr.write(msg + '\n');
@@ -213,8 +215,30 @@ function sseText(body) {
   return text;
 }
 
-function sessionFile(cwd) {
-  return path.join(sessionsDir, crypto.createHash('sha256').update(cwd).digest('hex').slice(0, 16) + '.json');
+// Conversations live where Claude Code keeps them:
+// ~/.claude/projects/<cwd, every non-alphanumeric as "-">/<session>.jsonl,
+// one JSON object per line; --continue resumes the newest.
+function projectDir(cwd) {
+  return path.join(home, '.claude', 'projects', cwd.replace(/[^A-Za-z0-9]/g, '-'));
+}
+
+function latestConversation(cwd) {
+  const dir = projectDir(cwd);
+  let files;
+  try { files = fs.readdirSync(dir).filter(f => f.endsWith('.jsonl')); } catch (e) { return null; }
+  if (!files.length) return null;
+  files.sort((a, b) => fs.statSync(path.join(dir, b)).mtimeMs - fs.statSync(path.join(dir, a)).mtimeMs);
+  return path.join(dir, files[0]);
+}
+
+function readConversation(file) {
+  const messages = [];
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const ev = JSON.parse(line);
+    if (ev.message && (ev.message.role === 'user' || ev.message.role === 'assistant')) messages.push(ev.message);
+  }
+  return messages;
 }
 
 async function printMode(o) {
@@ -226,7 +250,7 @@ async function printMode(o) {
   let prompt = o.prompt.join(' ');
   if (!prompt && !process.stdin.isTTY) prompt = fs.readFileSync(0, 'utf8');
   if (!prompt.trim()) die('Error: Input must be provided either through stdin or as a prompt argument when using --print');
-  process.stderr.write(`fake-claude: task: ${prompt}\n`);
+  note(`fake-claude: task: ${prompt}\n`);
   const cred = credential();
   const problems = firstRunProblems(o, cred, cwd);
   if (problems.length) die('fake-claude: the first-run state is not provisioned; an unattended run would stop at:\n  - ' + problems.join('\n  - '));
@@ -240,16 +264,18 @@ async function printMode(o) {
   let system;
   if (o.values['--append-system-prompt-file']) {
     try { system = fs.readFileSync(o.values['--append-system-prompt-file'], 'utf8'); } catch (e) { die(`Error: cannot read --append-system-prompt-file: ${e.message}`); }
-    process.stderr.write(`fake-claude: system prompt ${Buffer.byteLength(system)} bytes\n`);
+    note(`fake-claude: system prompt ${Buffer.byteLength(system)} bytes\n`);
   }
   for (const k of ['--allowedTools', '--disallowedTools', '--model', '--max-turns']) {
-    if (o.values[k] !== undefined) process.stderr.write(`fake-claude: ${k} ${o.values[k]}\n`);
+    if (o.values[k] !== undefined) note(`fake-claude: ${k} ${o.values[k]}\n`);
   }
   let messages = [];
-  const sf = sessionFile(cwd);
+  let sessionFile;
   if (o.continue) {
-    try { messages = JSON.parse(fs.readFileSync(sf, 'utf8')).messages; } catch (e) { die('No conversation found to continue'); }
-    process.stderr.write(`fake-claude: continuing a conversation of ${messages.length} messages\n`);
+    sessionFile = latestConversation(cwd);
+    if (!sessionFile) die('No conversation found to continue');
+    try { messages = readConversation(sessionFile); } catch (e) { die(`fake-claude: ${sessionFile}: ${e.message}`); }
+    note(`fake-claude: continuing a conversation of ${messages.length} messages\n`);
   }
   messages.push({ role: 'user', content: prompt });
   const stream = fmt === 'stream-json';
@@ -264,7 +290,7 @@ async function printMode(o) {
   } else try {
     headers[cred.header] = cred.value;
     if (cred.kind === 'oauth') headers['anthropic-beta'] = 'oauth-2025-04-20';
-    process.stderr.write(`fake-claude: POST ${base}/v1/messages (${cred.header}, ${stream ? 'stream' : 'json'})\n`);
+    note(`fake-claude: POST ${base}/v1/messages (${cred.header}, ${stream ? 'stream' : 'json'})\n`);
     let res;
     try {
       res = await post(base + '/v1/messages', headers, JSON.stringify(req));
@@ -284,9 +310,11 @@ async function printMode(o) {
     die(`API Error: ${e.message}`);
   }
   messages.push({ role: 'assistant', content: text });
-  const sessionId = crypto.randomUUID();
-  fs.mkdirSync(sessionsDir, { recursive: true });
-  fs.writeFileSync(sf, JSON.stringify({ sessionId, messages }) + '\n');
+  const sessionId = sessionFile ? path.basename(sessionFile, '.jsonl') : crypto.randomUUID();
+  sessionFile = sessionFile || path.join(projectDir(cwd), sessionId + '.jsonl');
+  fs.mkdirSync(path.dirname(sessionFile), { recursive: true });
+  const turn = messages.slice(-2).map(m => JSON.stringify({ type: m.role, sessionId, cwd, message: m }) + '\n').join('');
+  fs.appendFileSync(sessionFile, turn);
 
   const nap = /sleep[: ](\d+)/.exec(prompt);
   if (nap) await new Promise(r => setTimeout(r, Number(nap[1]) * 1000));
@@ -300,7 +328,7 @@ async function printMode(o) {
     process.stdout.write(JSON.stringify({ type: 'assistant', message: { role: 'assistant', content: [{ type: 'text', text }] }, session_id: sessionId }) + '\n');
     process.stdout.write(JSON.stringify(result) + '\n');
   }
-  process.stderr.write(`fake-claude: exiting with ${code}\n`);
+  note(`fake-claude: exiting with ${code}\n`);
   process.exitCode = code;
 }
 
@@ -309,7 +337,7 @@ function interactive(o, argv) {
   console.log(process.stdin.isTTY && process.stdout.isTTY ? 'fake-claude: terminal' : 'fake-claude: no terminal');
   console.log(`fake-claude: user ${os.userInfo().username} in ${process.cwd()}`);
   if (o.continue) {
-    if (!fs.existsSync(sessionFile(process.cwd()))) die('No conversation found to continue');
+    if (!latestConversation(process.cwd())) die('No conversation found to continue');
     console.log('fake-claude: continuing the last conversation');
   }
   process.stdout.write('fake-claude: exit code? ');
@@ -340,9 +368,13 @@ function main() {
     die('--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons');
   }
   if (o.print) {
-    process.stderr.write('fake-claude: args: ' + argv.join(' ') + '\n');
-    process.stderr.write((process.stdin.isTTY && process.stdout.isTTY ? 'fake-claude: terminal' : 'fake-claude: no terminal') + '\n');
-    process.stderr.write(`fake-claude: user ${os.userInfo().username} in ${process.cwd()}\n`);
+    // With text output the stand-in's own lines go to stdout before the
+    // answer (tests read them there); with json they go to stderr, so
+    // stdout stays one parseable document per line.
+    if ((o.values['--output-format'] || 'text') === 'text') note = s => process.stdout.write(s);
+    note('fake-claude: args: ' + argv.join(' ') + '\n');
+    note((process.stdin.isTTY && process.stdout.isTTY ? 'fake-claude: terminal' : 'fake-claude: no terminal') + '\n');
+    note(`fake-claude: user ${os.userInfo().username} in ${process.cwd()}\n`);
     printMode(o).catch(e => die(`fake-claude: ${e.stack || e}`));
     return;
   }

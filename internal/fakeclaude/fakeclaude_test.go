@@ -264,8 +264,17 @@ func TestStandIn(t *testing.T) {
 			c0 := len(w.connects)
 			w.mu.Unlock()
 			r := w.run(t, w.home(t, tc.state, tc.approve), tc.env, "", tc.args...)
-			if r.code != tc.code || !strings.Contains(r.stdout, tc.stdout) || !strings.Contains(r.stderr, tc.stderr) {
-				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d, stdout with %q, stderr with %q", r.code, r.stdout, r.stderr, tc.code, tc.stdout, tc.stderr)
+			// The stand-in's own lines go to stdout with text output and to
+			// stderr with json; tc.stderr may be in either.
+			if r.code != tc.code || !strings.Contains(r.stdout, tc.stdout) || !strings.Contains(r.stdout+r.stderr, tc.stderr) {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d, stdout with %q, output with %q", r.code, r.stdout, r.stderr, tc.code, tc.stdout, tc.stderr)
+			}
+			if strings.Contains(strings.Join(tc.args, " "), "json") && r.code == 0 {
+				for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+					if !json.Valid([]byte(l)) {
+						t.Errorf("with json output, stdout line %q is not JSON", l)
+					}
+				}
 			}
 			reqs := w.modelLog(t)[before:]
 			if tc.cred == "" {
@@ -306,8 +315,17 @@ func TestContinue(t *testing.T) {
 		t.Fatalf("first run: %+v", r)
 	}
 	r := w.run(t, h, env, "", "--dangerously-skip-permissions", "--continue", "-p", "second")
-	if r.code != 0 || !strings.Contains(r.stdout, "3 message(s) received; the last one says: second") || !strings.Contains(r.stderr, "continuing a conversation of 2 messages") {
+	if r.code != 0 || !strings.Contains(r.stdout, "3 message(s) received; the last one says: second") || !strings.Contains(r.stdout, "continuing a conversation of 2 messages") {
 		t.Fatalf("continue: %+v", r)
+	}
+	// Where Claude Code keeps conversations, so claude-bottle attach can
+	// tell there is one to continue.
+	if files, _ := filepath.Glob(filepath.Join(h, ".claude", "projects", strings.NewReplacer("/", "-", ".", "-", "_", "-").Replace(h), "*.jsonl")); len(files) != 1 {
+		t.Errorf("conversation files %v; want one under ~/.claude/projects/<cwd>", files)
+	}
+	r = w.run(t, h, env, "7\n", "--continue")
+	if r.code != 7 || !strings.Contains(r.stdout, "continuing the last conversation") {
+		t.Fatalf("interactive continue: %+v", r)
 	}
 }
 
