@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -30,6 +31,7 @@ func Docker(ctx context.Context, args ...string) (string, error) {
 	err := cmd.Run()
 	return strings.TrimSpace(out.String()), Explain(ctx, "docker", args, stderr.String(), err)
 }
+
 
 // ServerVersion is the engine's version ("20.10.24+dfsg1").
 func ServerVersion(ctx context.Context) (string, error) {
@@ -98,6 +100,8 @@ type ContainerState struct {
 	ExitCode int
 	// Restarts is how many times Docker restarted it (restart policy).
 	Restarts int
+	// StartedAt is when it last started (zero if never).
+	StartedAt time.Time
 	// HealthLog is the last healthcheck output, for error messages.
 	HealthLog string
 	// HealthCmd is the container's healthcheck as an argv to exec in it
@@ -117,9 +121,10 @@ func Inspect(ctx context.Context, name string) (st ContainerState, ok bool, err 
 	}
 	var raw struct {
 		State struct {
-			Status   string
-			ExitCode int
-			Health   *struct {
+			Status    string
+			ExitCode  int
+			StartedAt time.Time
+			Health    *struct {
 				Status string
 				Log    []struct{ Output string }
 			}
@@ -131,6 +136,9 @@ func Inspect(ctx context.Context, name string) (st ContainerState, ok bool, err 
 		return st, false, fmt.Errorf("inspect %s: %v", name, err)
 	}
 	st = ContainerState{Name: name, Status: raw.State.Status, ExitCode: raw.State.ExitCode, Restarts: raw.RestartCount}
+	if raw.State.StartedAt.Year() > 1 {
+		st.StartedAt = raw.State.StartedAt
+	}
 	if h := raw.State.Health; h != nil {
 		st.Health = h.Status
 		if n := len(h.Log); n > 0 {
@@ -334,4 +342,77 @@ func LiveProjects(ctx context.Context) (map[string]bool, error) {
 		}
 	}
 	return live, nil
+}
+
+// StreamLogs streams a container's output (stdout and stderr, each line
+// with the engine's RFC 3339 timestamp first, whole lines only) to w. With
+// follow it returns when the container is removed or ctx ends (neither is
+// an error).
+func StreamLogs(ctx context.Context, name string, follow bool, w io.Writer) error {
+	args := []string{"logs", "--timestamps"}
+	if follow {
+		args = append(args, "--follow")
+	}
+	lw := &lineWriter{w: w}
+	err := Run(ctx, Stdio{Stdout: lw, Stderr: lw.stderr()}, append(args, name)...)
+	lw.flush()
+	var e *Error
+	if err != nil && (ctx.Err() != nil || errors.As(err, &e) && strings.Contains(strings.ToLower(e.Msg), "no such container")) {
+		return nil
+	}
+	return err
+}
+
+// Tail returns the last n lines of a container's own output, or "" when
+// the engine has none for it.
+func Tail(ctx context.Context, name string, n int) string {
+	var out bytes.Buffer
+	if Run(ctx, Stdio{Stdout: &out, Stderr: &out}, "logs", "--tail", strconv.Itoa(n), name) != nil {
+		return ""
+	}
+	return strings.TrimRight(out.String(), "\n")
+}
+
+// lineWriter passes whole lines to w, so stdout and stderr of one
+// container never interleave inside a line.
+type lineWriter struct {
+	mu  sync.Mutex
+	w   io.Writer
+	buf map[int][]byte
+}
+
+type lineSide struct {
+	lw   *lineWriter
+	side int
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) { return lineSide{l, 0}.Write(p) }
+func (l *lineWriter) stderr() io.Writer           { return lineSide{l, 1} }
+
+func (s lineSide) Write(p []byte) (int, error) {
+	l := s.lw
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.buf == nil {
+		l.buf = map[int][]byte{}
+	}
+	b := append(l.buf[s.side], p...)
+	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+		if _, err := l.w.Write(b[:i+1]); err != nil {
+			return 0, err
+		}
+		b = b[i+1:]
+	}
+	l.buf[s.side] = append([]byte(nil), b...)
+	return len(p), nil
+}
+
+func (l *lineWriter) flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, b := range l.buf {
+		if len(b) > 0 {
+			_, _ = l.w.Write(append(b, '\n'))
+		}
+	}
 }

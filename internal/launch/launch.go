@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/internal/activity"
 	"github.com/claude-bottle/claude-bottle/internal/compose"
 	"github.com/claude-bottle/claude-bottle/internal/composecli"
 	"github.com/claude-bottle/claude-bottle/internal/engine"
@@ -168,6 +169,11 @@ func (l *Launcher) Teardown(ctx context.Context, project string, sd layout.State
 		return fmt.Errorf("%w; %s was not stopped: run `claude-bottle stop` again once the engine answers", err, project)
 	}
 	l.step("saving logs to %s", sd.ComposeLog())
+	// Every run's logs are kept (resume appends to the same file); past
+	// a size the file is rotated, never truncated.
+	if err := activity.RotateLog(sd); err != nil {
+		errs = append(errs, err)
+	}
 	if f, err := os.OpenFile(sd.ComposeLog(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err == nil {
 		if err := l.Compose.Logs(ctx, project, file, l.Env, f); err != nil {
 			fmt.Fprintf(f, "(logs unavailable: %v)\n", err)
