@@ -1,13 +1,10 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,13 +44,20 @@ func loadBottle(slug string) (*state.Metadata, layout.StateDir, error) {
 
 func stopCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "stop <slug>",
-		Short: "Tear a bottle down (its logs are saved to compose.log first)",
-		Args:  cobra.ExactArgs(1),
+		Use:               "stop <slug>",
+		Short:             "Tear a bottle down (its logs are saved to compose.log first)",
+		Example:           "  claude-bottle stop fixer-ab12c",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeSlugs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, sd, err := loadBottle(args[0])
 			if err != nil {
 				return err
+			}
+			// Without the engine the Compose tool would fail with its
+			// own traceback; say it in one line and change nothing.
+			if _, err := engine.ServerVersion(cmd.Context()); err != nil {
+				return fmt.Errorf("cannot stop %s: %w", m.Slug, err)
 			}
 			l, err := newLauncher(cmd.Context(), cmd.ErrOrStderr(), nil)
 			if err != nil {
@@ -92,6 +96,10 @@ type bottleRow struct {
 	Bottle  string `json:"bottle"`
 	Shape   string `json:"shape"`
 	Running bool   `json:"running"`
+	// Status is running, stopped, or unknown (the engine did not answer;
+	// Why says what it said).
+	Status  string `json:"status"`
+	Why     string `json:"why,omitempty"`
 	Created string `json:"created"`
 	State   string `json:"state_dir"`
 	// Activity is what the agent does: "task running", "attached", "idle",
@@ -110,7 +118,7 @@ func listBottles(cmd *cobra.Command) ([]bottleRow, error) {
 	}
 	live, lerr := engine.LiveProjects(cmd.Context())
 	if lerr != nil {
-		warn(cmd.ErrOrStderr(), []string{"cannot ask the Docker Engine which bottles run: " + lerr.Error()})
+		warn(cmd.ErrOrStderr(), []string{"cannot tell which bottles run: " + lerr.Error()})
 	}
 	var rows []bottleRow
 	for _, e := range entries {
@@ -127,7 +135,15 @@ func listBottles(cmd *cobra.Command) ([]bottleRow, error) {
 			shape = "bundle"
 		}
 		act, _ := state.ReadActivity(sd)
-		rows = append(rows, bottleRow{Slug: m.Slug, Agent: m.Agent, Bottle: m.Bottle, Shape: shape, Running: live[m.Project], Created: m.CreatedAt.Format("2006-01-02 15:04:05Z"), State: string(sd), Activity: act.Describe(live[m.Project])})
+		row := bottleRow{Slug: m.Slug, Agent: m.Agent, Bottle: m.Bottle, Shape: shape, Running: live[m.Project], Status: "stopped", Created: m.CreatedAt.Format("2006-01-02 15:04:05Z"), State: string(sd), Activity: act.Describe(live[m.Project])}
+		switch {
+		case lerr != nil:
+			row.Status, row.Why = "unknown", lerr.Error()
+			row.Activity = "unknown"
+		case row.Running:
+			row.Status = "running"
+		}
+		rows = append(rows, row)
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Created < rows[j].Created })
 	return rows, nil
@@ -138,7 +154,11 @@ func listCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "list",
 		Short: "List bottles (running and stopped) with their state dirs",
-		Args:  cobra.NoArgs,
+		Long: `List every bottle with a state dir. STATUS is running, stopped, or unknown
+when the Docker Engine does not answer (the warning says why).`,
+		Example: `  claude-bottle list
+  claude-bottle list --json | jq -r '.[] | select(.status=="running") | .slug'`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rows, err := listBottles(cmd)
 			if err != nil {
@@ -155,77 +175,13 @@ func listCmd() *cobra.Command {
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "SLUG\tAGENT\tBOTTLE\tSHAPE\tSTATUS\tACTIVITY\tCREATED")
 			for _, r := range rows {
-				status := "stopped"
-				if r.Running {
-					status = "running"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Slug, r.Agent, r.Bottle, r.Shape, status, r.Activity, r.Created)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Slug, r.Agent, r.Bottle, r.Shape, r.Status, r.Activity, r.Created)
 			}
 			return tw.Flush()
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return c
-}
-
-func infoCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "info <slug|agent>",
-		Short: "Show a bottle's metadata (by slug) or an agent's plan (by name)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if m, sd, err := loadBottle(args[0]); err == nil {
-				out := cmd.OutOrStdout()
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(m); err != nil {
-					return err
-				}
-				fmt.Fprintf(out, "state dir: %s\n", sd)
-				printContainers(cmd.Context(), out, m.Containers)
-				return nil
-			}
-			p, err := resolvePlan(args[0], "", cmd.ErrOrStderr())
-			if err != nil {
-				return fmt.Errorf("%q is neither a bottle slug nor an agent: %w", args[0], err)
-			}
-			p.Describe(cmd.OutOrStdout())
-			return nil
-		},
-	}
-}
-
-// printContainers shows each container of a bottle as the engine sees it
-// now, with how often its restart policy brought it back: a sidecar that
-// keeps crashing in an unattended bottle shows here.
-func printContainers(ctx context.Context, out io.Writer, containers map[string]string) {
-	roles := slices.Sorted(maps.Keys(containers))
-	fmt.Fprintln(out, "containers:")
-	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-	for _, role := range roles {
-		name := containers[role]
-		st, ok, err := engine.Inspect(ctx, name)
-		var state string
-		switch {
-		case err != nil:
-			state = "unknown: " + err.Error()
-		case !ok:
-			state = "gone"
-		default:
-			state = st.Status
-			if st.Health != "" {
-				state += "/" + st.Health
-			}
-			if st.Status == "exited" {
-				state += fmt.Sprintf(" (exit code %d)", st.ExitCode)
-			}
-			if st.Restarts > 0 {
-				state += fmt.Sprintf(", restarts after crashes: %d (docker logs %s)", st.Restarts, name)
-			}
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", role, name, state)
-	}
-	tw.Flush()
 }
 
 func cleanupCmd() *cobra.Command {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -93,9 +94,19 @@ func TestBottleLifecycleDocker(t *testing.T) {
 			// kill the firewall container's PID 1 from the host.
 			if crashAndRecover(ctx, t, slug, shape) {
 				// info shows the restart to the operator.
-				info, _, err := run(t, "info", slug)
-				if err != nil || !strings.Contains(info, "restarts after crashes: 1") {
-					t.Errorf("info does not show the firewall's restart: %v\n%s", err, info)
+				info, _, err := run(t, "info", "--json", slug)
+				var got bottleInfo
+				if err != nil || json.Unmarshal([]byte(info), &got) != nil {
+					t.Fatalf("info --json: %v\n%s", err, info)
+				}
+				restarted := false
+				for _, d := range got.Daemons {
+					if d.Name == layout.DaemonPipelock {
+						restarted = d.Restarts >= 1 && d.Health == "healthy"
+					}
+				}
+				if !restarted {
+					t.Errorf("info does not show the firewall's restart and live health:\n%s", info)
 				}
 			}
 			code, _, err = run(t, "exec", slug, "--", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://not-allowed.invalid/")
