@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -82,6 +83,7 @@ type record struct {
 	Method   string          `json:"method"`
 	Host     string          `json:"host"`
 	Port     json.RawMessage `json:"port"`
+	Path     string          `json:"path"` // read only to cut it out of reasons
 	Route    string          `json:"route"`
 	Slot     string          `json:"injected_slot"`
 	Rule     string          `json:"rule"`
@@ -170,10 +172,16 @@ func Parse(l Line, fallback string) (Event, bool) {
 		default: // allow, forward, tunnel
 			e.Decision = Allow
 		}
+		// A reason may quote the path (egress: "path ... is outside
+		// path_allowlist"), and the path may be the exfiltration.
+		e.Reason = cut(e.Reason, r.Path, fmt.Sprintf("<path, %d bytes>", len(r.Path)))
 		if e.Decision == Block && strings.HasPrefix(e.Rule, "dlp.") {
 			// The host itself may be the exfiltration (a secret in a
-			// subdomain): keep only the registrable part.
-			e.Host = redactHost(e.Host)
+			// subdomain): keep only the registrable part, here and in
+			// the reason.
+			short := redactHost(e.Host)
+			e.Reason = cut(e.Reason, e.Host, short)
+			e.Host = short
 		}
 	case r.Msg == "push" || (r.Msg == "session done" && r.Service == "git-receive-pack"):
 		e.Kind, e.Remote, e.Refs, e.Rule, e.Reason = KindPush, r.Remote, r.Refs, r.Rule, r.Reason
@@ -211,6 +219,15 @@ func Parse(l Line, fallback string) (Event, bool) {
 		return Event{}, false
 	}
 	return e, true
+}
+
+// cut replaces every occurrence of s (raw and Go-quoted) in text.
+func cut(text, s, with string) string {
+	if len(s) < 2 || text == "" {
+		return text
+	}
+	text = strings.ReplaceAll(text, strconv.Quote(s), with)
+	return strings.ReplaceAll(text, s, with)
 }
 
 func pushDecision(r record) string {

@@ -199,8 +199,25 @@ func TestPathNeverShown(t *testing.T) {
 	var b bytes.Buffer
 	_ = Human(&b, e)
 	_ = JSON(&b, e)
+	// egress quotes the path in the reason of a path block.
+	line = `{"time":"2026-12-01T10:00:01Z","msg":"request","host":"api.example.com","path":"/x/` + secret + `","decision":"block","reason":"path \"/x/` + secret + `\" is outside path_allowlist [/repos] of route \"api.example.com\""}`
+	if e, ok = Parse(SplitComposeLine(line), "egress"); !ok {
+		t.Fatal("not parsed")
+	}
+	_ = Human(&b, e)
+	_ = JSON(&b, e)
+	if !strings.Contains(b.String(), "outside path_allowlist") {
+		t.Errorf("the reason is gone: %s", b.String())
+	}
+	// A DLP block on the host: the host and the reason lose the secret.
+	line = `{"time":"2026-12-01T10:00:01Z","msg":"decision","host":"` + secret + `.evil.com","decision":"block","rule":"dlp.known-secret","reason":"known secret X in host ` + secret + `.evil.com"}`
+	if e, ok = Parse(SplitComposeLine(line), "pipelock"); !ok {
+		t.Fatal("not parsed")
+	}
+	_ = Human(&b, e)
+	_ = JSON(&b, e)
 	if strings.Contains(b.String(), secret) {
-		t.Fatalf("the path reached the output: %s", b.String())
+		t.Fatalf("the secret reached the output: %s", b.String())
 	}
 }
 

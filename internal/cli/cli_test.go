@@ -2,11 +2,16 @@ package cli
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/ssh"
 
 	"github.com/claude-bottle/claude-bottle/examples"
 	"github.com/claude-bottle/claude-bottle/internal/plan"
@@ -52,6 +57,7 @@ func run(t *testing.T, args ...string) (stdout, stderr string, err error) {
 // sentinel and searches the output in both shapes.
 func TestRenderNeverPrintsTokens(t *testing.T) {
 	setupHome(t)
+	demoIdentity(t)
 	const sentinel = "ghp_SENTINELtokenVALUE0123456789abcdef"
 	const modelSentinel = "sk-ant-oat01-MODELSENTINEL0123456789"
 	t.Setenv("GH_PAT", sentinel)
@@ -95,6 +101,26 @@ func TestRenderShapes(t *testing.T) {
 	}
 	if strings.HasPrefix(out, "name:") || strings.Contains(out, "\nname:") || !strings.Contains(out, "\n  sidecars:\n") || !strings.Contains(out, "image: registry.local/sidecars:test") {
 		t.Errorf("flag on did not render the bundle with the image override:\n%s", out)
+	}
+}
+
+// demoIdentity gives the example demo bottle its identity_file
+// (~/.ssh/id_ed25519_demo, in a HOME of the test's own).
+func demoIdentity(t *testing.T) {
+	t.Helper()
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(home, ".ssh"), 0o700)
+	if err := os.WriteFile(filepath.Join(home, ".ssh", "id_ed25519_demo"), pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 

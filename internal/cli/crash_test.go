@@ -308,8 +308,8 @@ func TestStopThenResumeDocker(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(sd, "pending-restart.json")); err == nil {
 		t.Error("pending-restart.json survived the resume that folded it in")
 	}
-	if data, _ := os.ReadFile(filepath.Join(sd, "compose.log")); strings.Count(string(data), "listening") < 2 {
-		t.Errorf("the first run's logs were not kept in compose.log")
+	if data, _ := os.ReadFile(filepath.Join(sd, "compose.log")); !strings.Contains(string(data), "pipelock listening") {
+		t.Errorf("the first run's logs were not carried into the new state dir")
 	}
 	if left, _ := filepath.Glob(filepath.Join(home, "state", "."+slug+"*")); len(left) > 0 {
 		t.Errorf("the old state dir was not removed: %v", left)
@@ -320,5 +320,8 @@ func TestStopThenResumeDocker(t *testing.T) {
 	}
 	if _, errOut, err := run(t, "stop", slug); err != nil {
 		t.Fatalf("stop: %v\n%s", err, errOut)
+	}
+	if data, _ := os.ReadFile(filepath.Join(sd, "compose.log")); strings.Count(string(data), "pipelock listening") < 2 {
+		t.Errorf("compose.log does not hold both runs' logs")
 	}
 }

@@ -51,6 +51,12 @@ rotated by size), so "claude-bottle logs" shows all runs.`,
 			if err != nil {
 				return err
 			}
+			// Attaching needs a terminal: say so before anything starts.
+			if !detach {
+				if err := needTerminal(cmd, "resume"); err != nil {
+					return err
+				}
+			}
 			if live, err := engine.LiveProjects(ctx); err != nil {
 				return err
 			} else if live[m.Project] {
@@ -79,6 +85,11 @@ rotated by size), so "claude-bottle logs" shows all runs.`,
 			secrets, err := collectSecrets(p, stderr)
 			if err != nil {
 				return err
+			}
+			if w, err := startChecks(ctx, p, secrets); err != nil {
+				return err
+			} else {
+				warn(stderr, w)
 			}
 			l, err := newLauncher(ctx, stderr, nil)
 			if err != nil {

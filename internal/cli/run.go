@@ -277,6 +277,15 @@ func prepareBottle(ctx context.Context, name, slug string, dryRun bool, w, stder
 	if err := p.MissingHostEnv(nil); err != nil {
 		return nil, err
 	}
+	if dryRun {
+		// Everything start checks before it creates anything.
+		w, err := startChecks(ctx, p, nil)
+		warn(stderr, w)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintln(stderr, "==> dry run: every check passed; nothing was started")
+	}
 	return b, nil
 }
 
@@ -300,6 +309,11 @@ func (b *bottle) up(ctx context.Context, withCwd bool, stderr io.Writer) (*launc
 	secrets, err := collectSecrets(p, stderr)
 	if err != nil {
 		return nil, nil, err
+	}
+	if w, err := startChecks(ctx, p, secrets); err != nil {
+		return nil, nil, err
+	} else {
+		warn(stderr, w)
 	}
 	for _, k := range launch.ShortSecrets(p, secrets) {
 		warn(stderr, []string{fmt.Sprintf("env.%s is shorter than %d characters: pipelock cannot match it exactly without false alarms, so it is not watched", k, launch.MinKnownSecretLen)})

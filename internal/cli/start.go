@@ -39,15 +39,35 @@ bottle up, attach claude interactively and tear everything down when it exits
 With --detach the bottle is brought up, its slug printed, and the command
 returns; "claude-bottle attach <slug>" attaches claude (again and again),
 "claude-bottle stop <slug>" tears it down. For one unattended task see
-"claude-bottle run".`,
-		Args: cobra.MaximumNArgs(1),
+"claude-bottle run". Without --detach, standard input must be a terminal
+(checked before anything starts).
+
+--dry-run prints the plan and runs every check start runs before it
+creates anything: the host variables are set, each git identity_file is a
+readable private key (mode 0600, no passphrase), every env value fits in a
+container's environment, and the images are on the engine or can be built
+(checked when the engine answers). Allowlist entries that can never pass
+(IP literals, localhost) and path_allowlist entries that can never match
+(".." segments, globs) are errors in the bottle file itself.`,
+		Example: `  claude-bottle start --dry-run fixer
+  claude-bottle start fixer
+  claude-bottle start --cwd fixer            # with a copy of this work tree in /workspace
+  slug=$(claude-bottle start --detach fixer) && claude-bottle attach "$slug"`,
+		ValidArgsFunction: completeAgents,
+		Args:              cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := ""
 			if len(args) == 1 {
 				name = args[0]
 			}
 			if detach && name == "" {
-				return errors.New("start --detach needs the agent's name")
+				return usageError{errors.New("start --detach needs the agent's name")}
+			}
+			// Attaching needs a terminal: say so before anything starts.
+			if !detach && !dryRun {
+				if err := needTerminal(cmd, "start"); err != nil {
+					return err
+				}
 			}
 			ctx := cmd.Context()
 			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -197,6 +217,15 @@ func tearDown(l *launch.Launcher, p *plan.Plan, stderr io.Writer) {
 	if err := l.Teardown(ctx, p.Project, p.StateDir); err != nil {
 		fmt.Fprintln(stderr, "claude-bottle: teardown:", err)
 	}
+}
+
+// needTerminal fails unless standard input is a terminal: the command
+// attaches claude interactively.
+func needTerminal(cmd *cobra.Command, what string) error {
+	if f, ok := cmd.InOrStdin().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return usageError{fmt.Errorf("%s attaches claude interactively and needs a terminal on standard input; run it in a terminal, or use --detach and then `claude-bottle exec <slug>`", what)}
 }
 
 func confirm(in io.Reader, out io.Writer, question string) (bool, error) {

@@ -7,6 +7,7 @@ package manifest
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"path"
 	"path/filepath"
@@ -30,7 +31,10 @@ type Bottle struct {
 	// Egress
 	Allowlist []string
 	Routes    []Route
-	Supervise bool
+	// AllowIPLiterals are the public IP addresses the agent may address
+	// directly (pipelock blocks every other IP literal).
+	AllowIPLiterals []string
+	Supervise       bool
 	// DLPOff lists the DLP rule classes the bottle turns off (dlp: key),
 	// sorted; see sidecarconfig.DLPClasses.
 	DLPOff []string
@@ -138,7 +142,7 @@ var (
 	claudeAuthKeys = []string{"kind", "token_ref"}
 	claudeKinds    = []string{ClaudeOAuth, ClaudeAPIKey}
 	gitKeys        = []string{"name", "upstream", "identity_file", "known_host_key", "push_branches", "extra_hosts", "allow_force_push", "allow_delete"}
-	egressKeys     = []string{"allowlist", "routes"}
+	egressKeys     = []string{"allowlist", "routes", "allow_ip_literals"}
 	routeKeys      = []string{"host", "path_allowlist", "auth"}
 	authKeys       = []string{"scheme", "header", "token_ref"}
 	// Claude Code's subagent frontmatter keys, accepted and passed through.
@@ -192,6 +196,9 @@ func ParseBottle(name, file string, data []byte) (*Bottle, error) {
 	}
 	if n, ok := top["egress"]; ok {
 		if b.Allowlist, b.Routes, err = d.egress(n); err != nil {
+			return nil, err
+		}
+		if b.AllowIPLiterals, err = d.ipLiterals(n); err != nil {
 			return nil, err
 		}
 	}
@@ -293,10 +300,27 @@ func (d decoder) env(n *yaml.Node) ([]EnvVar, error) {
 		case strings.Contains(s, "${"):
 			return nil, d.errf(v, key, "%q mixes text and ${...}; a host variable must be the whole value, like ${MY_VAR}", s)
 		default:
+			if err := CheckEnvSize(k, s); err != nil {
+				return nil, d.errf(v, key, "%v", err)
+			}
 			out = append(out, EnvVar{Key: k, Kind: EnvLiteral, Value: s})
 		}
 	}
 	return out, nil
+}
+
+// MaxEnvEntry is the longest "KEY=value" the kernel passes to a process
+// (MAX_ARG_STRLEN, 32 pages): a longer one makes the container's start
+// fail with "argument list too long".
+const MaxEnvEntry = 32*4096 - 1
+
+// CheckEnvSize refuses an env value the agent container could not start
+// with. The error gives the size, never the value.
+func CheckEnvSize(key, value string) error {
+	if n := len(key) + 1 + len(value); n > MaxEnvEntry {
+		return fmt.Errorf("the value of %s is %d bytes; a container cannot start with an environment entry over %d bytes (the kernel's per-string limit; start would fail with \"argument list too long\"): put the data in a file the agent reads instead", key, len(value), MaxEnvEntry)
+	}
+	return nil
 }
 
 func (d decoder) gitRemotes(n *yaml.Node) ([]GitRemote, error) {
@@ -435,6 +459,9 @@ func (d decoder) egress(n *yaml.Node) ([]string, []Route, error) {
 			if err := sidecarconfig.ValidateHost(h); err != nil {
 				return nil, nil, d.errf(a, fmt.Sprintf("egress.allowlist[%d]", i), "%v", err)
 			}
+			if err := passableHost(h); err != nil {
+				return nil, nil, d.errf(a, fmt.Sprintf("egress.allowlist[%d]", i), "%v", err)
+			}
 		}
 	}
 	var routes []Route
@@ -461,6 +488,9 @@ func (d decoder) egress(n *yaml.Node) ([]string, []Route, error) {
 			if err := sidecarconfig.ValidateHost(rt.Host); err != nil {
 				return nil, nil, d.errf(hn, p+".host", "%v", err)
 			}
+			if err := passableHost(rt.Host); err != nil {
+				return nil, nil, d.errf(hn, p+".host", "%v", err)
+			}
 			if seen[strings.ToLower(rt.Host)] {
 				return nil, nil, d.errf(hn, p+".host", "%q has two routes; merge them into one", rt.Host)
 			}
@@ -470,8 +500,8 @@ func (d decoder) egress(n *yaml.Node) ([]string, []Route, error) {
 					return nil, nil, err
 				}
 				for j, pp := range rt.PathAllowlist {
-					if !strings.HasPrefix(pp, "/") {
-						return nil, nil, d.errf(pa, fmt.Sprintf("%s.path_allowlist[%d]", p, j), "%q must start with /", pp)
+					if err := matchablePath(pp); err != nil {
+						return nil, nil, d.errf(pa, fmt.Sprintf("%s.path_allowlist[%d]", p, j), "%v", err)
 					}
 				}
 			}
@@ -521,6 +551,96 @@ func (d decoder) egress(n *yaml.Node) ([]string, []Route, error) {
 		}
 	}
 	return allow, routes, nil
+}
+
+// passableHost refuses allowlist and route hosts pipelock can never let
+// through: IP literals (rule ip-literal, whatever the allowlist says) and
+// the loopback names, which are the agent's own container.
+func passableHost(h string) error {
+	l := strings.ToLower(strings.TrimSuffix(h, "."))
+	if isIPLiteral(l) {
+		return fmt.Errorf("%q is an IP literal: pipelock blocks those whatever the allowlist says (rule ip-literal); use a host name, or list a public address under egress.allow_ip_literals", h)
+	}
+	if l == "localhost" || strings.HasSuffix(l, ".localhost") || l == "localhost.localdomain" {
+		return fmt.Errorf("%q is the agent's own container, never a host outside the bottle, and the SSRF guard blocks loopback; remove it", h)
+	}
+	return nil
+}
+
+// isIPLiteral reports whether a name that passed ValidateHost is an IPv4
+// address in any spelling pipelock reads as one (dotted, decimal, octal,
+// hex, short forms): no top-level domain is all digits or 0x-hex.
+func isIPLiteral(h string) bool {
+	labels := strings.Split(h, ".")
+	if len(labels) > 4 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" {
+			return false
+		}
+		digits := l
+		if strings.HasPrefix(l, "0x") {
+			digits = l[2:]
+			if strings.Trim(digits, "0123456789abcdef") != "" {
+				return false
+			}
+			continue
+		}
+		if strings.Trim(digits, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// matchablePath refuses path_allowlist entries egress can never match:
+// egress refuses every path with a . or .. segment, and compares prefixes
+// byte for byte (no globs, no query).
+func matchablePath(pp string) error {
+	switch {
+	case !strings.HasPrefix(pp, "/"):
+		return fmt.Errorf("%q must start with /", pp)
+	case strings.ContainsAny(pp, "*?["):
+		return fmt.Errorf("%q has a glob or query character: path_allowlist holds plain prefixes (/repos/org/app allows everything under it), so it would never match", pp)
+	case strings.Contains(pp, "#"):
+		return fmt.Errorf("%q has a fragment: a request path never carries one, so it would never match", pp)
+	}
+	for _, seg := range strings.Split(pp, "/") {
+		if seg == "." || seg == ".." {
+			return fmt.Errorf("%q has a %q segment: egress refuses every request path with one, so it would never match; write the path it resolves to", pp, seg)
+		}
+	}
+	return nil
+}
+
+// ipLiterals reads egress.allow_ip_literals: public addresses only (the
+// SSRF guard blocks internal ones whatever the lists say).
+func (d decoder) ipLiterals(n *yaml.Node) ([]string, error) {
+	_, f, err := d.mapping(n, "egress", egressKeys)
+	if err != nil {
+		return nil, err
+	}
+	a, ok := f["allow_ip_literals"]
+	if !ok {
+		return nil, nil
+	}
+	list, err := d.strList(a, "egress.allow_ip_literals")
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range list {
+		ip, perr := netip.ParseAddr(s)
+		key := fmt.Sprintf("egress.allow_ip_literals[%d]", i)
+		switch {
+		case perr != nil:
+			return nil, d.errf(a, key, "%q is not an IP address (dotted IPv4 or IPv6, like 203.0.113.7)", s)
+		case ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || ip.IsMulticast() || ip.Unmap().IsLinkLocalMulticast():
+			return nil, d.errf(a, key, "%q is an internal address: the SSRF guard blocks it whatever the lists say; only public addresses can be allowed", s)
+		}
+		list[i] = ip.Unmap().String()
+	}
+	return list, nil
 }
 
 // ParseAgent parses an agent file's contents.

@@ -142,6 +142,16 @@ func TestBadManifests(t *testing.T) {
 		{"bad env name", false, "b", "---\nenv:\n  1A: x\n---\n", []string{"env.1A", "not an environment variable name"}},
 		{"skill path", true, "a", "---\nbottle: b\nskills: [../x]\n---\n", []string{"skills[0]", "not a path"}},
 		{"bad extra_hosts ip", false, "b", git("    known_host_key: '" + hostKey + "'\n    extra_hosts: {h.com: nope}\n"), []string{"extra_hosts.h.com", "not an IP"}},
+		{"allowlist IP literal", false, "b", "---\negress:\n  allowlist: [10.0.0.5]\n---\n", []string{"egress.allowlist[0]", "IP literal", "allow_ip_literals"}},
+		{"allowlist decimal IP literal", false, "b", "---\negress:\n  allowlist: [2130706433]\n---\n", []string{"egress.allowlist[0]", "IP literal"}},
+		{"allowlist hex IP literal", false, "b", "---\negress:\n  allowlist: [0x7f.1]\n---\n", []string{"egress.allowlist[0]", "IP literal"}},
+		{"allowlist localhost", false, "b", "---\negress:\n  allowlist: [localhost]\n---\n", []string{"egress.allowlist[0]", "own container"}},
+		{"route localhost", false, "b", "---\negress:\n  routes: [{host: api.localhost}]\n---\n", []string{"egress.routes[0].host", "own container"}},
+		{"private ip literal", false, "b", "---\negress:\n  allow_ip_literals: [192.168.1.1]\n---\n", []string{"egress.allow_ip_literals[0]", "internal address"}},
+		{"bad ip literal", false, "b", "---\negress:\n  allow_ip_literals: [example.com]\n---\n", []string{"egress.allow_ip_literals[0]", "not an IP address"}},
+		{"path with dot-dot", false, "b", "---\negress:\n  routes: [{host: a.com, path_allowlist: [/repos/../admin]}]\n---\n", []string{"path_allowlist[0]", `".." segment`, "never match"}},
+		{"path with glob", false, "b", "---\negress:\n  routes: [{host: a.com, path_allowlist: [/repos/*/issues]}]\n---\n", []string{"path_allowlist[0]", "glob", "never match"}},
+		{"env value too large", false, "b", "---\nenv:\n  BIG: " + strings.Repeat("x", 200<<10) + "\n---\n", []string{"env.BIG", "204800 bytes", "argument list"}},
 		{"bad glob", false, "b", git("    known_host_key: '" + hostKey + "'\n    push_branches: ['[']\n"), []string{"push_branches[0]", "not a valid glob"}},
 	}
 	for _, c := range cases {

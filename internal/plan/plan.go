@@ -304,6 +304,7 @@ func (p *Plan) planPipelock() {
 		p.Pipelock.Allowlist = []string{}
 	}
 	p.Pipelock.DLPOff = p.Bottle.DLPOff
+	p.Pipelock.AllowIPLiterals = append([]string(nil), p.Bottle.AllowIPLiterals...)
 	for _, e := range p.Bottle.Env {
 		if e.Secret() {
 			slot := "PIPELOCK_SECRET_" + strconv.Itoa(len(p.SecretSlots))
