@@ -191,15 +191,17 @@ func WaitHealthy(ctx context.Context, names []string, progress io.Writer) error 
 			}
 			pending[n] = now
 			switch {
+			// The teardown that follows a failed start removes the
+			// container, so its own last words go into the error now.
 			case st.Status == "exited" || st.Status == "dead":
-				return fmt.Errorf("container %s exited with code %d; see `docker logs %s`", n, st.ExitCode, n)
+				return fmt.Errorf("container %s exited with code %d%s", n, st.ExitCode, lastWords(ctx, n))
 			case st.Status == "restarting":
 				// Between two runs of a crash loop: its restart policy
 				// brings it back, but a sidecar that crashes while the
 				// bottle starts is not going to get better by waiting.
-				return fmt.Errorf("container %s keeps exiting (last exit code %d, restarted %d times); see `docker logs %s`", n, st.ExitCode, st.Restarts, n)
+				return fmt.Errorf("container %s keeps exiting (last exit code %d, restarted %d times)%s", n, st.ExitCode, st.Restarts, lastWords(ctx, n))
 			case st.Health == "unhealthy":
-				return fmt.Errorf("container %s is unhealthy: %s", n, st.HealthLog)
+				return fmt.Errorf("container %s is unhealthy: %s%s", n, st.HealthLog, lastWords(ctx, n))
 			case st.Status == "running" && (st.Health == "" || st.Health == "healthy"):
 				delete(pending, n)
 			case st.Status == "running" && st.Health == "starting" && probeHealth(ctx, st):
@@ -220,6 +222,28 @@ func WaitHealthy(ctx context.Context, names []string, progress io.Writer) error 
 		case <-tick.C:
 		}
 	}
+}
+
+// TailLines is how much of a failed container's output errors quote.
+const TailLines = 15
+
+// lastWords is ": its last output:" and the container's last lines, or ""
+// when it printed nothing. A fresh context: ctx may be what ended.
+func lastWords(ctx context.Context, name string) string {
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	t := Tail(tctx, name, TailLines)
+	if t == "" {
+		return " (it printed nothing)"
+	}
+	// Shown on the operator's terminal: no control sequences.
+	t = strings.Map(func(r rune) rune {
+		if r != '\n' && r != '\t' && (r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0)) {
+			return '?'
+		}
+		return r
+	}, t)
+	return "; its last output:\n    " + strings.ReplaceAll(t, "\n", "\n    ")
 }
 
 // probeHealth runs a starting container's own healthcheck now and
