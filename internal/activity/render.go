@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/claude-bottle/claude-bottle/internal/daemonlog"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 )
 
@@ -37,61 +36,12 @@ func DaemonOf(source, slug string) string {
 	return s
 }
 
-// Escape makes an agent- or upstream-controlled string safe to print on a
-// terminal: control characters (ESC and the rest of C0 and C1), invalid
-// UTF-8 and the bidirectional overrides that reorder what the operator
-// reads are shown as \x.. / \u.... escapes; everything else is unchanged.
-func Escape(s string) string {
-	clean := true
-	for _, r := range s {
-		if r == utf8.RuneError || needsEscape(r) || r == '\\' {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for len(s) > 0 {
-		r, n := utf8.DecodeRuneInString(s)
-		switch {
-		case r == utf8.RuneError && n <= 1:
-			fmt.Fprintf(&b, `\x%02x`, s[0])
-		case r == '\\':
-			b.WriteString(`\\`)
-		case needsEscape(r):
-			if r < 0x100 {
-				fmt.Fprintf(&b, `\x%02x`, r)
-			} else {
-				fmt.Fprintf(&b, `\u%04x`, r)
-			}
-		default:
-			b.WriteString(s[:n])
-		}
-		s = s[n:]
-	}
-	return b.String()
-}
-
-func needsEscape(r rune) bool {
-	switch {
-	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
-		return true
-	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
-		return true
-	case r == 0xfeff:
-		return true
-	}
-	return !unicode.IsPrint(r) && r != ' '
-}
-
 // Human writes one event as a line for a terminal. Every field that an
 // agent, an upstream or a proposal can set goes through Escape.
 func Human(w io.Writer, e Event) error {
 	var b strings.Builder
 	b.WriteString(e.Time.Local().Format("2006-01-02 15:04:05.000"))
-	fmt.Fprintf(&b, "  %-9s", Escape(e.Daemon))
+	fmt.Fprintf(&b, "  %-9s", daemonlog.Escape(e.Daemon))
 	add := func(k, v string) {
 		if v != "" {
 			b.WriteString("  ")
@@ -99,7 +49,7 @@ func Human(w io.Writer, e Event) error {
 				b.WriteString(k)
 				b.WriteByte('=')
 			}
-			b.WriteString(Escape(v))
+			b.WriteString(daemonlog.Escape(v))
 		}
 	}
 	switch e.Kind {

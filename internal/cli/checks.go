@@ -112,7 +112,9 @@ func checkImages(ctx context.Context, p *plan.Plan) ([]string, error) {
 	}
 	var errs []error
 	for _, img := range []string{p.SidecarImage, p.AgentImage} {
-		if _, err := engine.Docker(ctx, "image", "inspect", "--format", "{{.Id}}", img); err == nil {
+		if ok, err := engine.ImageExists(ctx, img); err != nil {
+			return nil, err
+		} else if ok {
 			continue
 		}
 		switch {
@@ -124,7 +126,7 @@ func checkImages(ctx context.Context, p *plan.Plan) ([]string, error) {
 				errs = append(errs, fmt.Errorf("%s: key dockerfile: %v; the agent image %s is not on the engine and cannot be built", p.Bottle.File, err, img))
 			}
 		default:
-			errs = append(errs, fmt.Errorf("%s: image %s is not on this engine and claude-bottle does not pull; build or load it (`claude-bottle build` for the project's images), or name another in the bottle's image:", p.Bottle.File, img))
+			errs = append(errs, fmt.Errorf("%s: image %s is not on this engine and claude-bottle does not pull; build or load it (`claude-bottle build` for the project's images), or name another with the bottle's image: key", p.Bottle.File, img))
 		}
 	}
 	return nil, errors.Join(errs...)

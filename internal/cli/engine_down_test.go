@@ -62,7 +62,7 @@ func TestEngineDown(t *testing.T) {
 
 	_, errOut, err = run(t, "stop", slug)
 	var buf bytes.Buffer
-	if code := exitCode(&buf, err); code != ExitEngine {
+	if code := processExit(&buf, err); code != ExitEngine {
 		t.Errorf("stop exit code %d, want %d (%v)", code, ExitEngine, err)
 	}
 	if msg := strings.TrimSpace(buf.String() + errOut); strings.Count(msg, "\n") > 0 || !strings.Contains(msg, "cannot stop "+slug) || strings.Contains(msg, "Traceback") {
@@ -70,7 +70,7 @@ func TestEngineDown(t *testing.T) {
 	}
 
 	out, _, err = run(t, "info", "--json", slug)
-	if code := exitCode(&bytes.Buffer{}, err); code != ExitEngine {
+	if code := processExit(&bytes.Buffer{}, err); code != ExitEngine {
 		t.Errorf("info exit code %d, want %d", code, ExitEngine)
 	}
 	var info bottleInfo

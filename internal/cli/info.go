@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/claude-bottle/claude-bottle/internal/activity"
+	"github.com/claude-bottle/claude-bottle/internal/daemonlog"
 	"github.com/claude-bottle/claude-bottle/internal/engine"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/plan"
@@ -158,7 +159,7 @@ func describeBottle(ctx context.Context, m *state.Metadata, sd layout.StateDir) 
 	}
 	running := info.Status == "running"
 	restarts := map[string]int{}
-	src := activity.Source{Slug: m.Slug, StateDir: sd, Logs: engine.Logs}
+	src := activity.Source{Slug: m.Slug, StateDir: sd, Logs: engine.StreamLogs}
 	for _, role := range slices.Sorted(maps.Keys(m.Containers)) {
 		name := m.Containers[role]
 		ci := containerInfo{Role: role, Name: name, Status: "unknown"}
@@ -217,8 +218,8 @@ func describeBottle(ctx context.Context, m *state.Metadata, sd layout.StateDir) 
 		case !running:
 			di.Health = "down"
 		default:
-			if _, err := engine.Docker(ctx, "exec", di.Container, plan.SidecarInitBinary, "health", d); err != nil {
-				di.Health, di.Detail = "unhealthy", healthDetail(err)
+			if out, err := engine.ExecOutput(ctx, di.Container, "", nil, plan.SidecarInitBinary, "health", d); err != nil {
+				di.Health, di.Detail = "unhealthy", healthDetail(out, err)
 			} else {
 				di.Health = "healthy"
 			}
@@ -257,12 +258,15 @@ func bottleDaemons(ctx context.Context, m *state.Metadata, ask bool) []string {
 	return []string{layout.DaemonPipelock}
 }
 
-func healthDetail(err error) string {
-	s := err.Error()
+func healthDetail(out string, err error) string {
+	s := out
+	if s == "" {
+		s = err.Error()
+	}
 	if i := strings.Index(s, "health: "); i >= 0 {
 		s = s[i+len("health: "):]
 	}
-	return activity.Escape(strings.TrimSpace(s))
+	return daemonlog.Escape(strings.TrimSpace(s))
 }
 
 func printInfo(out io.Writer, in *bottleInfo) {
