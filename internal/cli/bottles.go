@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/claude-bottle/claude-bottle/internal/compose"
 	"github.com/claude-bottle/claude-bottle/internal/engine"
@@ -69,10 +72,19 @@ func stopCmd() *cobra.Command {
 }
 
 func execCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "exec <slug> -- <command...>",
-		Short: "Run a command in the agent container as the agent user; exits with its status",
-		Args:  cobra.MinimumNArgs(2),
+	var noTTY bool
+	c := &cobra.Command{
+		Use:   "exec <slug> [-- <command...>]",
+		Short: "Run a command (or a shell) in the agent container as the agent user; exits with its status",
+		Long: `Run a command in the bottle's agent container as the agent user and exit
+with its status. With no command, open a shell there (bash when the image
+has it). A terminal is allocated when standard input and output are
+terminals (--no-tty to never allocate one).`,
+		Example: `  claude-bottle exec fixer-ab12c                 # a shell in the agent container
+  claude-bottle exec fixer-ab12c -- git -C /workspace log -1
+  claude-bottle exec fixer-ab12c -- claude        # attach claude again`,
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: completeSlugs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, _, err := loadBottle(args[0])
 			if err != nil {
@@ -83,10 +95,23 @@ func execCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			command := args[1:]
+			if len(command) == 0 {
+				command = []string{"sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash -l; fi; exec sh -l"}
+			}
 			spec := engine.ExecSpec{Container: c, User: u.Name, Stdio: engine.Stdio{Stdin: cmd.InOrStdin(), Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr()}}
-			return exitCode(engine.Exec(cmd.Context(), spec, args[1:]...))
+			spec.TTY = !noTTY && isTerminal(cmd.InOrStdin()) && isTerminal(cmd.OutOrStdout())
+			return exitCode(engine.Exec(cmd.Context(), spec, command...))
 		},
 	}
+	c.Flags().BoolVar(&noTTY, "no-tty", false, "never allocate a terminal")
+	return c
+}
+
+// isTerminal reports whether a command's stream is a terminal.
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // bottleRow is one line of `list`.
@@ -194,7 +219,12 @@ claude-bottle-* containers and networks, and state dirs with no live project
 and no .preserve file.
 
 With slugs, only those bottles' containers, networks, volumes, state dirs
-(unless preserved) and queues: other bottles keep running.`,
+(unless preserved) and queues: other bottles keep running. A slug with
+nothing to remove is named (and the exit code is 1 when none had any).`,
+		Example: `  claude-bottle cleanup                  # everything, after one y/N
+  claude-bottle cleanup --yes fixer-ab12c
+  touch ~/.claude-bottle/state/fixer-ab12c/.preserve   # keep a state dir through cleanup`,
+		ValidArgsFunction: completeSlugs,
 		RunE: func(cmd *cobra.Command, slugs []string) error {
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
@@ -237,7 +267,19 @@ With slugs, only those bottles' containers, networks, volumes, state dirs
 				// prepare included).
 				dead = append(dead, string(sd))
 			}
+			var missing []string
+			for _, sl := range slugs {
+				found := slices.ContainsFunc(rs, func(r engine.Resource) bool { return belongsTo(r, sl) }) ||
+					slices.ContainsFunc(dead, func(d string) bool { return stateDirOf(filepath.Base(d), sl) })
+				if !found {
+					missing = append(missing, sl)
+					fmt.Fprintf(cmd.ErrOrStderr(), "cleanup: nothing of bottle %s found: no container, network, volume or state dir without .preserve (`claude-bottle list` shows the bottles)\n", sl)
+				}
+			}
 			if len(rs) == 0 && len(dead) == 0 {
+				if len(missing) > 0 {
+					return fmt.Errorf("nothing to clean up for %s", strings.Join(missing, ", "))
+				}
 				fmt.Fprintln(out, "nothing to clean up")
 				return nil
 			}
@@ -372,6 +414,7 @@ Dockerfile.agent) instead. That one installs ` + images.ClaudeCodePackage + `
 from the npm registry (NPM_CONFIG_REGISTRY, default ` + images.DefaultNPMRegistry + `),
 so it checks first that the registry answers from this machine and says so
 when it does not.`,
+		Example: "  claude-bottle build\n  claude-bottle build --force " + images.Sidecars + "\n  claude-bottle build --agent",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if agent {
 				if len(args) > 0 {

@@ -196,3 +196,33 @@ func TestResumePlanFoldsPendingRoutes(t *testing.T) {
 		t.Errorf("missing agent file: %v", err)
 	}
 }
+
+// TestEditNewNameStartsFromTemplate: a new bottle or agent opens on a
+// commented template, which is valid as it stands.
+func TestEditNewNameStartsFromTemplate(t *testing.T) {
+	home := setupHome(t)
+	dir := t.TempDir()
+	seen := filepath.Join(dir, "seen")
+	// The "editor" keeps what it was given, and a copy to look at.
+	script := filepath.Join(dir, "ed.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\ncp \"$1\" "+seen+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("VISUAL", script)
+	for _, tc := range []struct{ flag, name, want string }{
+		{"--bottle", "scratch", "# egress:"},
+		{"--agent", "reviewer", "bottle: "},
+	} {
+		out, _, err := run(t, "edit", tc.flag, tc.name)
+		if err != nil || !strings.Contains(out, "is valid") {
+			t.Errorf("edit %s %s: %v\n%s", tc.flag, tc.name, err, out)
+		}
+		data, _ := os.ReadFile(seen)
+		if !strings.Contains(string(data), tc.want) || !strings.Contains(string(data), "#") {
+			t.Errorf("edit %s %s did not open a commented template:\n%s", tc.flag, tc.name, data)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(home, "bottles", "scratch.md")); err != nil {
+		t.Error(err)
+	}
+}

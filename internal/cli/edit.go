@@ -22,8 +22,13 @@ func editCmd() *cobra.Command {
 		Long: `Open ~/.claude-bottle/bottles/<name>.md or agents/<name>.md in $VISUAL or
 $EDITOR (vi when neither is set), then parse it again and report any error
 with its file and key. When both a bottle and an agent have the name, say
-which with --bottle or --agent.`,
-		Args: cobra.ExactArgs(1),
+which with --bottle or --agent. A new name (with --bottle or --agent)
+starts from a commented template of every key.`,
+		Example: `  claude-bottle edit work                 # the bottle or agent named work
+  claude-bottle edit --bottle scratch     # a new bottle, from a template
+  claude-bottle edit --agent reviewer     # a new agent, from a template`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeManifests,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if !manifest.ValidName(name) {
@@ -56,6 +61,19 @@ which with --bottle or --agent.`,
 			}
 			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 				return err
+			}
+			if !exists(file) {
+				tmpl := bottleTemplate
+				if isAgent {
+					b := "CHANGE-ME"
+					if names, _ := (manifest.Finder{Home: home}).ListBottles(); len(names) > 0 {
+						b = names[0]
+					}
+					tmpl = fmt.Sprintf(agentTemplate, b, name)
+				}
+				if err := os.WriteFile(file, []byte(tmpl), 0o644); err != nil {
+					return err
+				}
 			}
 			if err := runEditor(file); err != nil {
 				return err
@@ -111,3 +129,46 @@ func runEditor(file string) error {
 	}
 	return nil
 }
+
+// bottleTemplate is a new bottle: every key, commented out. As written it
+// is a valid bottle that grants nothing.
+const bottleTemplate = `---
+# A bottle: what an agent running in it may reach. Uncomment what it needs.
+# Bottles live only in your home (~/.claude-bottle/bottles); a repository
+# can never grant itself hosts or credentials.
+#
+# env:                              # the agent's environment
+#   GIT_AUTHOR_NAME: Agent          #   a literal value
+#   API_KEY: ${MY_API_KEY}          #   a host variable, read at start
+#   PASSWORD: "?Password for X"     #   asked at start (hidden input)
+#
+# git:                              # remotes the git gate mirrors and pushes to
+#   - name: app                     #   the agent sees git://<gate>/app.git
+#     upstream: ssh://git@git.example.com/org/app.git
+#     identity_file: ~/.ssh/id_ed25519_app      # mode 0600, no passphrase
+#     known_host_key: "ssh-ed25519 AAAA..."     # required: ssh-keyscan the host
+#     push_branches: ["agent/*"]                # optional branch policy (globs)
+#
+# egress:
+#   allowlist: [pypi.org]           # host names the firewall lets through
+#   allow_ip_literals: []           # public IP addresses the agent may use directly
+#   routes:                         # hosts egress injects a credential for
+#     - host: api.github.com
+#       path_allowlist: [/repos/org/app]        # path prefixes; absent = any
+#       auth: { scheme: Bearer, token_ref: GH_PAT }   # token from a host variable
+#
+# supervise: true                   # the agent may ask for more (claude-bottle dashboard)
+# image: my-agent:latest            # a prebuilt agent image instead of Claude Code's
+# dockerfile: ./Dockerfile          # or build the agent image from this file
+---
+`
+
+// agentTemplate is a new agent (%s: a bottle, %s: its name).
+const agentTemplate = `---
+bottle: %s                  # the bottle it runs in (~/.claude-bottle/bottles/<name>.md)
+# description: What this agent does.
+# skills: [my-skill]         # copied from ~/.claude/skills/<name>/
+# model: sonnet              # Claude Code's own subagent keys pass through
+---
+You are %s. Describe the agent's task here: this text is its system prompt.
+`

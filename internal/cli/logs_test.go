@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,6 +26,7 @@ import (
 // audit log and the first run's logs.
 func TestLogsAndResumeKeepTheTrailDocker(t *testing.T) {
 	ctx := dockerSetup(t, 15*time.Minute)
+	bin := buildCLI(t, ctx) // before probeHome leaves the source tree
 	const secret = "probe-secret-value-0123456789"
 	t.Setenv("PROBE_SECRET", secret)
 	for _, shape := range []string{"legacy", "bundle"} {
@@ -92,6 +96,9 @@ func TestLogsAndResumeKeepTheTrailDocker(t *testing.T) {
 				}
 			}
 			checkLogs("while running")
+			if shape == "legacy" {
+				checkExecAndCleanup(t, bin, slug)
+			}
 
 			// The operator allows a host live (the real applier: SIGHUP).
 			qdir := layout.Paths{Root: home}.QueueDir(slug)
@@ -132,7 +139,7 @@ func TestLogsAndResumeKeepTheTrailDocker(t *testing.T) {
 				t.Fatalf("stop: %v\n%s", err, errOut)
 			}
 			logs, _ := os.ReadFile(sd.ComposeLog())
-			if n := strings.Count(string(logs), "pipelock listening"); n < 2 {
+			if n := pipelockStarts(string(logs)); n < 2 {
 				t.Errorf("compose.log holds %d runs, want both", n)
 			}
 			audit, _ := os.ReadFile(sd.AuditLog())
@@ -145,4 +152,44 @@ func TestLogsAndResumeKeepTheTrailDocker(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkExecAndCleanup: `exec <slug>` alone is a shell, exec allocates a
+// terminal when it has one, and cleanup names a slug it found nothing of.
+func checkExecAndCleanup(t *testing.T, bin, slug string) {
+	t.Helper()
+	root := NewRoot()
+	var out, errb bytes.Buffer
+	root.SetIn(strings.NewReader("echo in-shell-$(id -un); exit 3\n"))
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs([]string{"exec", slug})
+	err := root.Execute()
+	if code := processExit(io.Discard, err); code != 3 || !strings.Contains(out.String(), "in-shell-") {
+		t.Errorf("exec <slug> as a shell: code %d, out %q, err %q", code, out.String(), errb.String())
+	}
+	tty, err := exec.Command("script", "-qec", bin+" exec "+slug+" -- tty", "/dev/null").CombinedOutput()
+	if err != nil || !strings.Contains(string(tty), "/dev/pts/") {
+		t.Errorf("exec on a terminal allocated none: %v %q", err, tty)
+	}
+	notty, _, _ := run(t, "exec", slug, "--", "sh", "-c", "tty || true")
+	if !strings.Contains(notty, "not a tty") {
+		t.Errorf("exec without a terminal: %q", notty)
+	}
+	_, errOut, err := run(t, "cleanup", "--yes", "nobody-zz99z")
+	if err == nil || !strings.Contains(errOut, "nothing of bottle nobody-zz99z found") {
+		t.Errorf("cleanup of an unknown slug: %v %q", err, errOut)
+	}
+}
+
+// pipelockStarts counts the runs in a compose.log: pipelock's "listening"
+// lines (one per start of the firewall, legacy or bundle).
+func pipelockStarts(log string) int {
+	n := 0
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, `"msg":"listening"`) && strings.Contains(l, `"daemon":"pipelock"`) {
+			n++
+		}
+	}
+	return n
 }
