@@ -29,6 +29,8 @@ failure); nothing in your ~/.claude-bottle is read or written, and nothing
 leaves this machine. Exits 1 if a check fails. The images are built from the
 source tree when missing (run it from a claude-bottle checkout the first
 time). CLAUDE_BOTTLE_SIDECAR_BUNDLE selects the shape.`,
+		Example: `  claude-bottle demo
+  CLAUDE_BOTTLE_SIDECAR_BUNDLE=1 claude-bottle demo`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var opt plan.Options

@@ -21,6 +21,8 @@ func initCmd() *cobra.Command {
 bottles/ and agents/ holding the embedded examples. A file that already
 exists is left as it is and reported; run "claude-bottle edit <name>" to
 change one.`,
+		Example: `  claude-bottle init
+  CLAUDE_BOTTLE_HOME=/tmp/cb claude-bottle init`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			home, err := layout.Home()

@@ -16,7 +16,10 @@ func renderCmd() *cobra.Command {
 CLAUDE_BOTTLE_SIDECAR_BUNDLE (bundle when set to a true value), the sidecar
 image CLAUDE_BOTTLE_SIDECAR_IMAGE. Token values are never printed: token slots
 appear by name only.`,
-		Args: cobra.ExactArgs(1),
+		Example: `  claude-bottle render fixer
+  claude-bottle render --compose-v1 --slug fixer-ab12c fixer > docker-compose.yml`,
+		ValidArgsFunction: completeAgents,
+		Args:              cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := resolvePlan(args[0], slug, cmd.ErrOrStderr())
 			if err != nil {

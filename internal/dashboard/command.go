@@ -30,6 +30,9 @@ sidecars reload); a new Dockerfile stops the bottle for a rebuild
 (claude-bottle resume <slug>).
 
 --once prints the pending proposals and exits (--json for JSON).`,
+		Example: `  claude-bottle dashboard
+  claude-bottle dashboard --once
+  claude-bottle dashboard --once --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			home, err := layout.Home()
