@@ -335,6 +335,13 @@ func (b *bottle) up(ctx context.Context, withCwd bool, stderr io.Writer) (*launc
 		return nil, nil, err
 	}
 	if err := l.Up(ctx, p, secrets); err != nil {
+		// Up has torn down what it started. Interrupted, the bottle
+		// never was: its state dir goes too, so list does not show a
+		// "stopped" bottle nobody started. A failed start keeps it
+		// (compose.log) for the post-mortem.
+		if ctx.Err() != nil {
+			forgetBottle(p, stderr)
+		}
 		return nil, nil, err
 	}
 	sess, err := b.session(ctx, withCwd, stderr)

@@ -112,6 +112,20 @@ container's environment, and the images are on the engine or can be built
 	return c
 }
 
+// forgetBottle removes the state and queue dirs of a bottle whose start
+// was interrupted (after its teardown).
+func forgetBottle(p *plan.Plan, stderr io.Writer) {
+	ps, err := paths()
+	if err != nil {
+		return
+	}
+	for _, d := range []string{string(p.StateDir), ps.QueueDir(p.Slug)} {
+		if err := os.RemoveAll(d); err != nil {
+			warn(stderr, []string{fmt.Sprintf("could not remove %s: %v", d, err)})
+		}
+	}
+}
+
 // detectCompose starts looking for the Compose tool in the background and
 // returns a function that waits for the answer.
 func detectCompose(ctx context.Context) func() (*composecli.Runner, error) {
