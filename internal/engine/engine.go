@@ -32,7 +32,6 @@ func Docker(ctx context.Context, args ...string) (string, error) {
 	return strings.TrimSpace(out.String()), Explain(ctx, "docker", args, stderr.String(), err)
 }
 
-
 // ServerVersion is the engine's version ("20.10.24+dfsg1").
 func ServerVersion(ctx context.Context) (string, error) {
 	v, err := Docker(ctx, "version", "--format", "{{.Server.Version}}")
