@@ -183,12 +183,11 @@ func Parse(l Line, fallback string) (Event, bool) {
 			e.Reason = cut(e.Reason, e.Host, short)
 			e.Host = short
 		}
-	case r.Msg == "push" || (r.Msg == "session done" && r.Service == "git-receive-pack"):
+	case r.Msg == "push":
+		// git-gate's decision (receive-pack's own "session done" says
+		// ok even when the hook refused).
 		e.Kind, e.Remote, e.Refs, e.Rule, e.Reason = KindPush, r.Remote, r.Refs, r.Rule, r.Reason
 		e.Decision = pushDecision(r)
-		if e.Reason == "" && e.Decision == "refused" {
-			e.Reason = r.Err
-		}
 	case r.Msg == "session done" && r.Service == "git-upload-pack":
 		e.Kind, e.Remote = KindFetch, r.Remote
 		e.Decision = pushDecision(r)

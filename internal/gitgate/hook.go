@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,8 +58,56 @@ func HookMain(args []string) int {
 	}
 }
 
+// Push decisions as the hook records them for the gate's log.
+const (
+	pushAccepted = "accepted"
+	pushRefused  = "refused"
+	// Rules of a refused push (the gitleaks rule id, or known-secret, for
+	// a secret).
+	ruleBranchPolicy = "branch-policy"
+	ruleScanError    = "scan-error"
+	ruleUpstream     = "upstream"
+	ruleBadPush      = "bad-push"
+)
+
+// decisionEnvVar names the file the gate asks the hook to write its
+// decision to (one JSON object); the gate logs it as its "push" line. Like
+// hookEnvVar it is set by the gate on receive-pack only.
+const decisionEnvVar = "GITGATE_DECISION_FILE"
+
+// pushDecision is what the hook decided about one push.
+type pushDecision struct {
+	Decision string `json:"decision"`
+	Rule     string `json:"rule,omitempty"`
+	// Reason is for the operator: never a secret (findings are named by
+	// rule, not shown).
+	Reason string `json:"reason,omitempty"`
+	Refs   string `json:"refs,omitempty"`
+}
+
 func preReceive(stdin io.Reader, stderr io.Writer, env []string) int {
+	code, d := preReceiveDecide(stdin, stderr, env)
+	for _, kv := range env {
+		if path, ok := strings.CutPrefix(kv, decisionEnvVar+"="); ok && path != "" {
+			if d.Decision == "" {
+				d.Decision = pushAccepted
+				if code != 0 {
+					d.Decision = pushRefused
+				}
+			}
+			b, _ := json.Marshal(d)
+			_ = os.WriteFile(path, b, 0o600)
+		}
+	}
+	return code
+}
+
+func preReceiveDecide(stdin io.Reader, stderr io.Writer, env []string) (int, pushDecision) {
 	say := func(format string, a ...any) { fmt.Fprintf(stderr, "git-gate: "+format+"\n", a...) }
+	var refs []string
+	refuse := func(rule, reason string) (int, pushDecision) {
+		return 1, pushDecision{Decision: pushRefused, Rule: rule, Reason: reason, Refs: strings.Join(refs, " ")}
+	}
 	raw := ""
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, hookEnvVar+"="); ok {
@@ -67,20 +116,23 @@ func preReceive(stdin io.Reader, stderr io.Writer, env []string) int {
 	}
 	if raw == "" {
 		say("this hook only runs under the gate (%s is unset); push refused", hookEnvVar)
-		return 1
+		return refuse(ruleBadPush, "the hook ran outside the gate")
 	}
 	var cfg hookConfig
 	if err := json.Unmarshal([]byte(raw), &cfg); err != nil || cfg.Upstream == "" || cfg.SSHCommand == "" {
 		say("bad %s (%v); push refused", hookEnvVar, err)
-		return 1
+		return refuse(ruleBadPush, "bad hook config")
 	}
 	updates, err := ParseHookInput(stdin)
 	if err != nil {
 		say("%v; push refused", err)
-		return 1
+		return refuse(ruleBadPush, err.Error())
 	}
 	if len(updates) == 0 {
-		return 0
+		return 0, pushDecision{Decision: pushAccepted}
+	}
+	for _, u := range updates {
+		refs = append(refs, u.Ref)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), hookScanTimeout)
@@ -138,7 +190,7 @@ func preReceive(stdin io.Reader, stderr io.Writer, env []string) int {
 			say("refused %s", r)
 		}
 		say("push refused by policy; nothing was sent upstream")
-		return 1
+		return refuse(ruleBranchPolicy, refused[0])
 	}
 
 	// 2. Secrets in every new commit, not only the tips; in every ref name
@@ -148,7 +200,7 @@ func preReceive(stdin io.Reader, stderr io.Writer, env []string) int {
 	rules, err := secretscan.Default()
 	if err != nil {
 		say("secret scanner unavailable (%v); push refused", err)
-		return 1
+		return refuse(ruleScanError, "secret scanner unavailable")
 	}
 	sc := newKnownScanner(rules, knownSecretsFromEnv(env))
 	var findings []Finding
@@ -160,14 +212,14 @@ func preReceive(stdin io.Reader, stderr io.Writer, env []string) int {
 	cfs, n, err := scanRange(ctx, env, tips, sc)
 	if err != nil {
 		say("could not scan the pushed commits (%v); push refused", err)
-		return 1
+		return refuse(ruleScanError, err.Error())
 	}
 	findings = append(findings, cfs...)
 	if len(tags) > 0 {
 		objs, err := catObjects(ctx, env, tags, "tag")
 		if err != nil {
 			say("could not read pushed tags (%v); push refused", err)
-			return 1
+			return refuse(ruleScanError, err.Error())
 		}
 		for _, tag := range tags {
 			hdr, msg := splitObject(objs[tag])
@@ -188,7 +240,13 @@ func preReceive(stdin io.Reader, stderr io.Writer, env []string) int {
 			say("secret found: %s", f)
 		}
 		say("push refused: %d secret(s) in %d new commit(s). Remove them from history (not only from the tip: rewrite the commits), then push again. Nothing was sent upstream.", len(findings), n)
-		return 1
+		var ids []string
+		for _, f := range findings {
+			if !slices.Contains(ids, f.RuleID) {
+				ids = append(ids, f.RuleID)
+			}
+		}
+		return refuse(ids[0], fmt.Sprintf("%d secret(s) in %d new commit(s) (rules: %s)", len(findings), n, strings.Join(ids, ", ")))
 	}
 
 	say("%d new commit(s) scanned, no secrets found (%.1fs); forwarding to the upstream", n, time.Since(scanStart).Seconds())
@@ -199,10 +257,10 @@ func preReceive(stdin io.Reader, stderr io.Writer, env []string) int {
 	defer fcancel()
 	if err := forwardPush(fctx, env, cfg, updates, stderr); err != nil {
 		say("%v", err)
-		return 1
+		return refuse(ruleUpstream, "the upstream refused or could not be reached")
 	}
 	say("upstream accepted (%.1fs)", time.Since(fwdStart).Seconds())
-	return 0
+	return 0, pushDecision{Decision: pushAccepted, Refs: strings.Join(refs, " ")}
 }
 
 // maxTagChain bounds a tag-of-a-tag chain.

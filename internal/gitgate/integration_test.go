@@ -1,11 +1,14 @@
 package gitgate
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
@@ -130,9 +133,13 @@ func TestGateFetchAndPush(t *testing.T) {
 		}
 		// A second, fast-forward push on the same branch.
 		c2 := commitFile(t, env, work, "feature.go", "package feature\n\nconst X = 1\n", "more feature")
+		seen := len(pushLines(tb))
 		mustGit(t, env, work, "push", "--quiet", "origin", "agent/feature")
 		if got := refIn(env, tb.upstream, "refs/heads/agent/feature"); got != c2 {
 			t.Fatalf("upstream agent/feature = %q, want %s", got, c2)
+		}
+		if d := nextPush(t, tb, seen); d["decision"] != "accepted" || d["refs"] != "refs/heads/agent/feature" {
+			t.Errorf("the gate's push line: %v", d)
 		}
 	})
 
@@ -173,6 +180,7 @@ func TestGateFetchAndPush(t *testing.T) {
 			mustGit(t, env, work, "checkout", "--quiet", "-B", tc.branch, "main")
 			secret := tc.build(t, work)
 			tip := mustGit(t, env, work, "rev-parse", "HEAD")
+			seen := len(pushLines(tb))
 			out, err := gitRun(env, work, "push", "origin", tc.branch)
 			if err == nil {
 				t.Fatalf("push with a secret succeeded:\n%s", out)
@@ -184,6 +192,12 @@ func TestGateFetchAndPush(t *testing.T) {
 			}
 			if strings.Contains(out, fakeAWSKey) {
 				t.Errorf("push output contains the whole secret:\n%s", out)
+			}
+			if d := nextPush(t, tb, seen); d["decision"] != "refused" || d["rule"] != "aws-access-token" || d["refs"] != "refs/heads/"+tc.branch {
+				t.Errorf("the gate's push line: %v", d)
+			}
+			if strings.Contains(tb.gate.proc.out.String(), fakeAWSKey) {
+				t.Error("the gate's log holds the secret")
 			}
 			if got := refIn(env, tb.upstream, "refs/heads/"+tc.branch); got != "" {
 				t.Errorf("upstream has %s = %s after a rejected push", tc.branch, got)
@@ -241,12 +255,16 @@ func TestGateFetchAndPush(t *testing.T) {
 		t.Run("refuses "+tc.name, func(t *testing.T) {
 			before := refIn(env, tb.upstream, tc.ref)
 			args := tc.setup(t)
+			seen := len(pushLines(tb))
 			out, err := gitRun(env, work, append([]string{"push"}, args...)...)
 			if err == nil {
 				t.Fatalf("push %v succeeded:\n%s", args, out)
 			}
 			if !strings.Contains(out, tc.want) {
 				t.Errorf("push output lacks %q:\n%s", tc.want, out)
+			}
+			if d := nextPush(t, tb, seen); d["decision"] != "refused" || d["rule"] != "branch-policy" || !strings.Contains(fmt.Sprint(d["reason"]), tc.want) {
+				t.Errorf("the gate's push line: %v", d)
 			}
 			if after := refIn(env, tb.upstream, tc.ref); after != before {
 				t.Errorf("upstream %s moved from %q to %q", tc.ref, before, after)
@@ -431,5 +449,35 @@ func TestGateUpstreamDown(t *testing.T) {
 				t.Errorf("git %v output lacks %q:\n%s", args, want, out)
 			}
 		}
+	}
+}
+
+// pushLines are the gate's "push" log lines so far: what the operator
+// sees of each push (claude-bottle logs).
+func pushLines(tb *testbed) []map[string]any {
+	var out []map[string]any
+	for _, l := range strings.Split(tb.gate.proc.out.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "push" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// nextPush waits for the push line after the first `seen` ones: the gate
+// writes it when the session ends, which may be just after the client
+// returns.
+func nextPush(t *testing.T, tb *testbed, seen int) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if ls := pushLines(tb); len(ls) > seen {
+			return ls[seen]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no push line after the %d before in the gate's log:\n%s", seen, tb.gate.proc.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/internal/daemonlog"
 	"github.com/claude-bottle/claude-bottle/internal/fileio"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
@@ -163,7 +164,7 @@ func baseEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "GIT_") || k == hookEnvVar {
+		if strings.HasPrefix(k, "GIT_") || k == hookEnvVar || k == decisionEnvVar {
 			continue
 		}
 		env = append(env, kv)
@@ -361,13 +362,49 @@ func (g *Gate) handle(ctx context.Context, c net.Conn) {
 		unlock()
 		args = []string{"upload-pack", "--strict", "--timeout=" + uploadPackIdleS, r.repo}
 	}
-	err = g.runSession(ctx, c, r, req, args)
+	var decision string
+	if req.Service == "git-receive-pack" {
+		// The hook writes what it decided here; the gate logs it (the
+		// hook's stderr goes to the agent, not to the gate's log).
+		if f, ferr := os.CreateTemp("", "git-gate-push-*.json"); ferr == nil {
+			decision = f.Name()
+			f.Close()
+			defer os.Remove(decision)
+		}
+	}
+	err = g.runSession(ctx, c, r, req, args, decision)
 	log.Info("session done", "ms", time.Since(start).Milliseconds(), "ok", err == nil, "err", errString(err))
+	if decision != "" {
+		logPush(log, decision, err)
+	}
+}
+
+// logPush writes the gate's "push" line: accepted or refused, the rule and
+// reason, the refs, from the hook's decision file.
+func logPush(log *slog.Logger, file string, sessionErr error) {
+	var d pushDecision
+	if data, err := os.ReadFile(file); err == nil && len(data) > 0 {
+		_ = json.Unmarshal(data, &d)
+	}
+	if d.Decision == "" {
+		// The hook never ran: receive-pack refused the push before it (a
+		// bad pack, a ref locked by a concurrent push) or the client
+		// sent no update. Nothing went upstream either way.
+		d.Decision, d.Rule, d.Reason = pushRefused, ruleBadPush, "git receive-pack refused it before the gate's checks"
+		if sessionErr != nil {
+			d.Reason = errString(sessionErr)
+		}
+	}
+	attrs := []any{daemonlog.KeyDecision, d.Decision, "refs", d.Refs}
+	if d.Rule != "" {
+		attrs = append(attrs, daemonlog.KeyRule, d.Rule, daemonlog.KeyReason, d.Reason)
+	}
+	log.Info("push", attrs...)
 }
 
 // runSession runs git upload-pack / receive-pack with the connection as its
 // stdin and stdout (the socket's fd itself, as git daemon does: no copying).
-func (g *Gate) runSession(ctx context.Context, c net.Conn, r *remote, req Request, args []string) error {
+func (g *Gate) runSession(ctx context.Context, c net.Conn, r *remote, req Request, args []string, decisionFile string) error {
 	ctx, cancel := context.WithTimeout(ctx, sessionTimeout)
 	defer cancel()
 	var stdio any = c
@@ -384,6 +421,9 @@ func (g *Gate) runSession(ctx context.Context, c net.Conn, r *remote, req Reques
 	}
 	if req.Service == "git-receive-pack" {
 		cmd.Env = append(cmd.Env, r.hookEnv, "GIT_SSH_COMMAND="+r.sshCommand, "GIT_SSH_VARIANT=ssh")
+		if decisionFile != "" {
+			cmd.Env = append(cmd.Env, decisionEnvVar+"="+decisionFile)
+		}
 	}
 	switch s := stdio.(type) {
 	case *os.File:
