@@ -388,12 +388,19 @@ func StreamLogs(ctx context.Context, name string, follow bool, w io.Writer) erro
 
 // Tail returns the last n lines of a container's own output, or "" when
 // the engine has none for it.
+//
+// The container's stdout and stderr come back on the CLI's own two
+// streams; they are read into separate buffers (one buffer behind both
+// came back empty on this machine's docker CLI 28) and joined, stderr
+// last: a dying daemon's cause is usually there.
 func Tail(ctx context.Context, name string, n int) string {
-	var out bytes.Buffer
-	if Run(ctx, Stdio{Stdout: &out, Stderr: &out}, "logs", "--tail", strconv.Itoa(n), name) != nil {
+	cmd := exec.CommandContext(ctx, "docker", "logs", "--tail", strconv.Itoa(n), name)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if cmd.Run() != nil {
 		return ""
 	}
-	return strings.TrimRight(out.String(), "\n")
+	return strings.TrimSpace(strings.TrimSpace(out.String()) + "\n" + strings.TrimSpace(errb.String()))
 }
 
 // lineWriter passes whole lines to w, so stdout and stderr of one

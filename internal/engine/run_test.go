@@ -164,3 +164,15 @@ func TestRunExplainsAnUnreachableEngine(t *testing.T) {
 		}
 	}
 }
+
+// TestRunErrorCarriesTheOutput: a failed call's error quotes what the tool
+// said (read after it ran, not before). Needs only the docker CLI.
+func TestRunErrorCarriesTheOutput(t *testing.T) {
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("no docker CLI")
+	}
+	err := Run(context.Background(), Stdio{}, "no-such-subcommand-x")
+	if err == nil || !strings.Contains(err.Error(), "no-such-subcommand-x") || !strings.Contains(err.Error(), "unknown command") {
+		t.Fatalf("error lacks docker's message: %v", err)
+	}
+}
