@@ -223,3 +223,25 @@ func TestRotateKeepsEveryRun(t *testing.T) {
 		t.Errorf("small log rotated: %v", got)
 	}
 }
+
+// TestRestartsInOneContainer: a second start of a daemon in one
+// container's output is a restart; after the init's own restart line it
+// is not counted twice.
+func TestRestartsInOneContainer(t *testing.T) {
+	var rs restarts
+	kinds := []string{}
+	for _, e := range []Event{
+		{Daemon: "pipelock", Kind: KindStart},
+		{Daemon: "pipelock", Kind: KindRequest},
+		{Daemon: "pipelock", Kind: KindStart},
+		{Daemon: "egress", Kind: KindStart},
+		{Daemon: "egress", Kind: KindRestart},
+		{Daemon: "egress", Kind: KindStart},
+	} {
+		kinds = append(kinds, rs.mark(e).Kind)
+	}
+	want := []string{KindStart, KindRequest, KindRestart, KindStart, KindRestart, KindStart}
+	if strings.Join(kinds, ",") != strings.Join(want, ",") {
+		t.Errorf("kinds %v, want %v", kinds, want)
+	}
+}

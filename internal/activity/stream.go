@@ -45,7 +45,14 @@ func History(ctx context.Context, src Source) ([]Event, error) {
 	for _, c := range src.Sidecars {
 		pr, pw := io.Pipe()
 		done := make(chan []Event, 1)
-		go func() { done <- readEvents(pr, DaemonOf(c, src.Slug), src.Slug) }()
+		go func() {
+			var rs restarts
+			evs := readEvents(pr, DaemonOf(c, src.Slug), src.Slug)
+			for i := range evs {
+				evs[i] = rs.mark(evs[i])
+			}
+			done <- evs
+		}()
 		lerr := src.Logs(ctx, c, false, pw)
 		pw.Close()
 		evs = append(evs, <-done...)
@@ -102,6 +109,31 @@ func readEvents(r io.Reader, fallback, slug string) []Event {
 	// skipped rather than mis-parsed.
 	_, _ = io.Copy(io.Discard, r)
 	return evs
+}
+
+// restarts tells a daemon's restart from its first start in one live
+// container's output: Docker restarting a legacy sidecar leaves only a
+// second "listening" line. (Not for saved logs: there each run starts the
+// same container names again.)
+type restarts struct {
+	started map[string]bool
+	died    map[string]bool
+}
+
+func (r *restarts) mark(e Event) Event {
+	if r.started == nil {
+		r.started, r.died = map[string]bool{}, map[string]bool{}
+	}
+	switch e.Kind {
+	case KindRestart:
+		r.died[e.Daemon] = true // the init said so already
+	case KindStart:
+		if r.started[e.Daemon] && !r.died[e.Daemon] {
+			e.Kind, e.Message = KindRestart, "started again (the container restarted)"
+		}
+		r.started[e.Daemon], r.died[e.Daemon] = true, false
+	}
+	return e
 }
 
 // readAudit reads audit.jsonl from offset; it returns the events and the
@@ -179,9 +211,10 @@ func Follow(ctx context.Context, src Source, keep Filter, emit func(Event) error
 			sc := bufio.NewScanner(pr)
 			sc.Buffer(make([]byte, 64*1024), 1024*1024)
 			d := DaemonOf(c, src.Slug)
+			var rs restarts
 			for sc.Scan() {
 				if e, ok := Parse(SplitComposeLine(sc.Text()), d); ok {
-					push(e)
+					push(rs.mark(e))
 				}
 			}
 			_, _ = io.Copy(io.Discard, pr)

@@ -208,8 +208,10 @@ func describeBottle(ctx context.Context, m *state.Metadata, sd layout.StateDir) 
 			di.Container = m.Containers["sidecars"]
 		}
 		for _, ci := range info.Containers {
+			// A container restart shows in its logs as a second start
+			// too: count the larger, not both.
 			if ci.Name == di.Container {
-				di.Restarts += ci.Restarts
+				di.Restarts = max(di.Restarts, ci.Restarts)
 			}
 		}
 		switch {
