@@ -205,7 +205,7 @@ func Parse(l Line, fallback string) (Event, bool) {
 		if r.Daemon != "" {
 			e.Daemon = r.Daemon
 		}
-	case strings.HasPrefix(r.Msg, "daemon died") || strings.HasPrefix(r.Msg, "daemon restarting") || strings.HasPrefix(r.Msg, "restarting pipelock"):
+	case strings.HasPrefix(r.Msg, "daemon died") || strings.HasPrefix(r.Msg, "daemon restarting"):
 		e.Kind, e.Message = KindRestart, r.Msg
 		if r.Code != nil {
 			e.Message += fmt.Sprintf(" (exit code %d)", *r.Code)
