@@ -45,7 +45,11 @@ own slug, state dir and containers.
 
 With --json claude's output streams to stderr and stdout gets one JSON
 object: slug, agent, exit_code, kept, state_dir and output (claude's stdout).`,
-		Args: cobra.ExactArgs(1),
+		Example: `  claude-bottle run fixer -p "make the failing test in ./pkg/x pass"
+  claude-bottle run --keep fixer --prompt-file task.md
+  claude-bottle run --json fixer -p "summarise TODO.md" | jq .exit_code`,
+		ValidArgsFunction: completeAgents,
+		Args:              cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -165,7 +169,9 @@ func attachCmd() *cobra.Command {
 "run --keep", with the flags it started with. When the agent has a
 conversation in its working directory, "claude --continue" picks it up.
 Exits with claude's exit code; the bottle stays up ("claude-bottle stop").`,
-		Args: cobra.ExactArgs(1),
+		Example:           "  claude-bottle attach fixer-ab12c",
+		ValidArgsFunction: completeSlugs,
+		Args:              cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			m, sd, err := loadBottle(args[0])
