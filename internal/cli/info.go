@@ -33,9 +33,11 @@ type bottleInfo struct {
 	Project  string `json:"project"`
 	StateDir string `json:"state_dir"`
 	// Status is running, stopped or unknown (Why: what the engine said).
-	Status  string    `json:"status"`
-	Why     string    `json:"why,omitempty"`
-	Created time.Time `json:"created"`
+	Status string `json:"status"`
+	Why    string `json:"why,omitempty"`
+	// Activity is what the agent does (as list shows it).
+	Activity string    `json:"activity"`
+	Created  time.Time `json:"created"`
 	// Daemons: each sidecar daemon, its health checked now.
 	Daemons    []daemonInfo    `json:"daemons"`
 	Containers []containerInfo `json:"containers"`
@@ -158,6 +160,11 @@ func describeBottle(ctx context.Context, m *state.Metadata, sd layout.StateDir) 
 		info.Status = "stopped"
 	}
 	running := info.Status == "running"
+	act, _ := state.ReadActivity(sd)
+	info.Activity = act.Describe(running)
+	if engErr != nil {
+		info.Activity = "unknown"
+	}
 	restarts := map[string]int{}
 	src := activity.Source{Slug: m.Slug, StateDir: sd, Logs: engine.StreamLogs}
 	for _, role := range slices.Sorted(maps.Keys(m.Containers)) {
@@ -278,6 +285,7 @@ func printInfo(out io.Writer, in *bottleInfo) {
 	}
 	fmt.Fprintf(out, "bottle     %s  (agent %s, bottle %s, %s shape)\n", in.Slug, in.Agent, in.Bottle, in.Shape)
 	fmt.Fprintf(out, "status     %s\n", status)
+	fmt.Fprintf(out, "activity   %s\n", in.Activity)
 	fmt.Fprintf(out, "created    %s\n", in.Created.Local().Format("2006-01-02 15:04:05"))
 	fmt.Fprintf(out, "state dir  %s\n", in.StateDir)
 	fmt.Fprintf(out, "requests   %d allowed, %d blocked   pushes %d accepted, %d refused   (every run; `claude-bottle logs %s`)\n",
