@@ -2,6 +2,7 @@ package gitgate
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf16"
 
 	"github.com/claude-bottle/claude-bottle/internal/secretenc"
@@ -54,7 +55,9 @@ func newKnownScanner(inner textScanner, secrets []string) *knownScanner {
 	for _, s := range secrets {
 		k.forms = append(k.forms, secretenc.Encodings(s, 6))
 		l := asciiLower(s)
-		k.lower = append(k.lower, []string{l, utf16LE(l), utf16BE(l)})
+		// Reversed and ROT13 are cheap for an exact value, as in
+		// pipelock's matcher (internal/dlp).
+		k.lower = append(k.lower, []string{l, utf16LE(l), utf16BE(l), reverse(l), rot13(l)})
 	}
 	return k
 }
@@ -74,7 +77,29 @@ func (k *knownScanner) known(s string) []secretscan.Finding {
 	if len(k.forms) == 0 {
 		return nil
 	}
+	// Zero-width and bidi characters inside the secret draw nothing: the
+	// text is also searched without them (newlines stay, so line numbers
+	// hold).
+	found := k.match(s)
+	if stripped := stripInvisible(s); stripped != s {
+		for i, f := range k.match(stripped) {
+			if found[i] == nil {
+				found[i] = f
+			}
+		}
+	}
 	var out []secretscan.Finding
+	for _, f := range found {
+		if f != nil {
+			out = append(out, *f)
+		}
+	}
+	return out
+}
+
+// match finds each known secret in s; nil where one is not there.
+func (k *knownScanner) match(s string) []*secretscan.Finding {
+	out := make([]*secretscan.Finding, len(k.forms))
 	lower := "" // computed once, only if an exact form did not match
 	for i, forms := range k.forms {
 		idx, n := -1, 0
@@ -100,15 +125,54 @@ func (k *knownScanner) known(s string) []secretscan.Finding {
 		}
 		line := 1 + strings.Count(s[:idx], "\n")
 		col := idx - strings.LastIndex(s[:idx], "\n")
-		out = append(out, secretscan.Finding{
+		out[i] = &secretscan.Finding{
 			RuleID:      knownSecretRule,
 			Description: "one of the bottle's own secrets",
 			Redacted:    redactPrefix(s[idx : idx+n]),
 			Line:        line,
 			StartColumn: col,
-		})
+		}
 	}
 	return out
+}
+
+// stripInvisible drops zero-width and bidi formatting characters.
+func stripInvisible(s string) string {
+	if !strings.ContainsFunc(s, invisibleFormat) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if invisibleFormat(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// invisibleFormat: the format characters (Unicode Cf: zero-width space
+// and joiners, word joiner, BOM, soft hyphen, bidi marks, embeddings,
+// overrides and isolates, tag characters).
+func invisibleFormat(r rune) bool { return r >= 0x80 && unicode.Is(unicode.Cf, r) }
+
+func reverse(s string) string {
+	b := []byte(s)
+	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+		b[i], b[j] = b[j], b[i]
+	}
+	return string(b)
+}
+
+func rot13(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z':
+			b[i] = 'a' + (c-'a'+13)%26
+		case c >= 'A' && c <= 'Z':
+			b[i] = 'A' + (c-'A'+13)%26
+		}
+	}
+	return string(b)
 }
 
 // redactPrefix shows at most 4 printable ASCII bytes of a match and an

@@ -33,6 +33,9 @@ func TestKnownScanner(t *testing.T) {
 		// match's offsets (strings.ToLower would, and slicing panicked).
 		{"after multi-byte letters", strings.Repeat("\u0130", 40) + " " + strings.ToUpper(secret), 1},
 		{"after invalid UTF-8", "\xff\xfe\xfd " + secret, 1},
+		{"reversed", "x\n\nsee " + reverseRunes(secret), 3},
+		{"ROT13, upper case", strings.ToUpper(rot13(secret)), 1},
+		{"zero-width inside", "a\nb " + secret[:5] + "\u200b" + secret[5:10] + "\u2060\u202e" + secret[10:], 2},
 		{"hex", "deploy " + strings.ToUpper("73686170656c657373") + "x " + hexOf(secret), 1},
 	}
 	for _, c := range cases {
@@ -125,4 +128,12 @@ func FuzzKnownScanner(f *testing.F) {
 			}
 		}
 	})
+}
+
+func reverseRunes(s string) string {
+	r := []rune(s)
+	for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+		r[i], r[j] = r[j], r[i]
+	}
+	return string(r)
 }
