@@ -240,6 +240,16 @@ func TestPrintOnce(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &out); err != nil {
 		t.Fatal(err)
 	}
+	// C1 controls (CSI as one character) and bidi overrides are escaped,
+	// never raw in the output a terminal shows.
+	b.items[0].Entry.Proposal.Justification = "pip \u009b2J \u202e fails"
+	buf.Reset()
+	if err := PrintOnce(&buf, b, true); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(buf.String(), "\u009b\u202e") || !strings.Contains(buf.String(), `\u009b2J \u202e`) {
+		t.Fatalf("--json carries raw C1/bidi characters: %q", buf.String())
+	}
 	if len(out.Pending) != 2 || out.Pending[1].NeedsEdit == "" || out.Pending[0].Diff == "" || len(out.Problems) != 1 {
 		t.Fatalf("json %s", buf.String())
 	}
