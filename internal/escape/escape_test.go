@@ -43,6 +43,7 @@ func TestEscape(t *testing.T) {
 				t.Run("4-dnsExfil", b.attackDNSExfil)
 				t.Run("5-git", b.attackGit)
 				t.Run("5-gitHidden", b.attackGitHidden)
+				t.Run("8-superviseFlood", b.attackSuperviseFlood)
 				t.Run("6-network", b.attackNetwork)
 				t.Run("6-bypasses", b.attackBypasses)
 				t.Run("6-sidecarSecrets", b.attackSidecarSecrets)
