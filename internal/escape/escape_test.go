@@ -49,6 +49,13 @@ func TestEscape(t *testing.T) {
 				t.Run("6-sidecarSecrets", b.attackSidecarSecrets)
 				t.Run("7-injectedCredential", b.attackInjectedCredential)
 				t.Run("7-injectedHeader", b.attackInjectedHeader)
+				t.Run("15-2-statusLine", b.attackStatusLine)
+				t.Run("15-2-injectedAsSecret", b.attackInjectedAsSecret)
+				t.Run("15-3-method", b.attackMethod)
+				t.Run("15-6-modelHost", b.attackModelHost)
+				t.Run("15-7-pathAllowlistDirect", b.attackPathAllowlistDirect)
+				t.Run("15-8-routePort", b.attackRoutePort)
+				t.Run("15-9-logEscape", b.attackLogEscape)
 			})
 		}
 	})

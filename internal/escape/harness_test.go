@@ -48,8 +48,14 @@ const (
 	echoHost     = "echo.escape.test"
 	authEchoHost = "authecho.escape.test"
 	keyEchoHost  = "keyecho.escape.test" // route injecting X-Api-Key
-	privateHost  = "private.escape.test"
-	offHost      = "off.escape.test"
+	// pathEchoHost is a route with a path_allowlist and no credential.
+	pathEchoHost = "pathecho.escape.test"
+	// modelHost is the model API host, an alias of the echo on the
+	// upstream network only: pipelock resolves it to the echo, so nothing
+	// sent to it ever leaves the machine.
+	modelHost   = "api.anthropic.com"
+	privateHost = "private.escape.test"
+	offHost     = "off.escape.test"
 	// outsidePort is a raw TCP and UDP port of the outside listener.
 	outsidePort = "9999"
 )
@@ -130,7 +136,7 @@ func setupWorld(t *testing.T, ctx context.Context) *world {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the listener: %v\n%s", err, out)
 	}
-	w.caFile = writeTLS(t, w.dir, echoHost, authEchoHost, keyEchoHost)
+	w.caFile = writeTLS(t, w.dir, echoHost, authEchoHost, keyEchoHost, pathEchoHost, modelHost)
 
 	// The upstream network gets a fixed subnet so the echo's address, and
 	// only it, can be exempt from pipelock's SSRF guard before the bottle
@@ -150,8 +156,9 @@ func setupWorld(t *testing.T, ctx context.Context) *world {
 	w.echoName = "esc-echo-" + dockertest.RunID()
 	dockertest.Run(t, ctx, "--name", w.echoName, "--network", w.upNet, "--ip", w.echoIP,
 		"--network-alias", echoHost, "--network-alias", authEchoHost, "--network-alias", keyEchoHost,
+		"--network-alias", pathEchoHost, "--network-alias", modelHost,
 		"-v", w.dir+":/esc:ro", images_base, "/esc/escape-listener",
-		"-http", ":80", "-https", ":443", "-cert", "/esc/leaf.pem", "-key", "/esc/leaf.key", "-tcp", "22,"+outsidePort)
+		"-http", ":80", "-https", ":443,:8443", "-cert", "/esc/leaf.pem", "-key", "/esc/leaf.key", "-tcp", "22,"+outsidePort)
 	waitReady(t, ctx, w.echoName)
 
 	// The ssh git upstream: the listener's ssh server running the real git
@@ -215,7 +222,8 @@ func startBottle(t *testing.T, ctx context.Context, w *world, shape string, gitY
 	bottleMD := "---\nimage: claude-bottle-agent-test:latest\nsupervise: true\nenv:\n  ESC_SECRET: ${ESC_SECRET}\n" + gitYAML +
 		"egress:\n  allowlist: [" + echoHost + ", " + privateHost + ", localhost]\n" +
 		"  routes:\n    - host: " + authEchoHost + "\n      auth: { scheme: Bearer, token_ref: ESC_TOKEN }\n" +
-		"    - host: " + keyEchoHost + "\n      auth: { header: X-Api-Key, token_ref: ESC_KEY }\n---\n"
+		"    - host: " + keyEchoHost + "\n      auth: { header: X-Api-Key, token_ref: ESC_KEY }\n" +
+		"    - host: " + pathEchoHost + "\n      path_allowlist: [/allowed]\n---\n"
 	os.WriteFile(filepath.Join(home, "bottles", "esc.md"), []byte(bottleMD), 0o644)
 	os.WriteFile(filepath.Join(home, "agents", "esc.md"), []byte("---\nbottle: esc\n---\nescape probe\n"), 0o644)
 	r, err := manifest.Finder{Home: home, Cwd: home}.Resolve("esc")

@@ -8,11 +8,13 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -31,7 +33,7 @@ func main() {
 	udp := flag.String("udp", "", "comma-separated UDP ports to log")
 	dns := flag.Bool("dns", false, "log DNS questions on UDP and TCP port 53")
 	httpAddr := flag.String("http", "", "plain HTTP echo address (e.g. :80)")
-	httpsAddr := flag.String("https", "", "HTTPS echo address (e.g. :443)")
+	httpsAddr := flag.String("https", "", "comma-separated HTTPS echo addresses (e.g. :443,:8443)")
 	cert := flag.String("cert", "", "HTTPS certificate (PEM)")
 	key := flag.String("key", "", "HTTPS key (PEM)")
 	sshAddr := flag.String("sshgit", "", "ssh git upstream address (e.g. :22)")
@@ -53,8 +55,11 @@ func main() {
 	if *httpAddr != "" {
 		go func() { fatal("http", http.ListenAndServe(*httpAddr, http.HandlerFunc(echo))) }()
 	}
-	if *httpsAddr != "" {
-		go func() { fatal("https", http.ListenAndServeTLS(*httpsAddr, *cert, *key, http.HandlerFunc(echo))) }()
+	for _, addr := range split(*httpsAddr) {
+		// HTTP/1.1 only: /reason writes its own status line on the raw
+		// connection, which h2 has no room for.
+		srv := &http.Server{Addr: addr, Handler: http.HandlerFunc(echo), TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}}
+		go func() { fatal("https", srv.ListenAndServeTLS(*cert, *key)) }()
 	}
 	if *sshAddr != "" {
 		go serveSSHGit(*sshAddr, *hostKey, *authKey, *repos)
@@ -168,6 +173,26 @@ func echo(w http.ResponseWriter, r *http.Request) {
 	}
 	auth := r.Header.Get("Authorization")
 	key := r.Header.Get("X-Api-Key")
+	switch r.URL.Path {
+	case "/reason":
+		// A hostile origin hands the injected credential back in the
+		// status line's reason phrase, and as a response header name.
+		tok := auth
+		if _, t, ok := strings.Cut(auth, " "); ok {
+			tok = t
+		}
+		if hj, ok := w.(http.Hijacker); ok {
+			c, bw, err := hj.Hijack()
+			if err == nil {
+				fmt.Fprintf(bw, "HTTP/1.1 200 %s\r\nX-%s: 1\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n", auth, tok)
+				bw.Flush()
+				c.Close()
+				return
+			}
+		}
+		http.Error(w, "cannot hijack", http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"method":   r.Method,
