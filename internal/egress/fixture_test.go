@@ -204,6 +204,15 @@ func newOrigin(t *testing.T, dir string) *origin {
 		}
 		_ = json.NewEncoder(w).Encode(map[string]uint64{"n": uint64(n), "sum": sum})
 	})
+	// The token folded into a response header name (h2 lower-cases it,
+	// Go's HTTP/1 client canonicalises it: either way not the exact token).
+	mux.HandleFunc("/v1/fold", func(w http.ResponseWriter, r *http.Request) {
+		o.record(r)
+		_, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		w.Header().Set("X-"+tok, "1")
+		w.Header().Set("X-Kept", "yes")
+		_, _ = io.WriteString(w, "ok")
+	})
 	// A bare WebSocket echo: 101, then every byte echoed back.
 	mux.HandleFunc("/v1/ws", func(w http.ResponseWriter, r *http.Request) {
 		o.record(r)

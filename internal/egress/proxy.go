@@ -216,6 +216,10 @@ func (s *Server) roundTrip(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Resp
 			"egress: upstream request failed: "+l.reason+"\n"), nil
 	}
 	l.status = resp.StatusCode
+	// The status line is rebuilt from the code: an origin's reason phrase
+	// ("200 Bearer <token>") would otherwise reach an HTTP/1.1 agent as it
+	// is (issue 15, hole 2).
+	resp.Status = ""
 	if st.red != nil {
 		st.red.header(resp.Header)
 		if hasBody(req, resp) && !resp.Uncompressed && !identityEncoding(resp.Header) {

@@ -170,6 +170,26 @@ func TestRedactsSplitToken(t *testing.T) {
 	}
 }
 
+// TestRedactsHeaderNames: a token folded into a response header name, in
+// whatever case, does not reach the agent; the other headers do.
+func TestRedactsHeaderNames(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, h2 := range []bool{false, true} {
+		resp, _ := get(t, e.client(t, h2), "GET", e.url("https", hostAPI, "/v1/fold"), nil, nil)
+		if resp.StatusCode != 200 || resp.Header.Get("X-Kept") != "yes" {
+			t.Fatalf("h2=%v: got %d %v", h2, resp.StatusCode, resp.Header)
+		}
+		for k := range resp.Header {
+			if strings.Contains(strings.ToLower(k), strings.ToLower(tokenA)) {
+				t.Errorf("h2=%v: the token reached the client in header name %q", h2, k)
+			}
+		}
+		if resp.Status != "200 OK" {
+			t.Errorf("h2=%v: status %q; want egress's own \"200 OK\"", h2, resp.Status)
+		}
+	}
+}
+
 // TestSSEStreams: each event must reach the client before the origin sends
 // the next one.
 func TestSSEStreams(t *testing.T) {
