@@ -93,18 +93,22 @@ func (b *bottle) attackInjectedAsSecret(t *testing.T) {
 }
 
 // attackMethod: hole 3. A known secret as the HTTP method (curl -X
-// "$SECRET"): pipelock accepts only registered methods.
+// "$SECRET") is blocked as one; any other unregistered method too.
 func (b *bottle) attackMethod(t *testing.T) {
 	cases := []struct {
 		name string
 		args []string
 		ok   bool
+		rule string
 	}{
-		{"control PATCH", []string{"-X", "PATCH", "https://" + echoHost + "/m"}, true},
-		{"secret as method, https", []string{"-X", secretValue, "https://" + echoHost + "/m"}, false},
-		{"secret as method, http", []string{"-X", secretValue, "http://" + echoHost + "/m"}, false},
-		{"secret as method, pipelock directly", []string{"-x", b.pipelock, "-X", secretValue, "http://" + echoHost + "/m"}, false},
-		{"hex of the secret as method", []string{"-X", hex.EncodeToString([]byte(secretValue)), "https://" + echoHost + "/m"}, false},
+		{"control PATCH", []string{"-X", "PATCH", "https://" + echoHost + "/m"}, true, ""},
+		{"secret as method, https", []string{"-X", secretValue, "https://" + echoHost + "/m"}, false, "dlp.known-secret"},
+		{"secret as method, http", []string{"-X", secretValue, "http://" + echoHost + "/m"}, false, "dlp.known-secret"},
+		{"secret as method, pipelock directly", []string{"-x", b.pipelock, "-X", secretValue, "http://" + echoHost + "/m"}, false, "dlp.known-secret"},
+		{"hex of the secret as method", []string{"-X", hex.EncodeToString([]byte(secretValue)), "https://" + echoHost + "/m"}, false, "dlp.known-secret"},
+		// A private encoding pipelock cannot know: no method but a
+		// registered one passes.
+		{"unregistered method", []string{"-X", "ZZZ-" + strings.ToUpper(hex.EncodeToString([]byte("private"))), "https://" + echoHost + "/m"}, false, "method"},
 	}
 	calls := make([][]string, len(cases))
 	for i, c := range cases {
@@ -119,7 +123,7 @@ func (b *bottle) attackMethod(t *testing.T) {
 			}
 			continue
 		}
-		wantBlocked(t, c.name, res[i], "method")
+		wantBlocked(t, c.name, res[i], c.rule)
 	}
 	for _, h := range b.echoHits(t.Context())[echo0:] {
 		if h.Method != "PATCH" {

@@ -26,6 +26,8 @@ const (
 	RuleCompressed   = "compressed-body"
 	RuleBadRequest   = "bad-request"
 	RuleUpgrade      = "protocol-upgrade"
+	RuleMethod       = "method"
+	RulePath         = "path-allowlist"
 )
 
 // decision is one logged decision: one JSON line per request (per

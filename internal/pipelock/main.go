@@ -24,6 +24,8 @@ The bottle's outbound firewall: a forward proxy (HTTP and CONNECT) that
 every HTTP(S) request leaving the bottle goes through.
 
 Rules, in order (a block is HTTP 403, body "blocked: <reason> (rule: <rule>)"):
+  method           a request method not in the IANA registry (GET, POST,
+                   PUT, PATCH, DELETE, HEAD, OPTIONS, WebDAV's, ...)
   ip-literal       an IP address as host, unless listed in allow_ip_literals
   dlp.*            (host not allowed) secrets or encoded data in the host name
   allowlist        a host not in the built-in list or the config's allowlist

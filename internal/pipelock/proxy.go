@@ -221,6 +221,15 @@ func (s *Server) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.
 	if v := in.CheckMethod(host, req.Method); v != nil {
 		return block(v.Rule, v.Reason)
 	}
+	if !registeredMethods[req.Method] {
+		// Any token is a valid method to Go's server, so the method is one
+		// more field the agent writes (curl -X "$SECRET", issue 15 hole
+		// 3). The known-secret scan above names a known secret; beyond it
+		// only registered methods pass, so no private encoding rides in
+		// the method either. The name itself is not echoed or logged.
+		d.Method = fmt.Sprintf("(%d bytes)", len(req.Method))
+		return block(RuleMethod, fmt.Sprintf("request method of %d bytes is not a registered HTTP method", len(req.Method)))
+	}
 	if v := in.CheckURL(req.URL); v != nil {
 		return block(v.Rule, v.Reason)
 	}
@@ -310,4 +319,18 @@ func (s *Server) inspectBody(p *Policy, req *http.Request) (rule, reason string)
 		return v.Rule, v.Reason
 	}
 	return "", ""
+}
+
+// registeredMethods are the methods of the IANA HTTP Method Registry
+// (RFC 9110, WebDAV and its extensions, PATCH, QUERY), case-sensitive as
+// methods are. PRI is left out: it is only HTTP/2's connection preface.
+var registeredMethods = map[string]bool{}
+
+func init() {
+	for _, m := range strings.Fields(`ACL BASELINE-CONTROL BIND CHECKIN CHECKOUT CONNECT COPY DELETE GET HEAD
+		LABEL LINK LOCK MERGE MKACTIVITY MKCALENDAR MKCOL MKREDIRECTREF MKWORKSPACE MOVE OPTIONS
+		ORDERPATCH PATCH POST PROPFIND PROPPATCH PUT QUERY REBIND REPORT SEARCH TRACE UNBIND
+		UNCHECKOUT UNLINK UNLOCK UPDATE UPDATEREDIRECTREF VERSION-CONTROL`) {
+		registeredMethods[m] = true
+	}
 }

@@ -482,3 +482,28 @@ func TestSetPolicySwap(t *testing.T) {
 		t.Fatalf("after swap still blocked by %s", rule)
 	}
 }
+
+// TestMethods: only registered methods pass (issue 15 hole 3: a known
+// secret as the method); the block does not echo the method.
+func TestMethods(t *testing.T) {
+	r := newRig(t, rigOpts{})
+	for _, tc := range []struct {
+		method string
+		ok     bool
+	}{
+		{"GET", true}, {"PATCH", true}, {"PROPFIND", true},
+		{"escSecretLike-7f3a9c21b8d4", false}, {"get", false}, {"PRI", false}, {"X-CUSTOM", false},
+	} {
+		for _, u := range []string{r.httpURL("/m"), r.httpsURL("/m")} {
+			req, _ := http.NewRequest(tc.method, u, nil)
+			code, body, err := r.do(req)
+			if err != nil {
+				t.Fatalf("%s %s: %v", tc.method, u, err)
+			}
+			blocked := code == 403 && strings.Contains(body, "(rule: method)")
+			if blocked == tc.ok || strings.Contains(body, tc.method) && !tc.ok {
+				t.Errorf("%s %s: %d %q; want ok=%v", tc.method, u, code, body, tc.ok)
+			}
+		}
+	}
+}
