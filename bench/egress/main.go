@@ -111,7 +111,8 @@ func run(bin string, n, mb, runs, conns int) error {
 		return err
 	}
 	cmd := exec.Command(bin, "egress", "--config", routes, "--listen", "127.0.0.1:0", "--direct",
-		"--ca-cert", filepath.Join(caDir, "ca.crt"), "--ca-key", filepath.Join(caDir, "ca.key"))
+		"--ca-cert", filepath.Join(caDir, "ca.crt"), "--ca-key", filepath.Join(caDir, "ca.key"),
+		"--test-route-ports", "https="+port)
 	cmd.Env = []string{"EGRESS_TOKEN_0=bench-token-0123456789abcdef", "SSL_CERT_FILE=" + originPEM}
 	out, err := cmd.StdoutPipe()
 	if err != nil {

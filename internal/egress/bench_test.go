@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -44,8 +45,9 @@ func benchChain(b *testing.B) (via, direct *http.Client, base string) {
 	egressCA, _ := ca.Load(filepath.Join(caDir, "ca.crt"), filepath.Join(caDir, "ca.key"))
 	originPool := origin.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
 	originPool.AddCert(originCA.Cert)
+	_, port, _ := net.SplitHostPort(origin.Listener.Addr().String())
 	srv, err := New(Options{CA: egressCA, RootCAs: originPool, Logger: slog.New(slog.DiscardHandler),
-		Getenv: func(string) string { return "bench-token-0123456789abcdef" }},
+		Getenv: func(string) string { return "bench-token-0123456789abcdef" }, RoutePorts: map[string]string{"https": port}},
 		&sidecarconfig.Routes{Routes: []sidecarconfig.Route{{Host: "localhost", Auth: &sidecarconfig.Auth{Scheme: "Bearer", TokenSlot: "EGRESS_TOKEN_0"}}}})
 	if err != nil {
 		b.Fatal(err)
@@ -63,7 +65,6 @@ func benchChain(b *testing.B) (via, direct *http.Client, base string) {
 		b.Cleanup(tr.CloseIdleConnections)
 		return &http.Client{Transport: tr}
 	}
-	_, port, _ := strings.Cut(origin.Listener.Addr().String(), ":")
 	return mk(pu), mk(nil), "https://localhost:" + port
 }
 

@@ -380,8 +380,9 @@ func newEnv(t *testing.T, routes *sidecarconfig.Routes) *env {
 	}
 	e.egress, err = New(Options{
 		CA: egressCA, Upstream: e.up.url, RootCAs: upPool,
-		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)),
-		Getenv: func(k string) string { return e.tokens[k] },
+		Logger:     slog.New(slog.NewJSONHandler(e.logs, nil)),
+		Getenv:     func(k string) string { return e.tokens[k] },
+		RoutePorts: map[string]string{"https": e.origin.port, "http": e.origin.plainPort},
 	}, routes)
 	if err != nil {
 		t.Fatal(err)

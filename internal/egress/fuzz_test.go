@@ -20,7 +20,7 @@ func FuzzRouteMatch(f *testing.F) {
 		if err != nil {
 			return // the validator refused it; nothing to match
 		}
-		rt := tbl.lookup(reqHost)
+		rt := tbl.lookup(reqHost, "443", "443")
 		wantHost := strings.EqualFold(strings.TrimSuffix(strings.Trim(reqHost, "[]"), "."), routeHost)
 		if (rt != nil) != wantHost {
 			t.Fatalf("lookup(%q) on route %q = %v; want match=%v", reqHost, routeHost, rt != nil, wantHost)

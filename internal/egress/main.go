@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/claude-bottle/claude-bottle/internal/ca"
 	"github.com/claude-bottle/claude-bottle/internal/daemonlog"
@@ -48,7 +49,9 @@ Routes file (JSON, unknown keys are errors):
      "auth": {"scheme": "Bearer", "token_slot": "EGRESS_TOKEN_0"}}
   ]}
 
-  host            bare DNS name, matched case-insensitively, any port
+  host            bare DNS name, matched case-insensitively, on the
+                  scheme's default port (443, 80): another port of the host
+                  is not the route (no credential; pipelock decides)
   path_allowlist  path prefixes matched on "/" boundaries ("/a" allows /a
                   and /a/b, not /ab); paths with . or .. segments are
                   refused; absent = any path
@@ -76,6 +79,7 @@ type config struct {
 	routesFile, listen, caCert, caKey, upstream, upstreamCA string
 	direct                                                  bool
 	leafCache                                               int
+	routePorts                                              string
 }
 
 func parseFlags(args []string, stdout, stderr io.Writer) (*config, int) {
@@ -89,6 +93,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*config, int) {
 	fs.StringVar(&c.upstreamCA, "upstream-ca", os.Getenv("EGRESS_UPSTREAM_CA"), "CA certificate (PEM) of the upstream proxy's TLS interception")
 	fs.BoolVar(&c.direct, "direct", false, "with no upstream proxy, connect directly (tests and benchmarks only; never in a bottle)")
 	fs.IntVar(&c.leafCache, "leaf-cache", 1024, "how many minted leaf certificates to keep")
+	fs.StringVar(&c.routePorts, "test-route-ports", "", "TEST ONLY: the ports routes stand for, as https=N,http=M (default 443 and 80); never set in a bottle")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), helpText)
 		fs.PrintDefaults()
@@ -160,6 +165,17 @@ func (c *config) options(log *slog.Logger) (*Options, error) {
 		}
 	}
 	opts := &Options{CA: caCert, RootCAs: roots, Logger: log, LeafCacheSize: c.leafCache}
+	if c.routePorts != "" {
+		opts.RoutePorts = map[string]string{}
+		for _, kv := range strings.Split(c.routePorts, ",") {
+			scheme, port, _ := strings.Cut(kv, "=")
+			if _, p, err := proxykit.SplitHostPort("x:"+port, ""); err != nil || p != port || (scheme != "https" && scheme != "http") {
+				return nil, fmt.Errorf("--test-route-ports %q: want https=N,http=M with ports from 1 to 65535", c.routePorts)
+			}
+			opts.RoutePorts[scheme] = port
+		}
+		log.Warn("TEST ONLY: routes stand for other ports", "route_ports", c.routePorts)
+	}
 	switch {
 	case c.upstream != "":
 		u, err := url.Parse(c.upstream)

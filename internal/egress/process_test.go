@@ -138,7 +138,8 @@ func processEnv(t *testing.T, rs *sidecarconfig.Routes) (*env, string, []string)
 
 func (e *env) daemonArgs(routes string) []string {
 	return []string{"--config", routes, "--listen", "127.0.0.1:0",
-		"--ca-cert", filepath.Join(e.caDir, "ca.crt"), "--ca-key", filepath.Join(e.caDir, "ca.key")}
+		"--ca-cert", filepath.Join(e.caDir, "ca.crt"), "--ca-key", filepath.Join(e.caDir, "ca.key"),
+		"--test-route-ports", "https=" + e.origin.port + ",http=" + e.origin.plainPort}
 }
 
 // useDaemon points the env's clients at a daemon process.

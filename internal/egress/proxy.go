@@ -42,6 +42,9 @@ type Options struct {
 	Getenv func(string) string
 	// LeafCacheSize bounds the minted leaf certificates kept (default 1024).
 	LeafCacheSize int
+	// RoutePorts maps a scheme to the port a route stands for (default
+	// https 443, http 80). TEST ONLY: test origins listen on other ports.
+	RoutePorts map[string]string
 }
 
 // Server is the egress proxy. Its routes can be swapped while it serves.
@@ -52,6 +55,7 @@ type Server struct {
 	upstream *url.URL
 	log      *slog.Logger
 	getenv   func(string) string
+	ports    map[string]string // scheme → the port a route stands for
 }
 
 // New builds a Server serving routes.
@@ -69,7 +73,11 @@ func New(opts Options, routes *sidecarconfig.Routes) (*Server, error) {
 		upstream: opts.Upstream,
 		log:      opts.Logger,
 		getenv:   opts.Getenv,
+		ports:    map[string]string{"https": "443", "http": "80"},
 		tr:       newTransport(opts.Upstream, opts.RootCAs),
+	}
+	for scheme, port := range opts.RoutePorts {
+		s.ports[scheme] = port
 	}
 	if err := s.SetRoutes(routes); err != nil {
 		return nil, err
@@ -119,7 +127,7 @@ func (s *Server) handleConnect(host string, ctx *goproxy.ProxyCtx) (*goproxy.Con
 			"blocked: bad CONNECT target: "+err.Error()+"\n")
 		return proxykit.Reject, host
 	}
-	if s.routes.Load().lookup(h) != nil {
+	if s.routes.Load().lookup(h, port, s.ports["https"]) != nil {
 		ctx.UserData = &proxykit.Target{Host: h, Port: port}
 		return s.proxy.Intercept(), host
 	}
@@ -147,7 +155,7 @@ func (s *Server) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.
 		return nil, s.block(req, l, "git push over HTTP(S) is not allowed; push through git-gate (the bottle's git remote)")
 	}
 
-	rt := t.lookup(host)
+	rt := t.lookup(host, port, s.ports[req.URL.Scheme])
 	if rt == nil {
 		// Not ours to judge: pipelock decides.
 		l.decision = decForward

@@ -2,6 +2,7 @@ package egress
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -494,5 +495,44 @@ func TestReloadKeepsInFlight(t *testing.T) {
 	_, body := get(t, c, "GET", e.url("https", hostAPI, "/v2/after"), nil, nil)
 	if !strings.Contains(body, `"Path":"/v2/after","Auth":""`) {
 		t.Errorf("after reload: %q; want the new routes (any path, no credential)", body)
+	}
+}
+
+// TestRouteIsItsPort: a route is its host on its port only (issue 15 hole
+// 8). Another port of the route host is tunnelled like any host without a
+// route, so it gets no credential; and a request inside an intercepted
+// tunnel naming another port is refused.
+func TestRouteIsItsPort(t *testing.T) {
+	e := newEnv(t, nil)
+	// Inside the tunnel to the route's port, a Host naming another port.
+	c, err := net.Dial("tcp", e.proxyURL.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	target := hostAPI + ":" + e.origin.port
+	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target)
+	br := bufio.NewReader(c)
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("CONNECT %s: %v %v", target, resp, err)
+	}
+	tc := tls.Client(c, &tls.Config{ServerName: hostAPI, RootCAs: e.roots})
+	fmt.Fprintf(tc, "GET /v1/x HTTP/1.1\r\nHost: %s:%s\r\nConnection: close\r\n\r\n", hostAPI, e.origin.plainPort)
+	b, _ := io.ReadAll(tc)
+	if !bytes.Contains(b, []byte("403 Forbidden")) || !bytes.Contains(b, []byte("does not match the CONNECT target")) {
+		t.Errorf("a request for another port inside the route's tunnel: %q", b)
+	}
+
+	// The route stands for another port now: the origin's port is just a
+	// host without a route.
+	e.egress.ports["https"] = "1"
+	resp, _ := get(t, e.client(t, false), "GET", e.url("https", hostAPI, "/v1/other-port"), nil, nil)
+	if got := resp.TLS.PeerCertificates[0].Issuer.CommonName; got != "test upstream CA" {
+		t.Errorf("another port of the route host was intercepted by egress (certificate from %q)", got)
+	}
+	for _, r := range e.origin.requests() {
+		if r.Path == "/v1/other-port" && r.Auth != "" {
+			t.Errorf("the route credential went to another port of the route host: %+v", r)
+		}
 	}
 }

@@ -71,9 +71,14 @@ func buildTable(rs *sidecarconfig.Routes, getenv func(string) string) (*table, e
 	return t, nil
 }
 
-// lookup returns the route for a host (any case, optional trailing dot).
-func (t *table) lookup(host string) *route {
-	if t == nil {
+// lookup returns the route for a request to host:port, where routePort
+// is the port a route stands for over the request's scheme (443 for https
+// and CONNECT, 80 for http). A route is its host on that port only: its
+// credential and its path list are for that origin, and another port of
+// the same host is another origin (issue 15 hole 8), left to pipelock like
+// any host without a route.
+func (t *table) lookup(host, port, routePort string) *route {
+	if t == nil || port != routePort {
 		return nil
 	}
 	return t.byHost[hostKey(host)]

@@ -22,7 +22,7 @@ import (
 // rebuilds the status line from the code and masks header names.
 func (b *bottle) attackStatusLine(t *testing.T) {
 	echo0 := len(b.echoHits(t.Context()))
-	out, _, _ := b.run(t, `curl -sS -i --http1.1 --max-time 20 "$1"`, "https://"+authEchoHost+"/reason")
+	out, _, _ := b.run(t, `curl -sS -i --suppress-connect-headers --http1.1 --max-time 20 "$1"`, "https://"+authEchoHost+"/reason")
 	sent := false
 	for _, h := range b.echoHits(t.Context())[echo0:] {
 		if h.URI == "/reason" && len(h.Headers["Authorization"]) == 1 && h.Headers["Authorization"][0] == "Bearer "+tokenValue {

@@ -43,7 +43,8 @@ func TestEgressChain(t *testing.T) {
 	up, _ := url.Parse(r.proxy.URL)
 	eg, err := egress.New(egress.Options{
 		CA: ecert, Upstream: up, RootCAs: r.caPool,
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Logger:     slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		RoutePorts: map[string]string{"https": r.origin.port()},
 		Getenv: func(k string) string {
 			if k == "EGRESS_TOKEN_0" {
 				return tok
