@@ -163,7 +163,7 @@ func (s *Server) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.
 	}
 	l.route = rt.host
 	if reason := rt.checkPath(req.URL.Path); reason != "" {
-		return nil, s.block(req, l, reason)
+		return nil, s.block(req, l, reason+" (rule: "+proxykit.RulePath+")")
 	}
 	if rt.header != "" {
 		// The agent's own credential never reaches a route with auth: not

@@ -90,56 +90,9 @@ func hostKey(h string) string {
 	return proxykit.NormHost(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"))
 }
 
-// checkPath returns "" when p is allowed on the route, else the reason.
-// Prefixes match whole segments: "/repos/org/demo" allows "/repos/org/demo"
-// and "/repos/org/demo/issues" but not "/repos/org/demo-evil". Paths with
-// dot segments are refused outright, because the origin may resolve them to
-// a path outside the allowlist after the check.
-func (r *route) checkPath(p string) string {
-	if len(r.paths) == 0 {
-		return ""
-	}
-	if p == "" {
-		p = "/"
-	}
-	if hasDotSegment(p) {
-		return fmt.Sprintf("path %q has a . or .. segment; route %q allows only %s", p, r.host, strings.Join(r.paths, ", "))
-	}
-	for _, prefix := range r.paths {
-		if pathHasPrefix(p, prefix) {
-			return ""
-		}
-	}
-	return fmt.Sprintf("path %q is outside path_allowlist [%s] of route %q", p, strings.Join(r.paths, ", "), r.host)
-}
-
-// pathHasPrefix reports whether prefix matches p on a segment boundary.
-func pathHasPrefix(p, prefix string) bool {
-	if !strings.HasPrefix(p, prefix) {
-		return false
-	}
-	if len(p) == len(prefix) || strings.HasSuffix(prefix, "/") {
-		return true
-	}
-	return p[len(prefix)] == '/'
-}
-
-// hasDotSegment reports a "." or ".." segment, also in the disguises some
-// origins still resolve: "\\" as a separator, "..;params" (Tomcat, Spring)
-// and "%2e" left over after one round of decoding.
-func hasDotSegment(p string) bool {
-	for seg := range strings.SplitSeq(strings.ReplaceAll(p, "\\", "/"), "/") {
-		if !strings.Contains(seg, ".") && !strings.Contains(seg, "%") {
-			continue
-		}
-		seg, _, _ = strings.Cut(seg, ";")
-		seg = strings.ReplaceAll(strings.ToLower(seg), "%2e", ".")
-		if seg == "." || seg == ".." {
-			return true
-		}
-	}
-	return false
-}
+// checkPath returns "" when p is allowed on the route, else the reason
+// (proxykit.CheckPath: pipelock enforces the same list).
+func (r *route) checkPath(p string) string { return proxykit.CheckPath(r.paths, r.host, p) }
 
 // isGitPush reports whether u is a git smart-HTTP push (either the ref
 // advertisement or the pack upload). git-gate is the only way to push.

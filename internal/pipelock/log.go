@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/elazarl/goproxy"
+
+	"github.com/claude-bottle/claude-bottle/internal/proxykit"
 )
 
 // Decisions, as logged.
@@ -27,7 +29,7 @@ const (
 	RuleBadRequest   = "bad-request"
 	RuleUpgrade      = "protocol-upgrade"
 	RuleMethod       = "method"
-	RulePath         = "path-allowlist"
+	RulePath         = proxykit.RulePath
 )
 
 // decision is one logged decision: one JSON line per request (per

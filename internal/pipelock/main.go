@@ -30,6 +30,9 @@ Rules, in order (a block is HTTP 403, body "blocked: <reason> (rule: <rule>)"):
   dlp.*            (host not allowed) secrets or encoded data in the host name
   allowlist        a host not in the built-in list or the config's allowlist
   host-mismatch    a request inside an intercepted tunnel naming another host
+                   or port
+  path-allowlist   a path outside a route host's path_allowlists entry
+                   (prefixes on "/" boundaries; . and .. segments refused)
   dlp.known-secret one of the bottle's own secrets (known_secret_env), in the
                    method, URL, headers or body, under any decoder below,
                    also reversed, ROT13, upper-cased or UTF-16
@@ -70,6 +73,9 @@ Config (--config, JSON, unknown keys are errors):
       {"host": "api.github.com",          //   that header, with a value whose
        "header": "Authorization",         //   SHA-256 is this, to that host
        "sha256": "<64 hex digits>"}],
+    "path_allowlists": [                  // a route's path_allowlist,
+      {"host": "api.github.com",          //   enforced here too
+       "paths": ["/repos/org/demo"]}],
     "known_secret_env": ["PIPELOCK_SECRET_0"],  // env vars holding the
                                           //   bottle's own secrets
     "allow_ip_literals": ["1.1.1.1"],     // IP hosts the bottle may name

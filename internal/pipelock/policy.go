@@ -37,6 +37,7 @@ type Policy struct {
 	allow       map[string]bool
 	passthrough map[string]bool
 	ipLiterals  map[netip.Addr]bool
+	paths       map[string][]string // route host → path_allowlist
 	inspector   *dlp.Inspector
 	maxBody     int64
 	warnings    []string // logged once when the policy is installed
@@ -52,6 +53,7 @@ func BuildPolicy(cfg *sidecarconfig.Pipelock, getenv func(string) string, sc *se
 		allow:       map[string]bool{},
 		passthrough: map[string]bool{},
 		ipLiterals:  map[netip.Addr]bool{},
+		paths:       map[string][]string{},
 		maxBody:     cfg.MaxBodyBytes,
 	}
 	if p.maxBody == 0 {
@@ -73,6 +75,10 @@ func BuildPolicy(cfg *sidecarconfig.Pipelock, getenv func(string) string, sc *se
 			return nil, fmt.Errorf("allow_ip_literals[%d]: %q is not an IP address; give a bare address like 203.0.113.7 or 2001:db8::1", i, s)
 		}
 		p.ipLiterals[a.Unmap()] = true
+	}
+	for _, pa := range cfg.PathAllowlists {
+		h := normHost(pa.Host)
+		p.paths[h] = append(p.paths[h], pa.Paths...)
 	}
 	known := map[string]string{}
 	for i, name := range cfg.KnownSecretEnv {

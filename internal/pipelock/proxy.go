@@ -212,6 +212,12 @@ func (s *Server) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.
 	if rule, reason := s.checkHost(p, host); rule != "" {
 		return block(rule, reason)
 	}
+	if reason := proxykit.CheckPath(p.paths[host], host, req.URL.Path); reason != "" {
+		// A route host's path list holds on every way in: egress checks
+		// it, and so does pipelock for an agent that asks it directly
+		// (issue 15 hole 7).
+		return block(RulePath, reason)
+	}
 	if up := req.Header.Get("Upgrade"); up != "" {
 		// WebSocket (or h2c) frames after the upgrade are not inspected, so
 		// the upgrade is refused like a compressed body.

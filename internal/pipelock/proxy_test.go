@@ -507,3 +507,29 @@ func TestMethods(t *testing.T) {
 		}
 	}
 }
+
+// TestPathAllowlist: a route host's path list holds at pipelock too, for
+// an agent that skips egress (issue 15 hole 7); other hosts are unaffected.
+func TestPathAllowlist(t *testing.T) {
+	r := newRig(t, rigOpts{cfg: sidecarconfig.Pipelock{Allowlist: []string{"localhost"},
+		PathAllowlists: []sidecarconfig.PathAllowlist{{Host: "LocalHost", Paths: []string{"/allowed"}}}}})
+	for _, tc := range []struct {
+		path string
+		ok   bool
+	}{
+		{"/allowed", true}, {"/allowed/x", true}, {"/denied", false}, {"/allowedx", false}, {"/allowed/../denied", false}, {"/", false},
+	} {
+		for _, u := range []string{r.httpURL(tc.path), r.httpsURL(tc.path)} {
+			req, _ := http.NewRequest("GET", u, nil)
+			req.URL.Opaque = "//" + req.URL.Host + tc.path // keep dot segments as sent
+			code, body, err := r.do(req)
+			if err != nil {
+				t.Fatalf("%s: %v", u, err)
+			}
+			blocked := code == 403 && strings.Contains(body, "(rule: path-allowlist)")
+			if blocked == tc.ok {
+				t.Errorf("%s: %d %q; want ok=%v", u, code, body, tc.ok)
+			}
+		}
+	}
+}

@@ -299,6 +299,12 @@ func (p *Plan) planPipelock() {
 	}
 	for _, r := range p.Routes.Routes {
 		add(r.Host)
+		if len(r.PathAllowlist) > 0 {
+			// pipelock enforces the list too (the agent can reach it
+			// directly; docs/DESIGN.md "Path allowlists").
+			p.Pipelock.PathAllowlists = append(p.Pipelock.PathAllowlists,
+				sidecarconfig.PathAllowlist{Host: r.Host, Paths: r.PathAllowlist})
+		}
 	}
 	if p.Pipelock.Allowlist == nil {
 		p.Pipelock.Allowlist = []string{}

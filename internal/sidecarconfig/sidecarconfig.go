@@ -109,6 +109,9 @@ type Pipelock struct {
 	// pass DLP (DESIGN.md §8.4) without pipelock knowing the token: only a
 	// header value whose SHA-256 matches, sent to that host, is exempt.
 	InjectedCredentials []InjectedCredential `json:"injected_credentials,omitempty"`
+	// PathAllowlists repeats each route's path_allowlist: pipelock enforces
+	// it too, so the agent cannot skip it by asking pipelock directly.
+	PathAllowlists []PathAllowlist `json:"path_allowlists,omitempty"`
 	// KnownSecretEnv names environment variables of the pipelock process
 	// (PIPELOCK_SECRET_<N>) whose values are the agent's own secrets: exact
 	// matches of them, in any encoding, are exfiltration.
@@ -128,6 +131,12 @@ type Pipelock struct {
 // addresses and phone numbers; encoded host labels. internal/dlp has the
 // same list (a test keeps them equal).
 var DLPClasses = []string{"credentials", "financial", "crypto", "pii", "hostnames"}
+
+// PathAllowlist is the path prefixes a route host allows.
+type PathAllowlist struct {
+	Host  string   `json:"host"`
+	Paths []string `json:"paths"`
+}
 
 // InjectedCredential identifies one credential egress injects.
 type InjectedCredential struct {
@@ -238,6 +247,19 @@ func (p *Pipelock) Validate() error {
 		}
 		if len(c.SHA256) != 64 || strings.Trim(strings.ToLower(c.SHA256), "0123456789abcdef") != "" {
 			return fmt.Errorf("injected_credentials[%d].sha256: %q is not 64 hex digits", i, c.SHA256)
+		}
+	}
+	for i, pa := range p.PathAllowlists {
+		if err := ValidateHost(pa.Host); err != nil {
+			return fmt.Errorf("path_allowlists[%d].host: %w", i, err)
+		}
+		if len(pa.Paths) == 0 {
+			return fmt.Errorf("path_allowlists[%d].paths: empty; drop the entry to allow any path", i)
+		}
+		for j, pp := range pa.Paths {
+			if !strings.HasPrefix(pp, "/") {
+				return fmt.Errorf("path_allowlists[%d].paths[%d]: %q must start with /", i, j, pp)
+			}
 		}
 	}
 	if p.MaxBodyBytes < 0 {
