@@ -148,6 +148,7 @@ func TestDesignSample(t *testing.T) {
 		"EGRESS_UPSTREAM_CA=/etc/claude-bottle/trust/pipelock-ca.crt",
 		"EGRESS_TOKEN_0",
 		"PIPELOCK_SECRET_0",
+		"PIPELOCK_SECRET_1", // the route token, a known secret of pipelock (docs/DESIGN.md "Trust split")
 		"SUPERVISE_BOTTLE_SLUG=demo-abc12",
 		"SUPERVISE_QUEUE_DIR=/run/supervise/queue",
 		"SUPERVISE_PORT=9100",

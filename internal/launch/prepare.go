@@ -88,6 +88,9 @@ func ProcessEnv(p *plan.Plan, s *Secrets, base []string) []string {
 	}
 	for _, sl := range p.SecretSlots {
 		v := s.Env[sl.EnvKey]
+		if sl.TokenRef != "" {
+			v = s.Tokens[sl.TokenRef]
+		}
 		if len(v) < MinKnownSecretLen {
 			v = ""
 		}
@@ -106,7 +109,7 @@ func ProcessEnv(p *plan.Plan, s *Secrets, base []string) []string {
 func ShortSecrets(p *plan.Plan, s *Secrets) []string {
 	var short []string
 	for _, sl := range p.SecretSlots {
-		if v := s.Env[sl.EnvKey]; v != "" && len(v) < MinKnownSecretLen {
+		if v := s.Env[sl.EnvKey]; sl.EnvKey != "" && v != "" && len(v) < MinKnownSecretLen {
 			short = append(short, sl.EnvKey)
 		}
 	}
@@ -332,7 +335,9 @@ func Metadata(p *plan.Plan, now time.Time) *state.Metadata {
 	if len(p.SecretSlots) > 0 {
 		m.SecretRefs = map[string]string{}
 		for _, s := range p.SecretSlots {
-			m.SecretRefs[s.Slot] = s.EnvKey
+			if s.EnvKey != "" { // route tokens are in TokenRefs
+				m.SecretRefs[s.Slot] = s.EnvKey
+			}
 		}
 	}
 	return m

@@ -132,11 +132,15 @@ type TokenSlot struct {
 	TokenRef string // host variable name
 }
 
-// SecretSlot binds PIPELOCK_SECRET_<N> to the agent env entry whose value
-// pipelock must never let out.
+// SecretSlot binds PIPELOCK_SECRET_<N> to a value pipelock (and git-gate)
+// must never let out: an agent env entry, or an egress route's token.
 type SecretSlot struct {
 	Slot   string // PIPELOCK_SECRET_<N>
-	EnvKey string // the agent's env key
+	EnvKey string // the agent's env key; "" for a route token
+	// TokenRef is set for a route token: the host variable of its
+	// EGRESS_TOKEN_<N>. pipelock blocks the token everywhere except in its
+	// own header to its own route host (docs/DESIGN.md "Trust split").
+	TokenRef string
 }
 
 // EnvVar is one variable of the agent's environment. A FromProcess variable
@@ -317,6 +321,13 @@ func (p *Plan) planPipelock() {
 			p.SecretSlots = append(p.SecretSlots, SecretSlot{Slot: slot, EnvKey: e.Key})
 			p.Pipelock.KnownSecretEnv = append(p.Pipelock.KnownSecretEnv, slot)
 		}
+	}
+	// Every route token is a known secret too (issue 15 hole 2): had the
+	// agent got one, it could not send it on in any form.
+	for _, t := range p.TokenSlots {
+		slot := "PIPELOCK_SECRET_" + strconv.Itoa(len(p.SecretSlots))
+		p.SecretSlots = append(p.SecretSlots, SecretSlot{Slot: slot, TokenRef: t.TokenRef})
+		p.Pipelock.KnownSecretEnv = append(p.Pipelock.KnownSecretEnv, slot)
 	}
 }
 

@@ -134,7 +134,11 @@ func TestSecretEnvAndMissingHostEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.SecretSlots) != 2 || p.SecretSlots[0] != (SecretSlot{"PIPELOCK_SECRET_0", "FROM_HOST"}) || p.SecretSlots[1] != (SecretSlot{"PIPELOCK_SECRET_1", "ASKED"}) {
+	// The agent's secrets, then the route token (a known secret of
+	// pipelock too, issue 15 hole 2).
+	if len(p.SecretSlots) != 3 || p.SecretSlots[0] != (SecretSlot{Slot: "PIPELOCK_SECRET_0", EnvKey: "FROM_HOST"}) ||
+		p.SecretSlots[1] != (SecretSlot{Slot: "PIPELOCK_SECRET_1", EnvKey: "ASKED"}) ||
+		p.SecretSlots[2] != (SecretSlot{Slot: "PIPELOCK_SECRET_2", TokenRef: "GH_PAT"}) {
 		t.Errorf("secret slots = %+v", p.SecretSlots)
 	}
 	var fromProcess []string
