@@ -34,7 +34,10 @@ type Bottle struct {
 	// AllowIPLiterals are the public IP addresses the agent may address
 	// directly (pipelock blocks every other IP literal).
 	AllowIPLiterals []string
-	Supervise       bool
+	// Passthrough: hosts pipelock tunnels without interception (SNI
+	// checked). None by default: the model host is inspected like any host.
+	Passthrough []string
+	Supervise   bool
 	// DLPOff lists the DLP rule classes the bottle turns off (dlp: key),
 	// sorted; see sidecarconfig.DLPClasses.
 	DLPOff []string
@@ -142,7 +145,7 @@ var (
 	claudeAuthKeys = []string{"kind", "token_ref"}
 	claudeKinds    = []string{ClaudeOAuth, ClaudeAPIKey}
 	gitKeys        = []string{"name", "upstream", "identity_file", "known_host_key", "push_branches", "extra_hosts", "allow_force_push", "allow_delete"}
-	egressKeys     = []string{"allowlist", "routes", "allow_ip_literals"}
+	egressKeys     = []string{"allowlist", "routes", "allow_ip_literals", "passthrough"}
 	routeKeys      = []string{"host", "path_allowlist", "auth"}
 	authKeys       = []string{"scheme", "header", "token_ref"}
 	// Claude Code's subagent frontmatter keys, accepted and passed through.
@@ -199,6 +202,9 @@ func ParseBottle(name, file string, data []byte) (*Bottle, error) {
 			return nil, err
 		}
 		if b.AllowIPLiterals, err = d.ipLiterals(n); err != nil {
+			return nil, err
+		}
+		if b.Passthrough, err = d.passthrough(n, b.Routes); err != nil {
 			return nil, err
 		}
 	}
@@ -443,6 +449,43 @@ func checkUpstream(u string) error {
 		return fmt.Errorf("%q is neither ssh://user@host/path nor user@host:path", u)
 	}
 	return nil
+}
+
+// passthrough reads egress.passthrough: hosts whose TLS pipelock does not
+// intercept, so nothing sent to them is inspected. It is the bottle's
+// explicit choice (issue 15 hole 6: a passthrough model host was a sink);
+// a route host cannot be one, since egress intercepts it.
+func (d decoder) passthrough(n *yaml.Node, routes []Route) ([]string, error) {
+	_, f, err := d.mapping(n, "egress", egressKeys)
+	if err != nil {
+		return nil, err
+	}
+	pn, ok := f["passthrough"]
+	if !ok {
+		return nil, nil
+	}
+	hosts, err := d.strList(pn, "egress.passthrough")
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for i, h := range hosts {
+		key := fmt.Sprintf("egress.passthrough[%d]", i)
+		if err := sidecarconfig.ValidateHost(h); err != nil {
+			return nil, d.errf(pn, key, "%v", err)
+		}
+		lh := strings.ToLower(strings.TrimSuffix(h, "."))
+		if seen[lh] {
+			return nil, d.errf(pn, key, "%q is listed twice; drop one", h)
+		}
+		seen[lh] = true
+		for _, r := range routes {
+			if strings.EqualFold(strings.TrimSuffix(r.Host, "."), lh) {
+				return nil, d.errf(pn, key, "%q is a route host: egress intercepts it, so pipelock inspects it too; drop it from egress.passthrough", h)
+			}
+		}
+	}
+	return hosts, nil
 }
 
 func (d decoder) egress(n *yaml.Node) ([]string, []Route, error) {

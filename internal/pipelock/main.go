@@ -110,7 +110,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var allowPrivate prefixList
 	fs.Var(&allowPrivate, "allow-private-upstream", "TEST ONLY: exempt this CIDR from the SSRF guard (repeatable); never set in a bottle")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), helpText, strings.Join(DefaultAllowlist, ", "), strings.Join(DefaultPassthrough, ", "))
+		pt := strings.Join(DefaultPassthrough, ", ")
+		if pt == "" {
+			pt = "none"
+		}
+		fmt.Fprintf(fs.Output(), helpText, strings.Join(DefaultAllowlist, ", "), pt)
 		fs.PrintDefaults()
 	}
 	if code, done := proxykit.ParseFlags(fs, args, stdout, stderr); done {

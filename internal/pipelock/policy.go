@@ -23,9 +23,12 @@ var DefaultAllowlist = []string{
 	"raw.githubusercontent.com",
 }
 
-// DefaultPassthrough: allowed hosts whose TLS is not intercepted. The
-// agent's own API traffic is tunnelled with its SNI checked.
-var DefaultPassthrough = []string{"api.anthropic.com"}
+// DefaultPassthrough: allowed hosts whose TLS is not intercepted by
+// default. None: the model host used to be, and so was a sink nothing
+// inspected (issue 15 hole 6). A bottle declares its own
+// (egress.passthrough), and a host egress injects a credential for is
+// never one.
+var DefaultPassthrough []string
 
 // DefaultMaxBodyBytes caps an inspected request body when the config does
 // not set max_body_bytes. A larger body is blocked, never passed unread.

@@ -68,8 +68,14 @@ func TestBuildPolicyErrors(t *testing.T) {
 	if p.isPassthrough("not-allowed.example") || len(p.warnings) != 1 {
 		t.Fatalf("a passthrough host outside the allowlist must stay blocked and warn: %v", p.warnings)
 	}
-	if !p.isPassthrough("api.anthropic.com") {
-		t.Fatal("api.anthropic.com is passthrough by default")
+	// The model host is inspected like any host unless the bottle
+	// declares it passthrough (issue 15 hole 6).
+	if p.isPassthrough("api.anthropic.com") {
+		t.Fatal("api.anthropic.com must not be passthrough by default")
+	}
+	declared, _ := BuildPolicy(&sidecarconfig.Pipelock{Passthrough: []string{"api.anthropic.com"}}, env, sc)
+	if !declared.isPassthrough("api.anthropic.com") {
+		t.Fatal("a declared passthrough host in the allowlist must be passthrough")
 	}
 	// With the bottle's model credential injected by egress, the model
 	// host is intercepted: what goes with the credential is scanned.

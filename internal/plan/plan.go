@@ -301,6 +301,12 @@ func (p *Plan) planPipelock() {
 	for _, h := range p.Bottle.Allowlist {
 		add(h)
 	}
+	// A passthrough host is allowed, and tunnelled uninspected: only when
+	// the bottle says so (egress.passthrough; none by default).
+	for _, h := range p.Bottle.Passthrough {
+		add(h)
+		p.Pipelock.Passthrough = append(p.Pipelock.Passthrough, h)
+	}
 	for _, r := range p.Routes.Routes {
 		add(r.Host)
 		if len(r.PathAllowlist) > 0 {
