@@ -125,6 +125,14 @@ func newOrigin(t *testing.T, dir string) *origin {
 		_, _ = io.WriteString(zw, "zipped "+r.Header.Get("Authorization"))
 		_ = zw.Close()
 	})
+	// gzip labelled identity: the label lies, the magic bytes do not.
+	mux.HandleFunc("/v1/gzip-as-identity", func(w http.ResponseWriter, r *http.Request) {
+		o.record(r)
+		w.Header().Set("Content-Encoding", "identity")
+		zw := gzip.NewWriter(w)
+		_, _ = io.WriteString(zw, "zipped "+r.Header.Get("Authorization"))
+		_ = zw.Close()
+	})
 	mux.HandleFunc("/v1/br", func(w http.ResponseWriter, r *http.Request) {
 		o.record(r)
 		w.Header().Set("Content-Encoding", "br")

@@ -7,6 +7,7 @@
 package egress
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -236,6 +237,20 @@ func (s *Server) roundTrip(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Resp
 			resp.Body.Close()
 			return s.block(req, l, fmt.Sprintf("the response from route %q is encoded (%s) and egress cannot redact credentials from it", l.route, enc)), nil
 		}
+		if hasBody(req, resp) && resp.StatusCode != http.StatusSwitchingProtocols {
+			// A compressed body labelled identity (or nothing) would pass
+			// the masking unread: the magic bytes decide, not the label
+			// (issue 15 hole 2: gzip labelled identity).
+			br := bufio.NewReader(resp.Body)
+			if kind := compressedMagic(br); kind != "" {
+				resp.Body.Close()
+				return s.block(req, l, fmt.Sprintf("the response from route %q is %s-compressed whatever its Content-Encoding says, and egress cannot redact credentials from it", l.route, kind)), nil
+			}
+			resp.Body = struct {
+				io.Reader
+				io.Closer
+			}{br, resp.Body}
+		}
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		// WebSocket: goproxy needs the raw body to relay frames.
@@ -351,4 +366,21 @@ func identityEncoding(h http.Header) bool {
 func sameHost(hostHeader, host, scheme string) bool {
 	h, _, err := proxykit.SplitHostPort(hostHeader, proxykit.DefaultPort(scheme))
 	return err == nil && h == host
+}
+
+// compressedMagic names the compression a body starts with (gzip, zlib,
+// zstd), or "". Brotli has no magic number; an origin labelling brotli
+// as identity is masked as text (and pipelock knows the token).
+func compressedMagic(br *bufio.Reader) string {
+	b, _ := br.Peek(4)
+	switch {
+	case len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b:
+		return "gzip"
+	case len(b) >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd:
+		return "zstd"
+	case len(b) >= 2 && b[0] == 0x78 && (b[1] == 0x01 || b[1] == 0x9c || b[1] == 0xda):
+		// zlib's usual headers; the rarer ones would also match text.
+		return "zlib"
+	}
+	return ""
 }

@@ -386,6 +386,7 @@ func TestEncodedResponses(t *testing.T) {
 		{"/v1/gzip", "gzip", 200, "zipped " + masked},
 		{"/v1/gzip", "", 200, "zipped " + masked}, // egress asks for gzip itself and decodes it
 		{"/v1/br", "br", 403, "blocked: the response from route \"api.test\" is encoded (br)"},
+		{"/v1/gzip-as-identity", "", 403, "blocked: the response from route \"api.test\" is gzip-compressed whatever its Content-Encoding says"},
 	} {
 		c := e.client(t, false)
 		c.Transport.(*http.Transport).DisableCompression = true // show the agent's view as sent

@@ -1,9 +1,12 @@
 package egress
 
 import (
+	"encoding/base32"
+	"encoding/base64"
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/claude-bottle/claude-bottle/internal/proxykit"
 	"github.com/claude-bottle/claude-bottle/internal/secretenc"
@@ -64,7 +67,7 @@ func buildTable(rs *sidecarconfig.Routes, getenv func(string) string) (*table, e
 		// could decode the token (found by the escape suite, H3).
 		var forms []string
 		for _, tok := range tokens {
-			forms = append(forms, secretenc.Encodings(tok, 8)...)
+			forms = append(forms, tokenForms(tok)...)
 		}
 		t.redactor = newRedactor(forms)
 	}
@@ -107,4 +110,63 @@ func isGitPush(u *url.URL) bool {
 		}
 	}
 	return false
+}
+
+// tokenForms are the forms of an injected token egress masks in responses:
+// secretenc's (plain, hex, URL, base64 at every alignment), and the ones an
+// attack run got through to the agent (issue 15 hole 2): other letter case,
+// reversed, ROT13, base32 at every alignment, base64 of base64, UTF-16.
+// A form an origin invents for itself (a private cipher) cannot be listed;
+// pipelock knowing the token is the check behind this one.
+func tokenForms(tok string) []string {
+	forms := secretenc.Encodings(tok, 8)
+	seen := map[string]bool{}
+	for _, f := range forms {
+		seen[f] = true
+	}
+	add := func(f string) {
+		if len(f) >= 8 && !seen[f] {
+			seen[f] = true
+			forms = append(forms, f)
+		}
+	}
+	rev := []byte(tok)
+	for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
+		rev[i], rev[j] = rev[j], rev[i]
+	}
+	for _, v := range []string{strings.ToUpper(tok), strings.ToLower(tok), string(rev), rot13(tok)} {
+		add(v)
+	}
+	b32 := base32.StdEncoding.EncodeToString
+	for off := range 5 {
+		r := secretenc.AlignedRun(b32, 5, off, tok)
+		add(r)
+		add(strings.ToLower(r))
+	}
+	for off := range 3 {
+		inner := secretenc.AlignedRun(base64.StdEncoding.EncodeToString, 6, off, tok)
+		for off2 := range 3 {
+			add(secretenc.AlignedRun(base64.StdEncoding.EncodeToString, 6, off2, inner))
+		}
+	}
+	var le, be []byte
+	for _, u := range utf16.Encode([]rune(tok)) {
+		le = append(le, byte(u), byte(u>>8))
+		be = append(be, byte(u>>8), byte(u))
+	}
+	add(string(le))
+	add(string(be))
+	return forms
+}
+
+func rot13(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z':
+			return 'a' + (r-'a'+13)%26
+		case r >= 'A' && r <= 'Z':
+			return 'A' + (r-'A'+13)%26
+		}
+		return r
+	}, s)
 }

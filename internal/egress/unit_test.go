@@ -2,6 +2,8 @@ package egress
 
 import (
 	"bytes"
+	"encoding/base32"
+	"encoding/base64"
 	"io"
 	"net/url"
 	"strings"
@@ -142,4 +144,44 @@ func TestRedactHoldsOnlyPrefixes(t *testing.T) {
 		t.Errorf("first read = %q, %v; want the whole event", p[:n], err)
 	}
 	pw.Close()
+}
+
+// TestTokenForms: the forms of an injected token that an attack run got
+// through to the agent (issue 15 hole 2) are masked in a response body,
+// wherever they sit in the text.
+func TestTokenForms(t *testing.T) {
+	tok := "tok-A-0123456789abcdefSECRET"
+	tbl, err := buildTable(&sidecarconfig.Routes{Routes: []sidecarconfig.Route{{Host: "a.test", Auth: &sidecarconfig.Auth{Scheme: "Bearer", TokenSlot: "EGRESS_TOKEN_0"}}}},
+		func(string) string { return tok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := "Bearer " + tok
+	rev := []rune(tok)
+	for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
+		rev[i], rev[j] = rev[j], rev[i]
+	}
+	var le []byte
+	for _, c := range auth {
+		le = append(le, byte(c), 0)
+	}
+	b64 := base64.StdEncoding.EncodeToString
+	for name, form := range map[string]string{
+		"upper":            strings.ToUpper(tok),
+		"lower":            strings.ToLower(tok),
+		"reversed":         string(rev),
+		"rot13":            "gbx-N-0123456789nopqrsFRPERG",
+		"base32":           base32.StdEncoding.EncodeToString([]byte(auth)),
+		"base32 lower":     strings.ToLower(base32.StdEncoding.EncodeToString([]byte("x" + auth))),
+		"base64 of base64": b64([]byte(b64([]byte(auth)))),
+		"utf-16le":         string(le),
+	} {
+		for _, pre := range []string{"", "a", "ab", "abc", "abcd"} {
+			body := []byte(pre + form + " tail")
+			tbl.redactor.inPlace(body)
+			if bytes.Equal(body, []byte(pre+form+" tail")) {
+				t.Errorf("%s after %q: not masked: %q", name, pre, body)
+			}
+		}
+	}
 }
