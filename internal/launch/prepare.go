@@ -89,9 +89,10 @@ func ProcessEnv(p *plan.Plan, s *Secrets, base []string) []string {
 	for _, sl := range p.SecretSlots {
 		v := s.Env[sl.EnvKey]
 		if sl.TokenRef != "" {
+			// A route token always goes as it is: pipelock skips (and
+			// warns about) one too short to match.
 			v = s.Tokens[sl.TokenRef]
-		}
-		if len(v) < MinKnownSecretLen {
+		} else if len(v) < MinKnownSecretLen {
 			v = ""
 		}
 		env = append(env, sl.Slot+"="+v)
