@@ -13,12 +13,19 @@ import (
 // at once (0 after help, 2 after a bad flag); otherwise carry on.
 func ParseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (code int, done bool) {
 	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
+	// The flag package prints the usage itself on -h and on a bad flag;
+	// it is printed here instead, once, to the right stream.
+	usage := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.Usage = usage
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
 			fs.Usage()
 			return 0, true
 		}
+		fs.Usage()
 		return 2, true
 	}
 	if fs.NArg() > 0 {
