@@ -16,13 +16,17 @@ func demoCmd() *cobra.Command {
 		Use:   "demo",
 		Short: "Bring up a bottle against local fake upstreams and show what it lets out and what it stops",
 		Long: `Bring up a real bottle with the test agent and local fake upstreams (an
-HTTPS API that checks the injected token, an ssh git server), then check:
+HTTPS API that checks the injected token, a fake model API, an ssh git
+server), then check:
 
   1. an allowed call with an injected credential succeeds
   2. a host off the allowlist is blocked
   3. a secret in a POST to an allowed host is blocked
   4. a push carrying a secret is rejected
   5. a clean push lands upstream
+  6. Claude Code (the test image's stand-in) reaches its model with a
+     credential it never holds (legacy shape: an API key; bundle: an
+     OAuth token)
 
 and print a report. Everything is torn down afterwards (also on Ctrl-C or
 failure); nothing in your ~/.claude-bottle is read or written, and nothing

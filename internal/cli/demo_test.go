@@ -18,7 +18,7 @@ import (
 )
 
 // TestDemoDocker runs `claude-bottle demo` on the real engine in both
-// shapes: every one of the five checks must pass, and nothing (container,
+// shapes: every one of the six checks must pass, and nothing (container,
 // network, throwaway home) may be left behind.
 func TestDemoDocker(t *testing.T) {
 	ctx := dockerSetup(t, 20*time.Minute, images.Sidecars, images.AgentTest, images.UpstreamTest)
@@ -45,7 +45,7 @@ func TestDemoDocker(t *testing.T) {
 			if err != nil {
 				t.Fatalf("demo: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
 			}
-			for _, want := range []string{"PASS  1.", "PASS  2.", "PASS  3.", "PASS  4.", "PASS  5.", "demo: 5 of 5 checks passed", shape + " shape"} {
+			for _, want := range []string{"PASS  1.", "PASS  2.", "PASS  3.", "PASS  4.", "PASS  5.", "PASS  6.", "demo: 6 of 6 checks passed", shape + " shape"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("report lacks %q:\n%s", want, out)
 				}

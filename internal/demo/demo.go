@@ -1,7 +1,8 @@
 // Package demo runs `claude-bottle demo`: a real bottle with the test agent
-// and local fake upstreams (an HTTPS API that checks the injected token and
-// an ssh git server), five checks of what the bottle lets out and what it
-// stops, a report, and a teardown that runs on success, failure and Ctrl-C.
+// and local fake upstreams (an HTTPS API that checks the injected token, a
+// fake Messages API that checks the model credential, and an ssh git
+// server), six checks of what the bottle lets out and what it stops, a
+// report, and a teardown that runs on success, failure and Ctrl-C.
 //
 // Everything stays on this machine: the upstreams run as a container on a
 // network the demo creates, and only the bottle's sidecars (pipelock and
@@ -12,6 +13,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -74,9 +76,12 @@ type Report struct {
 	Checks []Check
 }
 
-// Passed reports whether every check passed (and there were five).
+// NumChecks is how many checks a complete run makes.
+const NumChecks = 6
+
+// Passed reports whether every check passed (and all of them ran).
 func (r *Report) Passed() bool {
-	if r == nil || len(r.Checks) != 5 {
+	if r == nil || len(r.Checks) != NumChecks {
 		return false
 	}
 	for _, c := range r.Checks {
@@ -103,16 +108,19 @@ func (r *Report) Print(w io.Writer) {
 }
 
 type runner struct {
-	opt      Options
-	home     string
-	slug     string
-	token    string
-	secret   string
-	network  string
-	upstream string
-	subnet   string
-	agent    string
-	agentU   string
+	opt    Options
+	home   string
+	slug   string
+	token  string
+	secret string
+	// modelToken is the bottle's real model credential; modelKind the
+	// claude.auth.kind it is declared as.
+	modelToken, modelKind string
+	network               string
+	upstream              string
+	subnet                string
+	agent                 string
+	agentU                string
 }
 
 func (r *runner) step(format string, a ...any) {
@@ -142,6 +150,12 @@ func Run(ctx context.Context, opt Options) (rep *Report, err error) {
 	r.network = layout.ProjectPrefix + "-upstream-" + r.slug
 	r.upstream = r.network
 	r.token = "demo-token-" + randHex(16)
+	r.modelToken = "demo-model-credential-" + randHex(16)
+	// The two shapes exercise the two credential kinds.
+	r.modelKind = manifest.ClaudeAPIKey
+	if opt.Bundle {
+		r.modelKind = manifest.ClaudeOAuth
+	}
 	r.secret = "demo-secret-" + randHex(16)
 
 	r.step("making sure the images exist (%s, %s, %s)", images.Sidecars, images.AgentTest, images.UpstreamTest)
@@ -184,7 +198,7 @@ func Run(ctx context.Context, opt Options) (rep *Report, err error) {
 		return nil, err
 	}
 
-	if err := writeBottle(r.home, files); err != nil {
+	if err := writeBottle(r.home, files, r.modelKind); err != nil {
 		return nil, err
 	}
 	shape := "legacy"
@@ -207,6 +221,8 @@ func Run(ctx context.Context, opt Options) (rep *Report, err error) {
 			return r.token, true
 		case "DEMO_SECRET":
 			return r.secret, true
+		case upstream.ModelTokenEnv:
+			return r.modelToken, true
 		}
 		return "", false
 	}
@@ -263,11 +279,11 @@ func Run(ctx context.Context, opt Options) (rep *Report, err error) {
 	r.agentU = u.Name
 
 	rep = &Report{Slug: r.slug, Shape: shape}
-	for i, c := range []func(context.Context) Check{r.checkInjected, r.checkBlockedHost, r.checkSecretPost, r.checkSecretPush, r.checkCleanPush} {
+	for i, c := range []func(context.Context) Check{r.checkInjected, r.checkBlockedHost, r.checkSecretPost, r.checkSecretPush, r.checkCleanPush, r.checkModel} {
 		if ctx.Err() != nil {
 			return rep, ctx.Err()
 		}
-		r.step("check %d of 5", i+1)
+		r.step("check %d of %d", i+1, NumChecks)
 		rep.Checks = append(rep.Checks, c(ctx))
 	}
 	return rep, nil
@@ -288,7 +304,7 @@ func writeHome(home string) (*files, error) {
 			return nil, err
 		}
 	}
-	caPEM, leafPEM, leafKey, err := NewCA([]string{APIHost, BlockedHost})
+	caPEM, leafPEM, leafKey, err := NewCA([]string{APIHost, BlockedHost, upstream.ModelHost})
 	if err != nil {
 		return nil, err
 	}
@@ -322,8 +338,9 @@ func writeHome(home string) (*files, error) {
 }
 
 // writeBottle writes the demo bottle and agent: one credentialed API route,
-// one git remote behind the gate, and a secret in the agent's env.
-func writeBottle(home string, f *files) error {
+// one git remote behind the gate, a secret in the agent's env, and the
+// model credential (of kind modelKind) for the fake Messages API.
+func writeBottle(home string, f *files, modelKind string) error {
 	bottle := fmt.Sprintf(`---
 # Written by claude-bottle demo; thrown away after the run.
 image: %s
@@ -343,9 +360,12 @@ egress:
   routes:
     - host: %s
       auth: { scheme: Bearer, token_ref: %s }
+claude:
+  auth: { kind: %s, token_ref: %s }
+  base_url: https://%s
 ---
 The bottle claude-bottle demo runs against its local fake upstreams.
-`, images.AgentTest, GitHost, f.identity, f.hostKeyPub, APIHost, upstream.TokenEnv)
+`, images.AgentTest, GitHost, f.identity, f.hostKeyPub, APIHost, upstream.TokenEnv, modelKind, upstream.ModelTokenEnv, upstream.ModelHost)
 	agent := "---\nbottle: demo\ndescription: The claude-bottle demo agent.\n---\nYou are the demo agent.\n"
 	if err := os.WriteFile(filepath.Join(home, "bottles", "demo.md"), []byte(bottle), 0o644); err != nil {
 		return err
@@ -367,12 +387,12 @@ func (r *runner) startUpstream(ctx context.Context, f *files) error {
 	}
 	// The token reaches the upstream through this process's env only
 	// (-e NAME without a value), never the command line.
-	env := append(os.Environ(), upstream.TokenEnv+"="+r.token)
+	env := append(os.Environ(), upstream.TokenEnv+"="+r.token, upstream.ModelTokenEnv+"="+r.modelToken)
 	if err := engine.Run(ctx, engine.Stdio{Env: env}, "run", "-d", "--name", r.upstream,
 		"--label", layout.LabelManaged+"=true",
 		"--network", r.network,
-		"--network-alias", APIHost, "--network-alias", BlockedHost, "--network-alias", GitHost,
-		"-e", upstream.TokenEnv,
+		"--network-alias", APIHost, "--network-alias", BlockedHost, "--network-alias", GitHost, "--network-alias", upstream.ModelHost,
+		"-e", upstream.TokenEnv, "-e", upstream.ModelTokenEnv,
 		"-v", f.upstreamDir+":/etc/demo-upstream:ro",
 		images.UpstreamTest); err != nil {
 		return err
@@ -516,6 +536,68 @@ git rev-parse HEAD`)
 		c.Detail = fmt.Sprintf("git push of agent/hello: err %v, agent HEAD %q, upstream %q, output: %s", err, head, landed, out)
 	}
 	return c
+}
+
+// 6. Claude Code (the test image's stand-in: Node, its own TLS, the real
+// CLI's credential variables) reaches the model API through the bottle:
+// the fake API saw the real credential in the header of its kind, and the
+// agent holds only the placeholder, in its env, any process's environ,
+// any file, and docker inspect.
+func (r *runner) checkModel(ctx context.Context) Check {
+	c := Check{Name: "Claude Code reaches its model with a credential it never holds"}
+	envVar, header, placeholder := "ANTHROPIC_API_KEY", "x-api-key", plan.APIKeyPlaceholder
+	if r.modelKind == manifest.ClaudeOAuth {
+		envVar, header, placeholder = "CLAUDE_CODE_OAUTH_TOKEN", "authorization", plan.OAuthPlaceholder
+	}
+	before := strings.Count(r.upstreamLogs(ctx), `"msg":"model request"`)
+	out, err := r.inAgent(ctx, `claude --dangerously-skip-permissions --output-format json -p 'Say hello from the bottle' 2>&1`)
+	logs := r.upstreamLogs(ctx)
+	var seen []string
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, `"msg":"model request"`) {
+			seen = append(seen, l)
+		}
+	}
+	seen = seen[min(before, len(seen)):]
+	real := len(seen) == 1 && strings.Contains(seen[0], `"credential":"real"`) && strings.Contains(seen[0], `"credential_header":"`+header+`"`)
+	if err != nil || !strings.Contains(out, `"result":"fake-model:`) || !real {
+		c.Detail = fmt.Sprintf("claude -p in the agent: err %v, output %q; the model API saw %q (want one request with the real credential in %s)", err, lastLine(out), seen, header)
+		return c
+	}
+	if where := r.tokenInAgent(ctx); where != "" {
+		c.Detail = "the model answered, but the real credential is readable in the agent: " + where
+		return c
+	}
+	if v, _ := r.inAgent(ctx, `printf %s "$`+envVar+`"`); v != placeholder {
+		c.Detail = fmt.Sprintf("the agent's %s is %q, not the placeholder", envVar, v)
+		return c
+	}
+	c.OK = true
+	c.Detail = fmt.Sprintf("claude -p (Node, through HTTPS_PROXY) got its answer from https://%s; egress injected the %s credential as %s; the agent's %s holds only the placeholder, and the credential is in no env, /proc/*/environ, file or docker inspect of the agent", upstream.ModelHost, r.modelKind, header, envVar)
+	return c
+}
+
+// tokenInAgent says where in the agent the model credential can be read
+// ("" when nowhere): env, every process's environ and cmdline, every file,
+// and docker inspect. The pattern travels base64-encoded into /dev/shm, so
+// neither this script's nor grep's command line holds it.
+func (r *runner) tokenInAgent(ctx context.Context) string {
+	pat := base64.StdEncoding.EncodeToString([]byte(r.modelToken + "\n"))
+	out, _ := engine.ExecOutput(ctx, r.agent, "root", nil, "sh", "-c", `echo "$1" | base64 -d > /dev/shm/cb-pat
+env | grep -qF -f /dev/shm/cb-pat && echo "the env of docker exec"
+grep -lsF -f /dev/shm/cb-pat /proc/[0-9]*/environ /proc/[0-9]*/cmdline
+grep -rlsF --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev -f /dev/shm/cb-pat / 
+rm -f /dev/shm/cb-pat`, "sh", pat)
+	var where []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if l != "" && !strings.HasPrefix(l, "/proc/self/") && !strings.HasPrefix(l, "/proc/thread-self/") {
+			where = append(where, l)
+		}
+	}
+	if insp, err := engine.Docker(ctx, "inspect", r.agent); err != nil || strings.Contains(insp, r.modelToken) {
+		where = append(where, fmt.Sprintf("docker inspect (err %v)", err))
+	}
+	return strings.Join(where, ", ")
 }
 
 func lastLine(s string) string {

@@ -53,7 +53,7 @@ func TestWriteHomeAndBottle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeBottle(home, f); err != nil {
+	if err := writeBottle(home, f, manifest.ClaudeOAuth); err != nil {
 		t.Fatal(err)
 	}
 	r, err := manifest.Finder{Home: home}.Resolve(AgentName)
@@ -66,6 +66,9 @@ func TestWriteHomeAndBottle(t *testing.T) {
 	}
 	if len(b.Routes) != 1 || b.Routes[0].Host != APIHost || b.Routes[0].Auth == nil {
 		t.Errorf("routes: %+v", b.Routes)
+	}
+	if b.Claude == nil || b.Claude.Auth == nil || b.Claude.Auth.Kind != manifest.ClaudeOAuth || b.Claude.BaseURL != "https://model.demo.test" {
+		t.Errorf("claude: %+v", b.Claude)
 	}
 	// The gate's identity is the key the upstream authorizes.
 	idPEM, _ := os.ReadFile(f.identity)
@@ -103,9 +106,9 @@ func TestReportPassed(t *testing.T) {
 		checks []Check
 		want   bool
 	}{
-		{[]Check{ok, ok, ok, ok, ok}, true},
-		{[]Check{ok, ok, ok, ok, {}}, false},
-		{[]Check{ok, ok, ok, ok}, false},
+		{[]Check{ok, ok, ok, ok, ok, ok}, true},
+		{[]Check{ok, ok, ok, ok, ok, {}}, false},
+		{[]Check{ok, ok, ok, ok, ok}, false},
 		{nil, false},
 	} {
 		if got := (&Report{Checks: tc.checks}).Passed(); got != tc.want {

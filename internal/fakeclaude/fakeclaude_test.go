@@ -234,7 +234,7 @@ func TestStandIn(t *testing.T) {
 		{name: "exit code from the prompt", state: true, env: good(map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": realToken}),
 			args: []string{skip, "-p", "fail with exit:3 please"}, code: 3, stdout: "exit:3", cred: upstream.CredReal},
 		{name: "another permission mode will do", state: true, env: good(map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": realToken}),
-			args: []string{"--permission-mode", "acceptEdits", "--model", "opus", "--allowedTools", "Read,Grep", "--disallowedTools", "WebFetch", "-p", "x"},
+			args:   []string{"--permission-mode", "acceptEdits", "--model", "opus", "--allowedTools", "Read,Grep", "--disallowedTools", "WebFetch", "-p", "x"},
 			stderr: "fake-claude: --allowedTools Read,Grep", cred: upstream.CredReal},
 		{name: "no permission flag", state: true, env: good(map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": realToken}),
 			args: []string{"-p", "x"}, code: 1, stderr: "without --dangerously-skip-permissions"},
