@@ -2,12 +2,14 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,6 +98,7 @@ func TestLogsAndResumeKeepTheTrailDocker(t *testing.T) {
 				}
 			}
 			checkLogs("while running")
+			checkFollow(t, slug, curl)
 			if shape == "legacy" {
 				checkExecAndCleanup(t, bin, slug)
 			}
@@ -192,4 +195,52 @@ func pipelockStarts(log string) int {
 		}
 	}
 	return n
+}
+
+// lockedBuffer is a bytes.Buffer safe for a writer and a reader.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// checkFollow: `logs -f` (both forms) prints a request blocked after it
+// started, then ends when its context does.
+func checkFollow(t *testing.T, slug string, curl func(args ...string) string) {
+	t.Helper()
+	for _, form := range [][]string{{"logs", "-f", "--blocked"}, {"logs", "-f", "--json"}} {
+		ctx, cancel := context.WithCancel(context.Background())
+		root := NewRoot()
+		var out lockedBuffer
+		root.SetOut(&out)
+		root.SetErr(io.Discard)
+		root.SetArgs(append(form, slug))
+		done := make(chan error, 1)
+		go func() { done <- root.ExecuteContext(ctx) }()
+		host := "follow-" + strings.Join(form[1:], "") + ".invalid"
+		host = strings.ReplaceAll(host, "--", "-")
+		curl("http://" + host + "/")
+		deadline := time.Now().Add(20 * time.Second)
+		for !strings.Contains(out.String(), host) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("%v: %v", form, err)
+		}
+		if !strings.Contains(out.String(), host) {
+			t.Errorf("%v never showed the request blocked while it followed:\n%s", form, out.String())
+		}
+	}
 }
