@@ -1,6 +1,8 @@
 package launch
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -106,39 +108,49 @@ func copyTree(ctx context.Context, c string, u AgentUser, src, dst string, progr
 // placeholder egress replaces) is approved, so an interactive session
 // does not ask about it.
 func writeFirstRun(ctx context.Context, c string, u AgentUser, p *plan.Plan) error {
-	existing, err := execIn(ctx, c, u.Name, nil, "sh", "-c", `cat "$HOME/.claude.json" 2>/dev/null || true`)
+	// One exec reads both files (JSON holds no NUL), one writes both.
+	out, err := execIn(ctx, c, u.Name, nil, "sh", "-c", `cat "$HOME/.claude.json" 2>/dev/null; printf '\0'; cat "$HOME/.claude/settings.json" 2>/dev/null; true`)
 	if err != nil {
 		return err
 	}
+	existing, settings, _ := strings.Cut(out, "\x00")
 	key := ""
 	for _, e := range p.AgentEnv {
 		if e.Key == "ANTHROPIC_API_KEY" && !e.FromProcess {
 			key = e.Value
 		}
 	}
-	data, err := claudecode.FirstRun([]byte(existing), key)
+	state, err := claudecode.FirstRun([]byte(existing), key)
 	if err != nil {
 		return fmt.Errorf("in %s: %w", c, err)
 	}
-	if err := writeAgentFile(ctx, c, u, ".claude.json", data); err != nil {
-		return err
-	}
-	existing, err = execIn(ctx, c, u.Name, nil, "sh", "-c", `cat "$HOME/.claude/settings.json" 2>/dev/null || true`)
+	set, err := claudecode.Settings([]byte(settings))
 	if err != nil {
-		return err
-	}
-	if data, err = claudecode.Settings([]byte(existing)); err != nil {
 		return fmt.Errorf("in %s: %w", c, err)
 	}
-	return writeAgentFile(ctx, c, u, ".claude/settings.json", data)
-}
-
-// writeAgentFile replaces a file under the agent's home, as the agent,
-// mode 0600.
-func writeAgentFile(ctx context.Context, c string, u AgentUser, rel string, data []byte) error {
-	script := `set -e; umask 077; f="$HOME/$1"; mkdir -p "$(dirname "$f")"; cat > "$f.tmp"; mv "$f.tmp" "$f"`
-	if _, err := execIn(ctx, c, u.Name, strings.NewReader(string(data)), "sh", "-c", script, "sh", rel); err != nil {
-		return fmt.Errorf("writing ~/%s: %w", rel, err)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{".claude.json", state}, {".claude/", nil}, {".claude/settings.json", set}} {
+		h := &tar.Header{Name: f.name, Mode: 0o600, Size: int64(len(f.data)), Typeflag: tar.TypeReg}
+		if strings.HasSuffix(f.name, "/") {
+			h.Mode, h.Typeflag = 0o700, tar.TypeDir
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	// tar -x replaces each file (unlink, then create) with the modes above.
+	if _, err := execIn(ctx, c, u.Name, &buf, "sh", "-c", `umask 077 && exec tar -x -f - -C "$HOME" --no-overwrite-dir`); err != nil {
+		return fmt.Errorf("writing ~/.claude.json and ~/.claude/settings.json: %w", err)
 	}
 	return nil
 }
