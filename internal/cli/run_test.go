@@ -87,7 +87,17 @@ func bigTree(t *testing.T) (dir, outside string) {
 // state is there, and list says how the task ended.
 func TestRunCwdKeepDocker(t *testing.T) {
 	dockerSetup(t, 10*time.Minute)
-	runnerHome(t)
+	home := runnerHome(t)
+	// A skill, copied the same way as the tree (as the agent, links as
+	// links): ~/.claude/skills/lint of the user running the CLI.
+	userHome := t.TempDir()
+	t.Setenv("HOME", userHome)
+	skill := filepath.Join(userHome, ".claude", "skills", "lint")
+	os.MkdirAll(skill, 0o755)
+	os.WriteFile(filepath.Join(skill, "SKILL.md"), []byte("lint things\n"), 0o644)
+	os.Symlink("/etc/hostname", filepath.Join(skill, "host-link"))
+	agent := "---\nbottle: probe\nskills: [lint]\nmodel: opus\ntools: Read, Grep\ndisallowedTools: [WebFetch]\ncolor: blue\n---\nYou run tasks.\n"
+	os.WriteFile(filepath.Join(home, "agents", "runner.md"), []byte(agent), 0o644)
 	dir, _ := bigTree(t)
 	t.Chdir(dir)
 	slug := "runkeep-" + dockertest.RunID()[1:7]
@@ -123,17 +133,19 @@ func TestRunCwdKeepDocker(t *testing.T) {
 	}
 	for script, want := range map[string]string{
 		// Every file is the agent's, /workspace included.
-		`find /workspace ! -user agent | head -n 5`:                                           "",
-		`stat -c %U /workspace`:                                                               "agent",
-		`cat /workspace/data/* | wc -c`:                                                       "52428800",
-		`readlink /workspace/escape`:                                                          filepath.Join(filepath.Dir(dir), "outside-secret.txt"),
-		`test -L /workspace/escape && test ! -e /workspace/escape && echo dangling`:           "dangling",
-		`grep -rl OUTSIDE-THE-TREE /workspace /home/agent 2>/dev/null | head -n 1`:            "",
-		`/workspace/inside-link`:                                                              "ran",
-		`cd /workspace && git status --short | head -n 1 | cut -c1-2`:                         "??",
-		`printenv DISABLE_AUTOUPDATER CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC | tr '\n' ' '`: "1 1",
-		`grep -c '"skipDangerousModePermissionPrompt": true' ~/.claude/settings.json`:         "1",
-		`stat -c %a ~/.claude.json`:                                                           "600",
+		`find /workspace ! -user agent | head -n 5`:                                                   "",
+		`stat -c %U /workspace`:                                                                       "agent",
+		`cat /workspace/data/* | wc -c`:                                                               "52428800",
+		`readlink /workspace/escape`:                                                                  filepath.Join(filepath.Dir(dir), "outside-secret.txt"),
+		`test -L /workspace/escape && test ! -e /workspace/escape && echo dangling`:                   "dangling",
+		`grep -rl OUTSIDE-THE-TREE /workspace /home/agent 2>/dev/null | head -n 1`:                    "",
+		`/workspace/inside-link`:                                                                      "ran",
+		`cd /workspace && git status --short | head -n 1 | cut -c1-2`:                                 "??",
+		`printenv DISABLE_AUTOUPDATER CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC | tr '\n' ' '`:         "1 1",
+		`grep -c '"skipDangerousModePermissionPrompt": true' ~/.claude/settings.json`:                 "1",
+		`cat ~/.claude/skills/lint/SKILL.md; stat -c %U ~/.claude/skills/lint/SKILL.md | tr '\n' ' '`: "lint things\nagent",
+		`readlink ~/.claude/skills/lint/host-link`:                                                    "/etc/hostname",
+		`stat -c %a ~/.claude.json`:                                                                   "600",
 	} {
 		got, err := sh(script)
 		if got != want {
