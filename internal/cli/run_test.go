@@ -272,7 +272,7 @@ func TestAttachAfterDetachDocker(t *testing.T) {
 
 // TestRunCtrlCTearsDownDocker interrupts a run while claude works, as
 // Ctrl-C in a terminal does (SIGINT to the process group): the CLI exits
-// non-zero and the bottle is gone.
+// 130 and the bottle is gone.
 func TestRunCtrlCTearsDownDocker(t *testing.T) {
 	ctx := dockerSetup(t, 10*time.Minute)
 	bin := buildCLI(t, ctx)
@@ -302,9 +302,9 @@ func TestRunCtrlCTearsDownDocker(t *testing.T) {
 	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	err := cmd.Wait()
-	if err == nil {
-		t.Errorf("an interrupted run exited 0:\n%s", out.String())
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != ExitInterrupted {
+		t.Errorf("an interrupted run exited %d, want %d:\n%s", code, ExitInterrupted, out.String())
 	}
 	if left := projectContainers(ctx, project); len(left) > 0 {
 		t.Errorf("containers left after Ctrl-C: %v\n%s", left, out.String())
