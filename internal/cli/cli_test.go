@@ -57,6 +57,10 @@ func run(t *testing.T, args ...string) (stdout, stderr string, err error) {
 // sentinel and searches the output in both shapes.
 func TestRenderNeverPrintsTokens(t *testing.T) {
 	setupHome(t)
+	// The example bottles name claude-bottle-agent:latest, which needs npm to
+	// build: with no engine the dry run skips the image check, which is what
+	// this test is not about (TestDryRunMissingImageDocker covers it).
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
 	demoIdentity(t)
 	const sentinel = "ghp_SENTINELtokenVALUE0123456789abcdef"
 	const modelSentinel = "sk-ant-oat01-MODELSENTINEL0123456789"
@@ -126,6 +130,10 @@ func demoIdentity(t *testing.T) {
 
 func TestStartDryRunMissingToken(t *testing.T) {
 	setupHome(t)
+	// The example bottles name claude-bottle-agent:latest, which needs npm to
+	// build: with no engine the dry run skips the image check, which is what
+	// this test is not about (TestDryRunMissingImageDocker covers it).
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
 	os.Unsetenv("GH_PAT")
 	out, _, err := run(t, "start", "--dry-run", "demo")
 	if err == nil || !strings.Contains(err.Error(), "GH_PAT") || !strings.Contains(err.Error(), "demo.md") {
