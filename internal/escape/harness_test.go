@@ -220,7 +220,7 @@ func startBottle(t *testing.T, ctx context.Context, w *world, shape string, gitY
 		}
 	}
 	bottleMD := "---\nimage: claude-bottle-agent-test:latest\nsupervise: true\nenv:\n  ESC_SECRET: ${ESC_SECRET}\n" + gitYAML +
-		"egress:\n  allowlist: [" + echoHost + ", " + privateHost + ", localhost]\n" +
+		"egress:\n  allowlist: [" + echoHost + ", " + privateHost + "]\n" +
 		"  routes:\n    - host: " + authEchoHost + "\n      auth: { scheme: Bearer, token_ref: ESC_TOKEN }\n" +
 		"    - host: " + keyEchoHost + "\n      auth: { header: X-Api-Key, token_ref: ESC_KEY }\n" +
 		"    - host: " + pathEchoHost + "\n      path_allowlist: [/allowed]\n---\n"
