@@ -294,6 +294,11 @@ func agentService(p *plan.Plan, deps []string) *Service {
 		DNS:         []string{"127.0.0.1"},
 		Environment: agentEnv(p),
 		Volumes:     []string{ro(p.StateDir.Trust(), layout.TrustDir)},
+		// No capabilities: the agent user needs none, and root in the
+		// container (provisioning's docker exec -u root) needs none either:
+		// it writes only root-owned files, and the work tree arrives as a
+		// tar stream the agent user unpacks, so nothing is chowned.
+		CapDrop:     []string{"ALL"},
 		SecurityOpt: []string{"no-new-privileges:true"},
 		Labels:      bottleLabels(p, "agent"),
 		DependsOn:   deps,

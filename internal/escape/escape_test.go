@@ -47,6 +47,7 @@ func TestEscape(t *testing.T) {
 				t.Run("6-network", b.attackNetwork)
 				t.Run("6-bypasses", b.attackBypasses)
 				t.Run("6-sidecarSecrets", b.attackSidecarSecrets)
+				t.Run("6-capabilities", b.attackCapabilities)
 				t.Run("7-injectedCredential", b.attackInjectedCredential)
 				t.Run("7-injectedHeader", b.attackInjectedHeader)
 				t.Run("15-2-statusLine", b.attackStatusLine)
