@@ -499,7 +499,7 @@ func (d decoder) egress(n *yaml.Node) ([]string, []Route, error) {
 			return nil, nil, err
 		}
 		for i, h := range allow {
-			if err := sidecarconfig.ValidateHost(h); err != nil {
+			if err := sidecarconfig.ValidateAllowHost(h); err != nil {
 				return nil, nil, d.errf(a, fmt.Sprintf("egress.allowlist[%d]", i), "%v", err)
 			}
 			if err := passableHost(h); err != nil {

@@ -109,6 +109,7 @@ func TestBadManifests(t *testing.T) {
 		{"unknown key with suggestion", false, "b", "---\nsupervice: true\n---\n", []string{"b.md:2", `unknown key "supervice"`, `did you mean "supervise"`}},
 		{"unknown nested key", false, "b", "---\negress:\n  routes:\n    - host: a.com\n      paths: [/x]\n---\n", []string{"b.md:5", "egress.routes[0].paths", "unknown key"}},
 		{"unknown key far from any", false, "b", "---\nzzzzzzzz: 1\n---\n", []string{"known keys here"}},
+		{"wildcard over a TLD", false, "b", "---\negress:\n  allowlist: ['*.com']\n---\n", []string{"egress.allowlist[0]", "top-level domain"}},
 		{"dlp unknown class", false, "b", "---\ndlp:\n  pi: off\n---\n", []string{"b.md:3", "dlp.pi", `did you mean "pii"`}},
 		{"dlp bad value", false, "b", "---\ndlp:\n  pii: sometimes\n---\n", []string{"b.md:3", "dlp.pii", "expected on or off"}},
 		{"dlp not a mapping", false, "b", "---\ndlp: off\n---\n", []string{"b.md:2", "dlp"}},

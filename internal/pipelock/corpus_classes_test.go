@@ -115,6 +115,20 @@ func classCorpus(g *secrettest.Gen) []corpusCase {
 		add(corpusCase{class: "pii", name: fmt.Sprintf("pii/phones-json-%d", i), place: "body", malicious: true, method: "POST", path: "/import", ctype: "application/json", body: `{"phones":["` + strings.Join(phones, `","`) + `"]}`})
 	}
 
+	// Host names under a wildcard allowlist entry (*.wild.test): admitted,
+	// but the name itself is inspected.
+	for i := range 10 {
+		s := secrettest.Kinds()[1+i%7].Make(g)
+		add(corpusCase{class: "host", name: fmt.Sprintf("host/wildcard-hex-%d", i), place: "host", malicious: true, host: hex.EncodeToString([]byte(s))[:min(50, 2*len(s))] + ".wild.test"})
+		b32 := strings.ToLower(strings.TrimRight(base32.StdEncoding.EncodeToString([]byte(s)), "="))
+		add(corpusCase{class: "host", name: fmt.Sprintf("host/wildcard-base32-%d", i), place: "host", malicious: true, host: b32[:min(40, len(b32))] + ".x.wild.test"})
+	}
+	add(corpusCase{class: "host", name: "host/wildcard-known", place: "host", malicious: true, host: strings.ToLower(ks) + ".wild.test"})
+	for i, h := range []string{"raw", "objects", "avatars", "user-images", "camo", "media", "codeload", "gist", "cdn", "static",
+		"eu-west-1", "prod-bucket-2026", "assets-v2", "docs", "api", "storage", "d1a2b3c4d5e6f7", "x", "mirror-3", "download"} {
+		add(corpusCase{class: "host", name: fmt.Sprintf("benign-host/wildcard-%d", i), place: "host", host: h + ".wild.test"})
+	}
+
 	// Benign look-alikes, per class.
 	for i := range 40 {
 		benignURL("credential", fmt.Sprintf("tracking-url-%d", i), "/landing?utm_source=newsletter&utm_medium=email&utm_campaign=fall_2026&gclid="+g.Str(alnum+"_-", 90)+"&fbclid="+g.Str(alnum+"_-", 60))

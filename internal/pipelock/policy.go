@@ -38,6 +38,8 @@ const DefaultMaxBodyBytes = 16 << 20
 // and swaps the pointer.
 type Policy struct {
 	allow       map[string]bool
+	// wildcards are the suffixes (".githubusercontent.com") of "*." entries.
+	wildcards []string
 	passthrough map[string]bool
 	ipLiterals  map[netip.Addr]bool
 	paths       map[string][]string // route host → path_allowlist
@@ -63,6 +65,10 @@ func BuildPolicy(cfg *sidecarconfig.Pipelock, getenv func(string) string, sc *se
 		p.maxBody = DefaultMaxBodyBytes
 	}
 	for _, h := range append(append([]string{}, DefaultAllowlist...), cfg.Allowlist...) {
+		if rest, ok := strings.CutPrefix(h, "*."); ok {
+			p.wildcards = append(p.wildcards, "."+normHost(rest))
+			continue
+		}
 		p.allow[normHost(h)] = true
 	}
 	for i, h := range append(append([]string{}, DefaultPassthrough...), cfg.Passthrough...) {
@@ -121,4 +127,15 @@ func BuildPolicy(cfg *sidecarconfig.Pipelock, getenv func(string) string, sc *se
 func normHost(h string) string { return proxykit.NormHost(h) }
 
 func (p *Policy) allowed(host string) bool       { return p.allow[host] }
+
+// wildcardAllowed: host is under one of the "*." entries (one label or
+// more in front of the suffix).
+func (p *Policy) wildcardAllowed(host string) bool {
+	for _, w := range p.wildcards {
+		if len(host) > len(w) && strings.HasSuffix(host, w) {
+			return true
+		}
+	}
+	return false
+}
 func (p *Policy) isPassthrough(host string) bool { return p.passthrough[host] && p.allow[host] }

@@ -179,6 +179,14 @@ func (s *Server) checkHost(p *Policy, host string) (rule, reason string) {
 	if p.allowed(host) {
 		return "", ""
 	}
+	// A wildcard admits names the agent makes up: the name itself is a
+	// channel (data in labels), so host-name DLP applies to every one.
+	if p.wildcardAllowed(host) {
+		if v := p.inspector.CheckHost(host); v != nil {
+			return v.Rule, v.Reason + " (under a wildcard allowlist entry)"
+		}
+		return "", ""
+	}
 	if v := p.inspector.CheckHost(host); v != nil {
 		return v.Rule, v.Reason
 	}

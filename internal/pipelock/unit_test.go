@@ -26,6 +26,25 @@ func TestDLPClassListsAgree(t *testing.T) {
 	}
 }
 
+func TestWildcardAllowlist(t *testing.T) {
+	p, err := BuildPolicy(&sidecarconfig.Pipelock{Allowlist: []string{"*.githubusercontent.com"}}, func(string) string { return "" }, mustScanner(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{}
+	for host, want := range map[string]string{
+		"raw.githubusercontent.com":                                "",
+		"a.b.githubusercontent.com":                                "",
+		"githubusercontent.com":                                    RuleAllowlist, // the entry admits names under it, not itself
+		"evilgithubusercontent.com":                                RuleAllowlist,
+		"68696464656e2d646174612d6865726521.githubusercontent.com": "dlp.subdomain",
+	} {
+		if rule, reason := s.checkHost(p, host); rule != want {
+			t.Errorf("%s: rule %q (%s), want %q", host, rule, reason, want)
+		}
+	}
+}
+
 func TestBuildPolicyErrors(t *testing.T) {
 	sc := mustScanner(t)
 	env := func(k string) string {
@@ -48,6 +67,9 @@ func TestBuildPolicyErrors(t *testing.T) {
 		{"bad host", sidecarconfig.Pipelock{Allowlist: []string{"https://x"}}, "allowlist[0]"},
 		{"short secret is a warning", sidecarconfig.Pipelock{KnownSecretEnv: []string{"SHORT"}}, ""},
 		{"dlp classes off", sidecarconfig.Pipelock{DLPOff: []string{"pii", "financial"}}, ""},
+		{"wildcard", sidecarconfig.Pipelock{Allowlist: []string{"*.githubusercontent.com"}}, ""},
+		{"wildcard over a TLD", sidecarconfig.Pipelock{Allowlist: []string{"*.com"}}, "allowlist[0]: \"*.com\" admits a whole top-level domain"},
+		{"wildcard inside", sidecarconfig.Pipelock{Allowlist: []string{"a*.example.com"}}, "allowlist[0]"},
 		{"unknown dlp class", sidecarconfig.Pipelock{DLPOff: []string{"pii", "emails"}}, `dlp_off[1]: "emails" is not a DLP class`},
 	}
 	for _, tc := range tests {

@@ -229,7 +229,7 @@ func LoadPipelock(path string) (*Pipelock, error) {
 // Validate checks the pipelock config; the error names the key and value.
 func (p *Pipelock) Validate() error {
 	for i, h := range p.Allowlist {
-		if err := ValidateHost(h); err != nil {
+		if err := ValidateAllowHost(h); err != nil {
 			return fmt.Errorf("allowlist[%d]: %w", i, err)
 		}
 	}
@@ -316,6 +316,26 @@ func ValidName(s string) bool {
 }
 
 // ValidateHost accepts a DNS name (no scheme, port, path or wildcard).
+// ValidateAllowHost checks an allowlist entry: a host name, or a wildcard
+// "*.example.com" that admits every name under it (not the name itself).
+// A wildcard needs at least two labels after "*." ("*.com" would admit a
+// whole top-level domain).
+func ValidateAllowHost(h string) error {
+	if rest, ok := strings.CutPrefix(h, "*."); ok {
+		if strings.Count(rest, ".") < 1 {
+			return fmt.Errorf("%q admits a whole top-level domain; a wildcard needs two labels after \"*.\", like *.githubusercontent.com", h)
+		}
+		if err := ValidateHost(rest); err != nil {
+			return fmt.Errorf("wildcard %q: %w", h, err)
+		}
+		return nil
+	}
+	if strings.Contains(h, "*") {
+		return fmt.Errorf("%q: a wildcard may only be a leading \"*.\", like *.githubusercontent.com", h)
+	}
+	return ValidateHost(h)
+}
+
 func ValidateHost(h string) error {
 	if h == "" {
 		return errors.New("host must not be empty")
