@@ -37,9 +37,9 @@ const DefaultMaxBodyBytes = 16 << 20
 // Policy is one compiled config. It is immutable: a reload builds a new one
 // and swaps the pointer.
 type Policy struct {
-	allow       map[string]bool
+	allow map[string]bool
 	// wildcards are the suffixes (".githubusercontent.com") of "*." entries.
-	wildcards []string
+	wildcards   []string
 	passthrough map[string]bool
 	ipLiterals  map[netip.Addr]bool
 	paths       map[string][]string // route host → path_allowlist
@@ -126,7 +126,7 @@ func BuildPolicy(cfg *sidecarconfig.Pipelock, getenv func(string) string, sc *se
 // normHost lower-cases a host name and drops a trailing dot.
 func normHost(h string) string { return proxykit.NormHost(h) }
 
-func (p *Policy) allowed(host string) bool       { return p.allow[host] }
+func (p *Policy) allowed(host string) bool { return p.allow[host] }
 
 // wildcardAllowed: host is under one of the "*." entries (one label or
 // more in front of the suffix).
