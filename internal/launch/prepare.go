@@ -87,13 +87,13 @@ func ProcessEnv(p *plan.Plan, s *Secrets, base []string) []string {
 		env = append(env, t.Slot+"="+s.Tokens[t.TokenRef])
 	}
 	for _, sl := range p.SecretSlots {
+		// Every value goes as it is, short ones too: pipelock and
+		// git-gate skip (and warn about) a value too short to match, while
+		// pipelock refuses to start on an empty known_secret_env variable,
+		// so blanking a short secret here made the whole bottle fail.
 		v := s.Env[sl.EnvKey]
 		if sl.TokenRef != "" {
-			// A route token always goes as it is: pipelock skips (and
-			// warns about) one too short to match.
 			v = s.Tokens[sl.TokenRef]
-		} else if len(v) < MinKnownSecretLen {
-			v = ""
 		}
 		env = append(env, sl.Slot+"="+v)
 	}

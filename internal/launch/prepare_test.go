@@ -213,8 +213,10 @@ func TestCollectSecretsMissing(t *testing.T) {
 	for _, kv := range ProcessEnv(p, s, nil) {
 		if strings.HasPrefix(kv, "PIPELOCK_SECRET_0=") {
 			found = true
-			if kv != "PIPELOCK_SECRET_0=" {
-				t.Errorf("a short secret reached pipelock: %s", kv)
+			// Pipelock refuses an empty known_secret_env variable; it
+			// skips a short one with a warning (pipelock TestBuildPolicyErrors).
+			if kv != "PIPELOCK_SECRET_0=short" {
+				t.Errorf("the short secret did not reach pipelock as it is: %s", kv)
 			}
 		}
 	}
