@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/images"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/queue"
+	"github.com/claude-bottle/claude-bottle/internal/testkit"
 )
 
 // TestLogsAndResumeKeepTheTrailDocker runs a bottle on the real engine in
@@ -197,24 +197,6 @@ func pipelockStarts(log string) int {
 	return n
 }
 
-// lockedBuffer is a bytes.Buffer safe for a writer and a reader.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // checkFollow: `logs -f` (both forms) prints a request blocked after it
 // started, then ends when its context does.
 func checkFollow(t *testing.T, slug string, curl func(args ...string) string) {
@@ -222,7 +204,7 @@ func checkFollow(t *testing.T, slug string, curl func(args ...string) string) {
 	for _, form := range [][]string{{"logs", "-f", "--blocked"}, {"logs", "-f", "--json"}} {
 		ctx, cancel := context.WithCancel(context.Background())
 		root := NewRoot()
-		var out lockedBuffer
+		var out testkit.SyncBuffer
 		root.SetOut(&out)
 		root.SetErr(io.Discard)
 		root.SetArgs(append(form, slug))

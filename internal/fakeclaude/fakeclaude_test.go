@@ -23,6 +23,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/demo/upstream"
 	"github.com/claude-bottle/claude-bottle/internal/dockertest"
 	"github.com/claude-bottle/claude-bottle/internal/fakeclaude"
+	"github.com/claude-bottle/claude-bottle/internal/testkit"
 )
 
 const (
@@ -37,31 +38,14 @@ const (
 // CONNECT proxy that sends every tunnel to it and records the targets.
 type world struct {
 	dir, caFile, proxyURL string
-	logs                  *syncBuffer
+	logs                  *testkit.SyncBuffer
 	mu                    sync.Mutex
 	connects              []string
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{dir: t.TempDir(), logs: &syncBuffer{}}
+	w := &world{dir: t.TempDir(), logs: &testkit.SyncBuffer{}}
 	caPEM, leafPEM, keyPEM, err := demo.NewCA([]string{modelHost})
 	if err != nil {
 		t.Fatal(err)
