@@ -17,6 +17,7 @@ import (
 	"github.com/andybalholm/brotli"
 
 	"github.com/claude-bottle/claude-bottle/internal/dlp"
+	"github.com/claude-bottle/claude-bottle/internal/secretenc"
 	"github.com/claude-bottle/claude-bottle/internal/secretscan"
 	"github.com/claude-bottle/claude-bottle/internal/secretscan/secrettest"
 )
@@ -151,24 +152,6 @@ func TestKnownSecretTransforms(t *testing.T) {
 		}
 		return string(b)
 	}
-	rev := func(s string) string {
-		b := []byte(s)
-		for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
-			b[i], b[j] = b[j], b[i]
-		}
-		return string(b)
-	}
-	rot := func(s string) string {
-		return strings.Map(func(r rune) rune {
-			switch {
-			case r >= 'a' && r <= 'z':
-				return 'a' + (r-'a'+13)%26
-			case r >= 'A' && r <= 'Z':
-				return 'A' + (r-'A'+13)%26
-			}
-			return r
-		}, s)
-	}
 	var qp strings.Builder
 	for i := 0; i < len(v); i++ {
 		fmt.Fprintf(&qp, "=%02X", v[i])
@@ -201,8 +184,8 @@ func TestKnownSecretTransforms(t *testing.T) {
 		"utf16be":           utf16s(v, true),
 		"utf16le-bom":       "\xff\xfe" + utf16s("note: "+v, false),
 		"zero-width":        zw,
-		"reversed":          rev(v),
-		"rot13":             rot(v),
+		"reversed":          secretenc.Reverse(v),
+		"rot13":             secretenc.ROT13(v),
 		"upper":             strings.ToUpper(v),
 		"gzip-no-header":    gz("token=" + v),
 		"zlib-no-header":    zl("token=" + v),

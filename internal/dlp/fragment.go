@@ -6,6 +6,8 @@ import (
 	"math/bits"
 	"sync"
 	"time"
+
+	"github.com/claude-bottle/claude-bottle/internal/secretenc"
 )
 
 // RuleKnownFragment: a piece of one of the bottle's known secrets, long
@@ -70,7 +72,7 @@ func newFragmentIndex(ks []KnownSecret) *fragmentIndex {
 		x.floors = append(x.floors, FragmentFloor(ks[i].value))
 		x.lens = append(x.lens, len(v))
 		low := lowerASCII(v)
-		for _, f := range []fragForm{{i, low, "plain"}, {i, reverse(low), "reversed"}, {i, rot13(low), "rot13"}} {
+		for _, f := range []fragForm{{i, low, "plain"}, {i, []byte(secretenc.Reverse(string(low))), "reversed"}, {i, []byte(secretenc.ROT13(string(low))), "rot13"}} {
 			fi := len(x.forms)
 			x.forms = append(x.forms, f)
 			for p := 0; p+gramLen <= len(f.s); p++ {
@@ -301,28 +303,6 @@ func lowerASCII(b []byte) []byte {
 	out := make([]byte, len(b))
 	for i, c := range b {
 		out[i] = lowerTable[c]
-	}
-	return out
-}
-
-func reverse(b []byte) []byte {
-	out := make([]byte, len(b))
-	for i, c := range b {
-		out[len(b)-1-i] = c
-	}
-	return out
-}
-
-func rot13(b []byte) []byte {
-	out := make([]byte, len(b))
-	for i, c := range b {
-		switch {
-		case c >= 'a' && c <= 'z':
-			c = 'a' + (c-'a'+13)%26
-		case c >= 'A' && c <= 'Z':
-			c = 'A' + (c-'A'+13)%26
-		}
-		out[i] = c
 	}
 	return out
 }

@@ -46,8 +46,8 @@ func NewKnownSecret(name, value string) KnownSecret {
 	k.variants = append(k.variants, variant{"case-changed", []byte(value), true})
 	// Cheap for exact values: reversed and ROT13 (each in any case), and
 	// UTF-16 in both byte orders.
-	k.variants = append(k.variants, variant{"reversed", reverse([]byte(value)), true})
-	k.variants = append(k.variants, variant{"rot13", rot13([]byte(value)), true})
+	k.variants = append(k.variants, variant{"reversed", []byte(secretenc.Reverse(value)), true})
+	k.variants = append(k.variants, variant{"rot13", []byte(secretenc.ROT13(value)), true})
 	add("utf-16le", utf16Bytes(value, false))
 	add("utf-16be", utf16Bytes(value, true))
 	add("hex", hex.EncodeToString([]byte(value)))

@@ -130,11 +130,7 @@ func tokenForms(tok string) []string {
 			forms = append(forms, f)
 		}
 	}
-	rev := []byte(tok)
-	for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
-		rev[i], rev[j] = rev[j], rev[i]
-	}
-	for _, v := range []string{strings.ToUpper(tok), strings.ToLower(tok), string(rev), rot13(tok)} {
+	for _, v := range []string{strings.ToUpper(tok), strings.ToLower(tok), secretenc.Reverse(tok), secretenc.ROT13(tok)} {
 		add(v)
 	}
 	b32 := base32.StdEncoding.EncodeToString
@@ -157,16 +153,4 @@ func tokenForms(tok string) []string {
 	add(string(le))
 	add(string(be))
 	return forms
-}
-
-func rot13(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z':
-			return 'a' + (r-'a'+13)%26
-		case r >= 'A' && r <= 'Z':
-			return 'A' + (r-'A'+13)%26
-		}
-		return r
-	}, s)
 }

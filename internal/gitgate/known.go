@@ -57,7 +57,7 @@ func newKnownScanner(inner textScanner, secrets []string) *knownScanner {
 		l := asciiLower(s)
 		// Reversed and ROT13 are cheap for an exact value, as in
 		// pipelock's matcher (internal/dlp).
-		k.lower = append(k.lower, []string{l, utf16LE(l), utf16BE(l), reverse(l), rot13(l)})
+		k.lower = append(k.lower, []string{l, utf16LE(l), utf16BE(l), secretenc.Reverse(l), secretenc.ROT13(l)})
 	}
 	return k
 }
@@ -153,27 +153,6 @@ func stripInvisible(s string) string {
 // and joiners, word joiner, BOM, soft hyphen, bidi marks, embeddings,
 // overrides and isolates, tag characters).
 func invisibleFormat(r rune) bool { return r >= 0x80 && unicode.Is(unicode.Cf, r) }
-
-func reverse(s string) string {
-	b := []byte(s)
-	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
-		b[i], b[j] = b[j], b[i]
-	}
-	return string(b)
-}
-
-func rot13(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		switch {
-		case c >= 'a' && c <= 'z':
-			b[i] = 'a' + (c-'a'+13)%26
-		case c >= 'A' && c <= 'Z':
-			b[i] = 'A' + (c-'A'+13)%26
-		}
-	}
-	return string(b)
-}
 
 // redactPrefix shows at most 4 printable ASCII bytes of a match and an
 // ellipsis, so a finding points at the spot without carrying the secret

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/claude-bottle/claude-bottle/internal/secretenc"
 	"github.com/claude-bottle/claude-bottle/internal/secretscan"
 )
 
@@ -34,7 +35,7 @@ func TestKnownScanner(t *testing.T) {
 		{"after multi-byte letters", strings.Repeat("\u0130", 40) + " " + strings.ToUpper(secret), 1},
 		{"after invalid UTF-8", "\xff\xfe\xfd " + secret, 1},
 		{"reversed", "x\n\nsee " + reverseRunes(secret), 3},
-		{"ROT13, upper case", strings.ToUpper(rot13(secret)), 1},
+		{"ROT13, upper case", strings.ToUpper(secretenc.ROT13(secret)), 1},
 		{"zero-width inside", "a\nb " + secret[:5] + "\u200b" + secret[5:10] + "\u2060\u202e" + secret[10:], 2},
 		{"hex", "deploy " + strings.ToUpper("73686170656c657373") + "x " + hexOf(secret), 1},
 	}

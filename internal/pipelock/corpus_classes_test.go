@@ -13,6 +13,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/claude-bottle/claude-bottle/internal/dlp"
+	"github.com/claude-bottle/claude-bottle/internal/secretenc"
 	"github.com/claude-bottle/claude-bottle/internal/secretscan/secrettest"
 )
 
@@ -70,7 +71,7 @@ func classCorpus(g *secrettest.Gen) []corpusCase {
 	}
 	add(corpusCase{class: "transform", name: "transform/percent-5-query", place: "url", malicious: true, method: "GET", path: "/q?d=" + percentN(ks, 5)})
 	add(corpusCase{class: "transform", name: "transform/iis-u-query", place: "url", malicious: true, method: "GET", path: "/q?d=" + iisU(ks)})
-	add(corpusCase{class: "transform", name: "transform/reversed-header", place: "header", malicious: true, method: "GET", path: "/", header: http.Header{"X-R": {reverseS(ks)}}})
+	add(corpusCase{class: "transform", name: "transform/reversed-header", place: "header", malicious: true, method: "GET", path: "/", header: http.Header{"X-R": {secretenc.Reverse(ks)}}})
 	add(corpusCase{class: "transform", name: "transform/identity-gzip", place: "body", malicious: true, method: "POST", path: "/", body: gzipS("v=" + ks), header: http.Header{"Content-Encoding": {"identity", "gzip"}}})
 	add(corpusCase{class: "transform", name: "transform/method", place: "url", malicious: true, method: ks, path: "/"})
 	// Pieces of the known secret in several parts of one request.
@@ -197,8 +198,8 @@ func knownTransforms(v string) map[string]string {
 	}
 	return map[string]string{
 		"utf16le":          utf16le("note: " + v),
-		"reversed":         reverseS(v),
-		"rot13":            rot13S(v),
+		"reversed":         secretenc.Reverse(v),
+		"rot13":            secretenc.ROT13(v),
 		"upper":            strings.ToUpper(v),
 		"zero-width":       strings.Join(strings.Split(v, ""), "\u200b"),
 		"html-entities":    ent.String(),
@@ -249,26 +250,6 @@ func gzipS(s string) string {
 	_, _ = w.Write([]byte(s))
 	_ = w.Close()
 	return b.String()
-}
-
-func reverseS(s string) string {
-	b := []byte(s)
-	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
-		b[i], b[j] = b[j], b[i]
-	}
-	return string(b)
-}
-
-func rot13S(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z':
-			return 'a' + (r-'a'+13)%26
-		case r >= 'A' && r <= 'Z':
-			return 'A' + (r-'A'+13)%26
-		}
-		return r
-	}, s)
 }
 
 // minifiedJS is a bundle-like line: short identifiers, hashes, base64
