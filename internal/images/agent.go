@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -43,22 +42,11 @@ func BuildAgent(ctx context.Context, opt Options, registry string) error {
 		return fmt.Errorf("%w: %s needs %s from the npm registry, and %s cannot be reached from this machine (%v). Build it on a machine that reaches the registry (claude-bottle build --agent there, or `docker build -f Dockerfile.agent -t %s .`), set NPM_CONFIG_REGISTRY to a mirror you can reach, or name another agent image in the bottle's image: key (tests use %s)",
 			ErrNoRegistry, Agent, ClaudeCodePackage, registry, err, Agent, AgentTest)
 	}
-	if _, err := exec.LookPath("docker"); err != nil {
-		return errors.New("images: the docker CLI is not on PATH; install Docker Engine (docker.io) first")
-	}
-	root, err := findRoot(opt.Root)
-	if err != nil {
-		return err
-	}
-	p := progress{w: opt.Progress}
-	unlock, err := lock(ctx)
+	root, p, unlock, err := begin(ctx, opt)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if err := ensureBase(ctx, root, p); err != nil {
-		return err
-	}
 	args := []string{"build", "-f", filepath.Join(root, "Dockerfile.agent"), "-t", Agent,
 		"--build-arg", "NPM_CONFIG_REGISTRY=" + registry}
 	for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"} {

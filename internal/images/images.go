@@ -108,24 +108,11 @@ func Ensure(ctx context.Context, opt Options, names ...string) error {
 			return fmt.Errorf("images: unknown image %q; known: %s", n, strings.Join(Names(), ", "))
 		}
 	}
-	if _, err := exec.LookPath("docker"); err != nil {
-		return errors.New("images: the docker CLI is not on PATH; install Docker Engine (docker.io) first")
-	}
-	root, err := findRoot(opt.Root)
-	if err != nil {
-		return err
-	}
-	p := progress{w: opt.Progress}
-
-	unlock, err := lock(ctx)
+	root, p, unlock, err := begin(ctx, opt)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-
-	if err := ensureBase(ctx, root, p); err != nil {
-		return err
-	}
 	baseID, err := imageField(ctx, Base, "{{.Id}}")
 	if err != nil {
 		return fmt.Errorf("images: inspect %s after making it: %w", Base, err)
@@ -238,6 +225,27 @@ func BuildBinaries(ctx context.Context, root, dir string, w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// begin is what every build starts with: the docker CLI present, the
+// source tree found, the host-wide build lock held (release it with
+// unlock) and the base image on the engine.
+func begin(ctx context.Context, opt Options) (root string, p progress, unlock func(), err error) {
+	if _, err := exec.LookPath("docker"); err != nil {
+		return "", p, nil, errors.New("images: the docker CLI is not on PATH; install Docker Engine (docker.io) first")
+	}
+	if root, err = findRoot(opt.Root); err != nil {
+		return "", p, nil, err
+	}
+	p = progress{w: opt.Progress}
+	if unlock, err = lock(ctx); err != nil {
+		return "", p, nil, err
+	}
+	if err := ensureBase(ctx, root, p); err != nil {
+		unlock()
+		return "", p, nil, err
+	}
+	return root, p, unlock, nil
 }
 
 func ensureBase(ctx context.Context, root string, p progress) error {
