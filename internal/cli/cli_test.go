@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -178,5 +179,33 @@ func TestUnknownAgent(t *testing.T) {
 	_, _, err := run(t, "render", "nobody")
 	if err == nil || !strings.Contains(err.Error(), `agent "nobody" not found`) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestBackendFlag: a bad --backend or CLAUDE_BOTTLE_BACKEND is a usage
+// error (exit 2) naming the value and the valid ones; the flag wins.
+func TestBackendFlag(t *testing.T) {
+	setupHome(t)
+	for _, tc := range []struct {
+		env  string
+		args []string
+		want string
+	}{
+		{args: []string{"--backend", "nomad"}, want: `--backend "nomad" is not a backend; use one of: docker, k8s`},
+		{env: "podman", want: `CLAUDE_BOTTLE_BACKEND "podman" is not a backend; use one of: docker, k8s`},
+	} {
+		t.Setenv("CLAUDE_BOTTLE_BACKEND", tc.env)
+		_, _, err := run(t, append([]string{"render", "minimal"}, tc.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v env %q: err = %v, want %q", tc.args, tc.env, err, tc.want)
+		}
+		if code := processExit(io.Discard, err); code != ExitUsage {
+			t.Errorf("%v env %q: exit %d, want %d", tc.args, tc.env, code, ExitUsage)
+		}
+	}
+	t.Setenv("CLAUDE_BOTTLE_BACKEND", "podman")
+	out, _, err := run(t, "render", "minimal", "--backend", "docker", "--slug", "minimal-abc12")
+	if err != nil || !strings.HasPrefix(out, "name: claude-bottle-minimal-abc12") {
+		t.Errorf("--backend docker over a bad env: %v\n%s", err, out)
 	}
 }
