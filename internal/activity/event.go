@@ -169,6 +169,10 @@ func Parse(l Line, fallback string) (Event, bool) {
 			e.Decision = "error"
 		case "":
 			return Event{}, false
+		case "warn", "strip":
+			// pipelock's response scan (issue 16): passed or stripped
+			// prompt injection, which the operator should see as such.
+			e.Decision = r.Decision
 		default: // allow, forward, tunnel
 			e.Decision = Allow
 		}

@@ -52,6 +52,11 @@ func TestParse(t *testing.T) {
 			want: Event{Kind: KindRequest, Decision: Block, Host: "[10 bytes redacted].example.com", Rule: "dlp.subdomain", Reason: "encoded data in a subdomain"},
 		},
 		{
+			name: "pipelock response warning keeps its decision",
+			line: `{"time":"2026-12-01T10:00:03Z","msg":"decision","mode":"response","method":"GET","host":"docs.example.com","port":"443","decision":"warn","rule":"inject.override","reason":"prompt injection in the response, passed (responses: warn)","excerpt":"Ignore previous instructions","offset":12}`,
+			want: Event{Kind: KindRequest, Decision: "warn", Method: "GET", Host: "docs.example.com", Port: "443", Rule: "inject.override", Reason: "prompt injection in the response, passed (responses: warn)"},
+		},
+		{
 			name: "proposal",
 			line: `claude-bottle-supervise-demo-abc12 | {"time":"2026-12-01T10:00:04Z","level":"INFO","msg":"proposal queued","id":"p-1","kind":"egress-route","slug":"demo-abc12"}`,
 			want: Event{Daemon: "supervise", Kind: KindProposal, ID: "p-1", What: "egress-route", Message: "proposal queued"},

@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -41,6 +42,11 @@ type Bottle struct {
 	// DLPOff lists the DLP rule classes the bottle turns off (dlp: key),
 	// sorted; see sidecarconfig.DLPClasses.
 	DLPOff []string
+	// Responses is the response-scan mode (responses: key), one of
+	// sidecarconfig.ResponseModes; empty means the default, warn.
+	Responses string
+	// ResponsesOff lists response rule kinds turned off, sorted.
+	ResponsesOff []string
 	// Claude is how Claude Code reaches its model; nil when not declared.
 	Claude *Claude
 	Image  string
@@ -140,7 +146,7 @@ type Agent struct {
 }
 
 var (
-	bottleKeys     = []string{"env", "git", "egress", "supervise", "dlp", "claude", "image", "dockerfile"}
+	bottleKeys     = []string{"env", "git", "egress", "supervise", "dlp", "responses", "claude", "image", "dockerfile"}
 	claudeKeys     = []string{"auth", "base_url"}
 	claudeAuthKeys = []string{"kind", "token_ref"}
 	claudeKinds    = []string{ClaudeOAuth, ClaudeAPIKey}
@@ -218,6 +224,11 @@ func ParseBottle(name, file string, data []byte) (*Bottle, error) {
 			return nil, err
 		}
 	}
+	if n, ok := top["responses"]; ok {
+		if b.Responses, b.ResponsesOff, err = d.responses(n); err != nil {
+			return nil, err
+		}
+	}
 	if n, ok := top["claude"]; ok {
 		if b.Claude, err = d.claude(n); err != nil {
 			return nil, err
@@ -271,6 +282,55 @@ func (d decoder) dlp(n *yaml.Node) ([]string, error) {
 	}
 	sort.Strings(off)
 	return off, nil
+}
+
+// responses reads the responses: key: a mode (responses: block), or a
+// mapping with the mode and rule kinds turned off
+// ({mode: strip, css-hidden: off}).
+func (d decoder) responses(n *yaml.Node) (string, []string, error) {
+	modes := strings.Join(sidecarconfig.ResponseModes, ", ")
+	mode := func(v *yaml.Node, key string) (string, error) {
+		if v.Kind != yaml.ScalarNode || !slices.Contains(sidecarconfig.ResponseModes, strings.ToLower(v.Value)) {
+			what := kindName(v)
+			if v.Kind == yaml.ScalarNode {
+				what = fmt.Sprintf("%q", v.Value)
+			}
+			return "", d.errf(v, key, "expected one of %s, found %s", modes, what)
+		}
+		return strings.ToLower(v.Value), nil
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
+		m, err := mode(n, "responses")
+		return m, nil, err
+	}
+	order, vals, err := d.mapping(n, "responses", append([]string{"mode"}, sidecarconfig.ResponseKinds...))
+	if err != nil {
+		return "", nil, err
+	}
+	var m string
+	var off []string
+	for _, k := range order {
+		v := vals[k]
+		key := "responses." + k
+		if k == "mode" {
+			if m, err = mode(v, key); err != nil {
+				return "", nil, err
+			}
+			continue
+		}
+		if v.Kind != yaml.ScalarNode {
+			return "", nil, d.errf(v, key, "expected on or off, found %s", kindName(v))
+		}
+		switch strings.ToLower(v.Value) {
+		case "off", "false":
+			off = append(off, k)
+		case "on", "true":
+		default:
+			return "", nil, d.errf(v, key, "expected on or off, found %q", v.Value)
+		}
+	}
+	sort.Strings(off)
+	return m, off, nil
 }
 
 func (d decoder) env(n *yaml.Node) ([]EnvVar, error) {

@@ -113,6 +113,10 @@ func TestBadManifests(t *testing.T) {
 		{"dlp unknown class", false, "b", "---\ndlp:\n  pi: off\n---\n", []string{"b.md:3", "dlp.pi", `did you mean "pii"`}},
 		{"dlp bad value", false, "b", "---\ndlp:\n  pii: sometimes\n---\n", []string{"b.md:3", "dlp.pii", "expected on or off"}},
 		{"dlp not a mapping", false, "b", "---\ndlp: off\n---\n", []string{"b.md:2", "dlp"}},
+		{"responses bad mode", false, "b", "---\nresponses: quiet\n---\n", []string{"b.md:2", "responses", `expected one of warn, strip, block, off, found "quiet"`}},
+		{"responses bad mapping mode", false, "b", "---\nresponses:\n  mode: [warn]\n---\n", []string{"b.md:3", "responses.mode", "found a list"}},
+		{"responses unknown kind", false, "b", "---\nresponses:\n  css-hiden: off\n---\n", []string{"b.md:3", "responses.css-hiden", `did you mean "css-hidden"`}},
+		{"responses bad kind value", false, "b", "---\nresponses:\n  override: maybe\n---\n", []string{"b.md:3", "responses.override", "expected on or off"}},
 		{"bad bottle name", false, "Bad_Name", "---\n---\n", []string{"Bad_Name.md", "[a-z][a-z0-9-]*"}},
 		{"bad agent name", true, "9agent", "---\nbottle: b\n---\n", []string{"9agent.md", "[a-z][a-z0-9-]*"}},
 		{"agent without bottle", true, "a", "---\ndescription: x\n---\n", []string{"a.md", "key bottle", "is required"}},
@@ -190,6 +194,22 @@ func TestDLPKey(t *testing.T) {
 	}
 	if got := strings.Join(b.DLPOff, ","); got != "crypto,pii" {
 		t.Fatalf("DLPOff = %q, want crypto,pii", got)
+	}
+}
+
+func TestResponsesKey(t *testing.T) {
+	for _, c := range []struct{ front, mode, off string }{
+		{"responses: BLOCK\n", "block", ""},
+		{"responses:\n  mode: strip\n  role: off\n  override: on\n  authority: false\n", "strip", "authority,role"},
+		{"responses:\n  invisible: off\n", "", "invisible"},
+	} {
+		b, err := ParseBottle("b", "/h/bottles/b.md", []byte("---\n"+c.front+"---\n"))
+		if err != nil {
+			t.Fatalf("%q: %v", c.front, err)
+		}
+		if b.Responses != c.mode || strings.Join(b.ResponsesOff, ",") != c.off {
+			t.Errorf("%q: Responses = %q, off %v; want %q, %q", c.front, b.Responses, b.ResponsesOff, c.mode, c.off)
+		}
 	}
 }
 

@@ -3,10 +3,12 @@ package pipelock
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/claude-bottle/claude-bottle/internal/dlp"
 	"github.com/claude-bottle/claude-bottle/internal/proxykit"
+	"github.com/claude-bottle/claude-bottle/internal/respscan"
 	"github.com/claude-bottle/claude-bottle/internal/secretscan"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
@@ -45,6 +47,8 @@ type Policy struct {
 	paths       map[string][]string // route host → path_allowlist
 	inspector   *dlp.Inspector
 	maxBody     int64
+	resp        *respscan.Scanner
+	respMode    respscan.Mode
 	warnings    []string // logged once when the policy is installed
 }
 
@@ -120,6 +124,18 @@ func BuildPolicy(cfg *sidecarconfig.Pipelock, getenv func(string) string, sc *se
 		}
 	}
 	p.inspector = dlp.NewWith(sc, known, injected, dlp.Options{Off: off})
+	p.respMode = respscan.Warn
+	if cfg.Responses != "" {
+		p.respMode = respscan.Mode(cfg.Responses)
+		if !slices.Contains(respscan.Modes, p.respMode) {
+			return nil, fmt.Errorf("responses: %q is not a response mode; use warn, strip, block or off", cfg.Responses)
+		}
+	}
+	rs, err := respscan.New(cfg.ResponsesOff)
+	if err != nil {
+		return nil, fmt.Errorf("responses_%w", err)
+	}
+	p.resp = rs
 	return p, nil
 }
 

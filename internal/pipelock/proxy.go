@@ -271,6 +271,7 @@ func (s *Server) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.
 	}
 	d.Decision = decAllow
 	s.logDecision(d)
+	s.scanResponses(p, ctx, d)
 	return req.WithContext(context.WithValue(req.Context(), pinKey{}, &pin{host: host, addrs: addrs})), nil
 }
 

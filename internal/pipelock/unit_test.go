@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/claude-bottle/claude-bottle/internal/dlp"
+	"github.com/claude-bottle/claude-bottle/internal/respscan"
 	"github.com/claude-bottle/claude-bottle/internal/secretscan"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
@@ -23,6 +24,21 @@ func mustScanner(t testing.TB) *secretscan.Scanner {
 func TestDLPClassListsAgree(t *testing.T) {
 	if strings.Join(sidecarconfig.DLPClasses, ",") != strings.Join(dlp.ClassNames, ",") {
 		t.Fatalf("sidecarconfig.DLPClasses %v != dlp.ClassNames %v", sidecarconfig.DLPClasses, dlp.ClassNames)
+	}
+}
+
+// The manifest validates responses: against sidecarconfig's lists,
+// pipelock against respscan's: they must be the same.
+func TestResponseListsAgree(t *testing.T) {
+	var modes []string
+	for _, m := range respscan.Modes {
+		modes = append(modes, string(m))
+	}
+	if strings.Join(sidecarconfig.ResponseModes, ",") != strings.Join(modes, ",") {
+		t.Fatalf("sidecarconfig.ResponseModes %v != respscan.Modes %v", sidecarconfig.ResponseModes, modes)
+	}
+	if strings.Join(sidecarconfig.ResponseKinds, ",") != strings.Join(respscan.Kinds, ",") {
+		t.Fatalf("sidecarconfig.ResponseKinds %v != respscan.Kinds %v", sidecarconfig.ResponseKinds, respscan.Kinds)
 	}
 }
 
@@ -71,6 +87,9 @@ func TestBuildPolicyErrors(t *testing.T) {
 		{"wildcard over a TLD", sidecarconfig.Pipelock{Allowlist: []string{"*.com"}}, "allowlist[0]: \"*.com\" admits a whole top-level domain"},
 		{"wildcard inside", sidecarconfig.Pipelock{Allowlist: []string{"a*.example.com"}}, "allowlist[0]"},
 		{"unknown dlp class", sidecarconfig.Pipelock{DLPOff: []string{"pii", "emails"}}, `dlp_off[1]: "emails" is not a DLP class`},
+		{"response modes", sidecarconfig.Pipelock{Responses: "block", ResponsesOff: []string{"css-hidden"}}, ""},
+		{"unknown response mode", sidecarconfig.Pipelock{Responses: "loud"}, `responses: "loud" is not a response mode; use warn, strip, block or off`},
+		{"unknown response kind", sidecarconfig.Pipelock{ResponsesOff: []string{"override", "comments"}}, `responses_off[1]: "comments" is not a response rule kind`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

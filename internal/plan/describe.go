@@ -71,6 +71,7 @@ func (p *Plan) Describe(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  supervise:    %v\n", p.Bottle.Supervise)
 	fmt.Fprintf(w, "  dlp:          %s\n", dlpLine(p.Pipelock.DLPOff))
+	fmt.Fprintf(w, "  responses:    %s\n", responsesLine(p.Pipelock.Responses, p.Pipelock.ResponsesOff))
 	if len(p.Bottle.Env) > 0 {
 		fmt.Fprintf(w, "  env:\n")
 		for _, e := range p.Bottle.Env {
@@ -100,6 +101,24 @@ func dlpLine(off []string) string {
 	}
 	line := "known secrets, " + strings.Join(on, ", ")
 	if len(off) > 0 {
+		line += " (off: " + strings.Join(off, ", ") + ")"
+	}
+	return line
+}
+
+// responsesLine says what pipelock does with prompt injection in
+// responses, and which rule kinds are off.
+func responsesLine(mode string, off []string) string {
+	if mode == "" {
+		mode = "warn"
+	}
+	line := map[string]string{
+		"warn":  "warn (prompt injection in responses is logged, passed on)",
+		"strip": "strip (prompt injection in responses is overwritten)",
+		"block": "block (a response with prompt injection becomes an error)",
+		"off":   "off (responses are not read)",
+	}[mode]
+	if len(off) > 0 && mode != "off" {
 		line += " (off: " + strings.Join(off, ", ") + ")"
 	}
 	return line

@@ -320,6 +320,8 @@ func (p *Plan) planPipelock() {
 		p.Pipelock.Allowlist = []string{}
 	}
 	p.Pipelock.DLPOff = p.Bottle.DLPOff
+	p.Pipelock.Responses = p.Bottle.Responses
+	p.Pipelock.ResponsesOff = p.Bottle.ResponsesOff
 	p.Pipelock.AllowIPLiterals = append([]string(nil), p.Bottle.AllowIPLiterals...)
 	for _, e := range p.Bottle.Env {
 		if e.Secret() {

@@ -236,3 +236,27 @@ func TestDLPClassesPlanned(t *testing.T) {
 		t.Errorf("default plan:\n%s", out.String())
 	}
 }
+
+// The bottle's responses: key reaches pipelock.json, and the plan says
+// what pipelock does with prompt injection in responses.
+func TestResponsesPlanned(t *testing.T) {
+	for _, c := range []struct{ front, mode, off, line string }{
+		{"", "", "", "responses:    warn (prompt injection in responses is logged, passed on)\n"},
+		{"responses: block\n", "block", "", "responses:    block (a response with prompt injection becomes an error)\n"},
+		{"responses:\n  mode: strip\n  css-hidden: off\n  exfil-link: off\n", "strip", "css-hidden,exfil-link", "responses:    strip (prompt injection in responses is overwritten) (off: css-hidden, exfil-link)\n"},
+		{"responses: off\n", "off", "", "responses:    off (responses are not read)\n"},
+	} {
+		p, err := New(agentFor("b"), mustBottle(t, "---\n"+c.front+"---\n"), Options{Slug: "a-00000", Home: "/h"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Pipelock.Responses != c.mode || strings.Join(p.Pipelock.ResponsesOff, ",") != c.off {
+			t.Errorf("%q: pipelock responses = %q off %v", c.front, p.Pipelock.Responses, p.Pipelock.ResponsesOff)
+		}
+		var out bytes.Buffer
+		p.Describe(&out)
+		if !strings.Contains(out.String(), c.line) {
+			t.Errorf("%q: the plan does not say %q:\n%s", c.front, c.line, out.String())
+		}
+	}
+}

@@ -123,7 +123,22 @@ type Pipelock struct {
 	// DLPOff lists DLP rule classes turned off (names in DLPClasses), from
 	// the bottle's dlp: key. Known secrets cannot be turned off.
 	DLPOff []string `json:"dlp_off,omitempty"`
+	// Responses is what pipelock does with prompt injection in a response
+	// from an inspected host (ResponseModes); empty means warn. From the
+	// bottle's responses: key.
+	Responses string `json:"responses,omitempty"`
+	// ResponsesOff lists response rule kinds turned off (ResponseKinds).
+	ResponsesOff []string `json:"responses_off,omitempty"`
 }
+
+// ResponseModes are the values of the bottle's responses: key; warn is
+// the default. internal/respscan has the same list (a test keeps them
+// equal).
+var ResponseModes = []string{"warn", "strip", "block", "off"}
+
+// ResponseKinds are the response rule kinds (inject.<kind>) a bottle can
+// turn off; internal/respscan has the same list.
+var ResponseKinds = []string{"override", "role", "authority", "hidden-comment", "css-hidden", "invisible", "exfil-link"}
 
 // DLPClasses are the DLP rule classes a bottle can turn off: provider
 // credential shapes, gitleaks and credential assignments; cards and
