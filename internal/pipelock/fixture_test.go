@@ -35,6 +35,9 @@ type origin struct {
 	pool       *x509.CertPool
 	mu         sync.Mutex
 	got        []recorded
+	// serve, when set, answers instead of the default handler (after the
+	// request is recorded): tests that need their own responses.
+	serve http.HandlerFunc
 }
 
 type recorded struct {
@@ -67,6 +70,10 @@ func newOrigin(t testing.TB) *origin {
 		o.mu.Lock()
 		o.got = append(o.got, recorded{Host: r.Host, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: string(body)})
 		o.mu.Unlock()
+		if o.serve != nil {
+			o.serve(w, r)
+			return
+		}
 		if r.URL.Path == "/big" {
 			serveBig(w, r)
 			return
@@ -153,6 +160,7 @@ type rigOpts struct {
 	allowPrivate []netip.Prefix
 	resolver     Resolver
 	noLoopback   bool // keep the SSRF guard fully on
+	serve        http.HandlerFunc // the origin's handler (origin.serve)
 }
 
 func newRig(t testing.TB, o rigOpts) *rig {
@@ -174,6 +182,7 @@ func newRig(t testing.TB, o rigOpts) *rig {
 		t.Fatal(err)
 	}
 	org := newOrigin(t)
+	org.serve = o.serve
 	if o.cfg.Allowlist == nil {
 		o.cfg.Allowlist = []string{"localhost"}
 	}
