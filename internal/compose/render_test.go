@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,74 +15,19 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/claude-bottle/claude-bottle/internal/manifest"
 	"github.com/claude-bottle/claude-bottle/internal/plan"
+	"github.com/claude-bottle/claude-bottle/internal/plantest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-const (
-	goldenHome = "/home/user/.claude-bottle"
-	hostKey    = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJPjd5LkDLWFjX/+oZP0RFL68PeZTVxCKlgPRJhwijTM"
-)
+type combo = plantest.Combo
 
-type combo struct{ git, routes, supervise, bundle bool }
-
-func (c combo) name() string {
-	shape := "legacy"
-	if c.bundle {
-		shape = "bundle"
-	}
-	b := func(v bool) int {
-		if v {
-			return 1
-		}
-		return 0
-	}
-	return fmt.Sprintf("%s-git%d-routes%d-supervise%d", shape, b(c.git), b(c.routes), b(c.supervise))
-}
-
-func allCombos() []combo {
-	var out []combo
-	for i := 0; i < 16; i++ {
-		out = append(out, combo{git: i&1 != 0, routes: i&2 != 0, supervise: i&4 != 0, bundle: i&8 != 0})
-	}
-	return out
-}
-
-// bottleSource writes the bottle as a user would, so the goldens cover the
-// whole path from manifest text to compose file.
-func bottleSource(c combo) string {
-	var b strings.Builder
-	b.WriteString("---\nenv:\n  GIT_AUTHOR_NAME: Demo\n  API_KEY: ${DEMO_API_KEY}\n")
-	if c.git {
-		b.WriteString("git:\n  - name: demo\n    upstream: ssh://git@git.example.com:22/org/demo.git\n    identity_file: ~/.ssh/id_ed25519_demo\n")
-		b.WriteString("    known_host_key: \"" + hostKey + "\"\n    push_branches: [\"agent/*\"]\n    extra_hosts: { git.example.com: 10.0.0.5 }\n")
-	}
-	b.WriteString("egress:\n  allowlist: [pypi.org, files.pythonhosted.org]\n")
-	if c.routes {
-		b.WriteString("  routes:\n    - host: api.github.com\n      path_allowlist: [/repos/org/demo]\n      auth: { scheme: Bearer, token_ref: GH_PAT }\n")
-		b.WriteString("    - host: uploads.github.com\n      auth: { scheme: Bearer, token_ref: GH_PAT }\n")
-	}
-	if c.supervise {
-		b.WriteString("supervise: true\n")
-	}
-	b.WriteString("---\n")
-	return b.String()
-}
+func allCombos() []combo { return plantest.AllCombos() }
 
 func planFor(t testing.TB, c combo) *plan.Plan {
 	t.Helper()
-	b, err := manifest.ParseBottle("demo", goldenHome+"/bottles/demo.md", []byte(bottleSource(c)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &manifest.Agent{Name: "demo", File: goldenHome + "/agents/demo.md", Bottle: "demo"}
-	p, err := plan.New(a, b, plan.Options{Slug: "demo-abc12", Bundle: c.bundle, Home: goldenHome, SidecarUser: "1000:1000"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return plantest.Plan(t, c)
 }
 
 func render(t testing.TB, p *plan.Plan) (*Document, []byte) {
@@ -101,9 +45,9 @@ func render(t testing.TB, p *plan.Plan) (*Document, []byte) {
 
 func TestGoldenMatrix(t *testing.T) {
 	for _, c := range allCombos() {
-		t.Run(c.name(), func(t *testing.T) {
+		t.Run(c.Name(), func(t *testing.T) {
 			_, got := render(t, planFor(t, c))
-			file := filepath.Join("testdata", c.name()+".yml")
+			file := filepath.Join("testdata", c.Name()+".yml")
 			if *update {
 				if err := os.WriteFile(file, got, 0o644); err != nil {
 					t.Fatal(err)
@@ -123,7 +67,7 @@ func TestGoldenMatrix(t *testing.T) {
 // TestDesignSample checks the bundle golden against DESIGN.md §2.2's target
 // output field by field (flag on, everything on, slug demo-abc12).
 func TestDesignSample(t *testing.T) {
-	d, _ := render(t, planFor(t, combo{git: true, routes: true, supervise: true, bundle: true}))
+	d, _ := render(t, planFor(t, combo{Git: true, Routes: true, Supervise: true, Bundle: true}))
 	if d.Name != "claude-bottle-demo-abc12" {
 		t.Errorf("name = %q", d.Name)
 	}
@@ -167,12 +111,12 @@ func TestDesignSample(t *testing.T) {
 // volumes at the same in-container paths, and every alias and name.
 func TestBundleIsUnionOfLegacy(t *testing.T) {
 	for _, c := range allCombos() {
-		if c.bundle {
+		if c.Bundle {
 			continue
 		}
 		legacy, _ := render(t, planFor(t, c))
 		bc := c
-		bc.bundle = true
+		bc.Bundle = true
 		bundle, _ := render(t, planFor(t, bc))
 		s, _ := bundle.Services.Get(BundleService)
 
@@ -201,28 +145,28 @@ func TestBundleIsUnionOfLegacy(t *testing.T) {
 			}
 		}
 		if diff := cmp.Diff(wantEnv, s.Environment); diff != "" {
-			t.Errorf("%s: bundle env (-want +got):\n%s", c.name(), diff)
+			t.Errorf("%s: bundle env (-want +got):\n%s", c.Name(), diff)
 		}
 		if !sameSet(vols, s.Volumes) {
-			t.Errorf("%s: bundle volumes %v, legacy union %v", c.name(), s.Volumes, vols)
+			t.Errorf("%s: bundle volumes %v, legacy union %v", c.Name(), s.Volumes, vols)
 		}
 		in, _ := s.Networks.Get(NetInternal)
 		for _, n := range names {
 			if !slices.Contains(in.Aliases, n) {
-				t.Errorf("%s: bundle lacks internal name %s", c.name(), n)
+				t.Errorf("%s: bundle lacks internal name %s", c.Name(), n)
 			}
 		}
 		for _, e := range s.Environment {
 			k, _, _ := strings.Cut(e, "=")
 			switch strings.ToUpper(k) {
 			case "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY":
-				t.Errorf("%s: bundle env carries %s", c.name(), e)
+				t.Errorf("%s: bundle env carries %s", c.Name(), e)
 			}
 		}
 		la, _ := legacy.Services.Get("agent")
 		ba, _ := bundle.Services.Get("agent")
 		if diff := cmp.Diff(la.Environment, ba.Environment); diff != "" {
-			t.Errorf("%s: the agent's env differs between shapes:\n%s", c.name(), diff)
+			t.Errorf("%s: the agent's env differs between shapes:\n%s", c.Name(), diff)
 		}
 	}
 }
@@ -230,7 +174,7 @@ func TestBundleIsUnionOfLegacy(t *testing.T) {
 // TestNetworkPlacement: the agent and supervise on internal only; every
 // other sidecar on both (DESIGN.md §2).
 func TestNetworkPlacement(t *testing.T) {
-	d, _ := render(t, planFor(t, combo{git: true, routes: true, supervise: true}))
+	d, _ := render(t, planFor(t, combo{Git: true, Routes: true, Supervise: true}))
 	want := map[string][]string{
 		"agent": {NetInternal}, "supervise": {NetInternal},
 		"egress": {NetInternal, NetEgress}, "pipelock": {NetInternal, NetEgress}, "git-gate": {NetInternal, NetEgress},
@@ -270,8 +214,8 @@ func sameSet(a, b []string) bool {
 // validates it against the Compose specification's schema.
 func TestComposeGoAcceptsGoldens(t *testing.T) {
 	for _, c := range allCombos() {
-		t.Run(c.name(), func(t *testing.T) {
-			file, err := filepath.Abs(filepath.Join("testdata", c.name()+".yml"))
+		t.Run(c.Name(), func(t *testing.T) {
+			file, err := filepath.Abs(filepath.Join("testdata", c.Name()+".yml"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -318,7 +262,7 @@ func TestComposeCLIsAcceptGoldens(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range allCombos() {
 		c := c
-		t.Run(c.name(), func(t *testing.T) {
+		t.Run(c.Name(), func(t *testing.T) {
 			d, canonical := render(t, planFor(t, c))
 			if errV1 == nil {
 				v1doc, err := Marshal(ForComposeV1(d))
@@ -328,14 +272,14 @@ func TestComposeCLIsAcceptGoldens(t *testing.T) {
 				if bytes.Contains(v1doc, []byte("\nname:")) || bytes.HasPrefix(v1doc, []byte("name:")) {
 					t.Fatal("v1 form still has name:")
 				}
-				f := filepath.Join(dir, c.name()+"-v1.yml")
+				f := filepath.Join(dir, c.Name()+"-v1.yml")
 				if err := os.WriteFile(f, v1doc, 0o644); err != nil {
 					t.Fatal(err)
 				}
 				runCompose(t, v1, "-p", d.Name, "-f", f, "config", "-q")
 			}
 			if v2 {
-				f := filepath.Join(dir, c.name()+".yml")
+				f := filepath.Join(dir, c.Name()+".yml")
 				if err := os.WriteFile(f, canonical, 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -373,7 +317,7 @@ func TestUserIsQuoted(t *testing.T) {
 
 func TestTestUpstream(t *testing.T) {
 	for _, bundle := range []bool{false, true} {
-		p := planFor(t, combo{routes: true, bundle: bundle})
+		p := planFor(t, combo{Routes: true, Bundle: bundle})
 		p.TestUpstream = &plan.TestUpstream{CAFile: "/tmp/demo/ca.crt", AllowPrivate: []string{"172.30.0.0/16", "10.9.0.0/24"}}
 		d, out := render(t, p)
 		svc := "pipelock"
@@ -393,7 +337,7 @@ func TestTestUpstream(t *testing.T) {
 		_ = out
 	}
 	// Real bottles carry none of it.
-	_, out := render(t, planFor(t, combo{routes: true}))
+	_, out := render(t, planFor(t, combo{Routes: true}))
 	if strings.Contains(string(out), "PIPELOCK_ALLOW_PRIVATE_UPSTREAM") || strings.Contains(string(out), TestUpstreamCA) {
 		t.Error("a real bottle carries test upstream wiring")
 	}
@@ -406,11 +350,11 @@ func TestInternalNetworkHasNoHostAddress(t *testing.T) {
 		d, _ := render(t, planFor(t, c))
 		in, _ := d.Networks.Get(NetInternal)
 		if v, ok := in.DriverOpts.Get("com.docker.network.bridge.inhibit_ipv4"); !ok || v != "true" {
-			t.Errorf("%s: internal network driver_opts = %v", c.name(), in.DriverOpts.Keys())
+			t.Errorf("%s: internal network driver_opts = %v", c.Name(), in.DriverOpts.Keys())
 		}
 		eg, _ := d.Networks.Get(NetEgress)
 		if eg.DriverOpts.Len() != 0 {
-			t.Errorf("%s: the egress network must keep its host address (it is the way out)", c.name())
+			t.Errorf("%s: the egress network must keep its host address (it is the way out)", c.Name())
 		}
 	}
 }
