@@ -209,3 +209,46 @@ func TestBackendFlag(t *testing.T) {
 		t.Errorf("--backend docker over a bad env: %v\n%s", err, out)
 	}
 }
+
+// TestRenderK8s: render --backend k8s (or the env) prints the Kubernetes
+// objects with no cluster and no secrets, and never a token value.
+func TestRenderK8s(t *testing.T) {
+	setupHome(t)
+	demoIdentity(t)
+	const sentinel = "ghp_SENTINELtokenVALUE0123456789abcdef"
+	t.Setenv("GH_PAT", sentinel)
+	t.Setenv("KUBECONFIG", "/nonexistent/kubeconfig")
+	for _, tc := range []struct {
+		env  string
+		args []string
+		ns   string
+	}{
+		{args: []string{"--backend", "k8s"}, ns: "claude-bottle-demo-abc12"},
+		{env: "k8s", ns: "claude-bottle-demo-abc12"},
+		{env: "k8s", args: []string{"--namespace", "team-a"}, ns: "team-a"},
+	} {
+		t.Setenv("CLAUDE_BOTTLE_BACKEND", tc.env)
+		out, errOut, err := run(t, append([]string{"render", "demo", "--slug", "demo-abc12"}, tc.args...)...)
+		if err != nil {
+			t.Fatalf("%v env %q: %v\n%s", tc.args, tc.env, err, errOut)
+		}
+		if strings.Contains(out+errOut, "SENTINEL") {
+			t.Fatalf("%v printed the token value", tc.args)
+		}
+		for _, want := range []string{"kind: Pod\n", "name: claude-bottle-sidecars-demo-abc12\n", "namespace: " + tc.ns + "\n", "EGRESS_TOKEN_0: \"\"", "dnsPolicy: None"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%v env %q: output lacks %q:\n%s", tc.args, tc.env, want, out)
+			}
+		}
+		if (tc.ns == "team-a") == strings.Contains(out, "kind: Namespace\n") {
+			t.Errorf("%v: a Namespace object is rendered only for the bottle's own namespace", tc.args)
+		}
+	}
+	t.Setenv("CLAUDE_BOTTLE_BACKEND", "")
+	for _, args := range [][]string{{"--namespace", "x"}, {"--backend", "k8s", "--compose-v1"}} {
+		_, _, err := run(t, append([]string{"render", "demo"}, args...)...)
+		if code := processExit(io.Discard, err); code != ExitUsage {
+			t.Errorf("%v: exit %d (%v), want a usage error", args, code, err)
+		}
+	}
+}
