@@ -159,7 +159,7 @@ type rigOpts struct {
 	env          map[string]string
 	allowPrivate []netip.Prefix
 	resolver     Resolver
-	noLoopback   bool // keep the SSRF guard fully on
+	noLoopback   bool             // keep the SSRF guard fully on
 	serve        http.HandlerFunc // the origin's handler (origin.serve)
 }
 

@@ -251,8 +251,10 @@ func exfilURL(raw []byte) bool {
 		}
 	} else if i := strings.Index(ldec[min(len(ldec), 8):], "/"); i >= 0 {
 		// A placeholder in the path (https://x.test/log/{secret}).
-		if p := ldec[8+i:]; strings.ContainsAny(p, "{$<[") && rePlaceholder.MatchString(p) {
-			return true
+		if p := ldec[8+i:]; strings.ContainsAny(p, "{$<[") {
+			if m := rePlaceholder.FindString(p); m != "" && reDataSlot.MatchString(m) {
+				return true
+			}
 		}
 	}
 	u, err := url.Parse(s)

@@ -65,7 +65,7 @@ func (s *Scanner) on(kind string) bool { return !s.off[kind] }
 const (
 	overrideVerbs = `ignore|disregard|forget|override|bypass|discard|abandon|set aside|throw out|pay no attention to|do not (?:follow|obey)|don't (?:follow|obey)|stop (?:following|obeying)|no longer (?:follow|obey)`
 	overrideMods  = `all|any|every|each|the|your|my|of|these|those|previous|previously|prior|above|earlier|preceding|foregoing|former|original|initial|existing|current|old|given|system|other|developer|user|safety|you were given|you have been given|that came before|before this`
-	overrideNouns = `instructions?|directives?|rules|prompts?|guidelines|guidance|commands|orders|context|constraints|messages|restrictions|programming|polic(?:y|ies)|system prompt|conversation|tasks?`
+	overrideNouns = `instructions?|directives?|rules|prompts?|guidelines|guidance|orders|constraints|restrictions|programming|polic(?:y|ies)|system prompt|safeguards|guardrails`
 	// imperative position: the start of a sentence, line, element,
 	// comment or list item, optionally after a vocative or politeness
 	// word. A phrase quoted in prose ("tell it to ignore previous
@@ -86,7 +86,7 @@ var (
 	}
 
 	// Fake system / role blocks: a chat-template token or system tag.
-	reRole       = regexp.MustCompile(`<\s*/?\s*(?:system|system[_ -]?(?:prompt|message|instructions?)|sys|admin|developer|operator)\s*>|<\|\s*(?:im_start|im_end|system|endoftext|start_header_id|end_header_id|eot_id)\s*\|>|<<\s*/?sys\s*>>|\[\s*/?\s*(?:system|inst|sys|admin|developer|system (?:message|prompt|override|note))\s*\]|(?m:^[ \t>#*]*(?:system|developer|admin)(?: (?:prompt|message|override|notice|instruction))?[ \t]*:)|\n\n(?:human|assistant)[ \t]*:`)
+	reRole       = regexp.MustCompile(`<\s*/?\s*(?:system|system[_ -]?(?:prompt|message|instructions?)|sys|admin|developer|operator)\s*>|<\|\s*(?:im_start|im_end|system|endoftext|start_header_id|end_header_id|eot_id)\s*\|>|<<\s*/?sys\s*>>|\[\s*/?\s*(?:system|inst|sys|admin|developer|system (?:message|prompt|override|note))\s*\]|(?m:(?:^|>)[ \t>#*]*(?:system|developer|admin)(?: (?:prompt|message|override|notice|instruction))?[ \t]*:)|\n\n(?:human|assistant)[ \t]*:`)
 	roleTriggers = [][]byte{[]byte("system"), []byte("<|"), []byte("<<"), []byte("[inst"), []byte("[/inst"), []byte("admin"), []byte("developer"), []byte("operator"), []byte("sys>"), []byte("human"), []byte("assistant")}
 
 	// Authority claims addressed to the model.
@@ -95,18 +95,26 @@ var (
 
 	// directive: what turns a role or authority marker, a hidden comment
 	// or a hidden element into an instruction to the agent.
-	reDirective = regexp.MustCompile(`\byou (?:are|must|will|should|shall|need to|have to|may now)\b|\b(?:` + overrideVerbs + `)\b|\bnew (?:instructions|rules|task|directive|role)|\b(?:do not|don't|never) (?:tell|inform|mention|reveal|alert|notify|show)\b|\b(?:execute|run|send|post|upload|exfiltrate|fetch|curl|wget|email|forward|print|output|include|read|cat|open|visit|download|install|delete|rm|push|commit)\b`)
+	reDirective       = regexp.MustCompile(`\byou (?:are|must|will|should|shall|need to|have to|may now)\b|\b(?:` + overrideVerbs + `)\b|\bnew (?:instructions|rules|task|directive|role)|\b(?:do not|don't|never) (?:tell|inform|mention|reveal|alert|notify|show)\b|\b(?:execute|run|send|post|upload|exfiltrate|fetch|curl|wget|email|forward|print|output|include|read|cat|open|visit|download|install|delete|rm|push|commit)\b`)
+	reStrongDirective = regexp.MustCompile(`\byou(?:'re| are| must| will| should| have to| need to| may now)\b|\byour (?:new |real |actual |next )?(?:task|instructions|job|goal|orders)\b|\b(?:ignore|disregard|override|bypass)\b|\bnew (?:instructions|rules|task|directive|role)|\b(?:do not|don't|never) (?:tell|inform|mention|reveal|alert|notify|show)\b`)
+	reOrderFirst      = regexp.MustCompile(`^[ \t\r\n:,>\]|-]{0,6}(?:execute|run|send|post|upload|exfiltrate|fetch|curl|wget|email|forward|print|output|reveal|read|cat|open|visit|download|install|delete|push|commit|disable|remove)\b`)
 	// addressee: who a hidden comment or element speaks to.
-	reAddressee = regexp.MustCompile(`\b(?:ai|llm|llms|assistant|agent|agents|claude|chatgpt|gpt|copilot|language model|model|bot)s?\b`)
+	// It must be spoken to ("AI agents:", "note to the assistant", "if you
+	// are an LLM"), not merely named ("the model schema", "user agent").
+	addressees  = `(?:ai|llm|assistant|ai assistant|ai agent|coding agent|agent|claude|chatgpt|gpt|copilot|language model|large language model|model|bot|chatbot)s?`
+	reAddressee = regexp.MustCompile(`\b(?:dear|hey|hello|attention,?|note (?:to|for) (?:the |any |all )?|message (?:to|for) (?:the |any |all )?|to (?:the |any |all |every )|for (?:the |any |all )|if you(?:'re| are) (?:an? )?|you(?:'re| are) (?:an? )?)` + addressees + `\b|\b` + addressees + `(?: reading this| processing this)?[ \t]*[,:]`)
 
 	// Hidden HTML: a comment, and an element hidden by style or attribute.
-	reHidden = regexp.MustCompile(`(?s)<([a-z][a-z0-9]*)\b[^>]{0,400}?(?:\shidden\b|aria-hidden\s*=\s*["']?true|style\s*=\s*["'][^"'>]{0,300}?(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:\.0+)?(?:px|pt|em|rem|%)?\s*[;"']|opacity\s*:\s*0(?:\.0+)?\s*[;"']|(?:left|top|text-indent|margin-left)\s*:\s*-\d{3,}|(?:^|[\s;"'])color\s*:\s*(?:transparent|rgba\([^)]*,\s*0\))|(?:height|width|max-height)\s*:\s*0(?:px)?\s*[;"'][^"'>]{0,200}?overflow\s*:\s*hidden|clip\s*:\s*rect\(\s*0))[^>]{0,400}>(.{0,1000}?)</([a-z][a-z0-9]*)\s*>`)
+	reHidden = regexp.MustCompile(`(?s)<([a-z][a-z0-9]*)\b[^>]{0,400}?(?:\shidden\b|aria-hidden\s*=\s*["']?true|style\s*=\s*["'](?:[^"'>]{0,300}?[;\s])?color\s*:\s*(?:transparent|rgba\([^)]*,\s*0\))|style\s*=\s*["'][^"'>]{0,300}?(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:\.0+)?(?:px|pt|em|rem|%)?\s*[;"']|opacity\s*:\s*0(?:\.0+)?\s*[;"']|(?:left|top|text-indent|margin-left)\s*:\s*-\d{3,}|(?:height|width|max-height)\s*:\s*0(?:px)?\s*[;"'][^"'>]{0,200}?overflow\s*:\s*hidden|clip\s*:\s*rect\(\s*0))[^>]{0,400}>(.{0,1000}?)</([a-z][a-z0-9]*)\s*>`)
 
 	// Markdown images and links, HTML img/a targets.
 	reMDLink  = regexp.MustCompile(`!?\[[^\]\n]{0,300}\]\(\s*<?(https?://[^\s)>]{1,1000})`)
 	reHTMLSrc = regexp.MustCompile(`<(?:img|a|iframe|source|image|link)\b[^>]{0,400}?\s(?:src|href|srcset|data-src)\s*=\s*["']?(https?://[^"'\s>]{1,1000})`)
 	// placeholder: a slot for the agent to fill with data.
-	rePlaceholder = regexp.MustCompile(`\{\{?[ \t]*[a-z_][a-z0-9_ .-]{0,60}\}\}?|\$\{?[a-z_][a-z0-9_]{1,40}\}?|<[a-z_][a-z0-9_ -]{1,40}>|\[[a-z_][a-z0-9_ -]{2,40}\]|%s\b|\b(?:insert|paste|append|add|put|your|the|user'?s?)[_ -]?(?:secret|token|key|password|credentials?|data|env|environment|history|conversation|chat|content|api[_ -]?key|ssh[_ -]?key|file|here)s?\b`)
+	rePlaceholder = regexp.MustCompile(`\{\{?[ \t]*[a-z_][a-z0-9_ .-]{0,60}\}\}?|\$\{?[a-z_][a-z0-9_]{1,40}\}?|<[a-z_][a-z0-9_ -]{1,40}(?:>|$)|\[[a-z_][a-z0-9_ -]{2,40}\]|%s\b|\b(?:(?:insert|paste|append|add|put)[_ -]?(?:(?:your|the|my|user'?s?)[_ -]?)?|(?:your|user'?s?)[_ -])(?:secret|token|key|password|credentials?|data|env|environment|history|conversation|chat|content|api[_ -]?key|ssh[_ -]?key|file|here)s?(?:[_ -]here)?\b`)
+	// dataSlot: a placeholder in a URL path must name data (docs
+	// templates write https://x/docs/{version}/).
+	reDataSlot = regexp.MustCompile(`secret|token|key|passw|cred|env|data|histor|conversation|chat|content|file|ssh|cookie|session|user|prompt|memory|context`)
 )
 
 // Scan reports the findings in b, one window of text. The spans are in b.
@@ -148,21 +156,21 @@ func (s *Scanner) scanView(out []Finding, b, low []byte, pos []int32) []Finding 
 	}
 	if s.on("override") || s.on("invisible") {
 		for _, m := range matchNear(low, overrideTriggers, reOverride, reOverride2) {
-			if !quotedOrDiscussed(low, m[0], m[1]) {
+			if !quotedOrDiscussed(low, m[0], m[1], false) {
 				add("override", phraseStart(low, m[0], m[1]), m[1])
 			}
 		}
 	}
 	if s.on("role") || s.on("invisible") {
 		for _, m := range matchNear(low, roleTriggers, reRole) {
-			if followedByDirective(low, m[1]) && !quotedOrDiscussed(low, m[0], m[1]) {
+			if followedByDirective(low, m[1]) && !quotedOrDiscussed(low, m[0], m[1], true) {
 				add("role", m[0], m[1])
 			}
 		}
 	}
 	if s.on("authority") || s.on("invisible") {
 		for _, m := range matchNear(low, authorityTriggers, reAuthority) {
-			if followedByDirective(low, m[1]) && !quotedOrDiscussed(low, m[0], m[1]) {
+			if followedByDirective(low, m[1]) && !quotedOrDiscussed(low, m[0], m[1], true) {
 				add("authority", m[0], m[1])
 			}
 		}
@@ -224,9 +232,19 @@ func matchNear(low []byte, triggers [][]byte, res ...*regexp.Regexp) [][2]int {
 }
 
 // followedByDirective: the 300 bytes after a marker read as an
-// instruction to the agent.
+// instruction to the agent: spoken to it ("you must", "your task"), an
+// override, a gag ("do not tell the user"), or an order right after the
+// marker ("SYSTEM: execute ..."). A log line "[SYSTEM] scheduler started"
+// or "System: Linux 6.8" is none of these.
 func followedByDirective(low []byte, end int) bool {
-	return reDirective.Match(low[end:min(len(low), end+300)])
+	t := low[end:min(len(low), end+300)]
+	// The same paragraph: an ordinary page goes on to other text.
+	for _, stop := range []string{"\n\n", "</p>", "</div>", "</li>"} {
+		if i := bytes.Index(t, []byte(stop)); i >= 0 {
+			t = t[:i]
+		}
+	}
+	return reStrongDirective.Match(t) || reOrderFirst.Match(t)
 }
 
 // instructs: hidden text that addresses the agent with a directive, or
@@ -235,7 +253,7 @@ func instructs(t []byte) bool {
 	if reOverride.Match(t) || reOverride2.Match(t) || reAuthority.Match(t) || reRole.Match(t) {
 		return true
 	}
-	return reAddressee.Match(t) && reDirective.Match(t) && bytes.Contains(t, []byte("you"))
+	return reAddressee.Match(t) && reDirective.Match(t)
 }
 
 // comments finds the HTML comments in low, each at most 4 KiB (a longer
@@ -262,7 +280,7 @@ func comments(low []byte) [][2]int {
 
 // hasHidingMarkup is the cheap test in front of reHidden.
 func hasHidingMarkup(low []byte) bool {
-	for _, k := range []string{"display", "visibility", "font-size", "opacity", "hidden", "-9", "color", "clip"} {
+	for _, k := range []string{"style", "hidden"} {
 		if bytes.Contains(low, []byte(k)) {
 			return true
 		}
@@ -306,12 +324,18 @@ var reAction = regexp.MustCompile(`^[^.\n]{0,40}?\b(?:and|then|instead)\b[^.\n]{
 // match is quoted (quote mark or backtick right before it, inside a code
 // element or a fenced block), or it sits in text that discusses prompt
 // injection and orders nothing further.
-func quotedOrDiscussed(low []byte, start, end int) bool {
+func quotedOrDiscussed(low []byte, start, end int, markerRule bool) bool {
 	p := phraseStart(low, start, end)
-	if p > 0 {
-		switch c := low[p-1]; c {
-		case '"', '\'', '`':
-			return true
+	qs := []int{p - 1}
+	if markerRule {
+		qs = append(qs, start-1)
+	}
+	for _, q := range qs {
+		if q >= 0 {
+			switch low[q] {
+			case '"', '\'', '`':
+				return true
+			}
 		}
 	}
 	for _, q := range []string{"\u201c", "\u2018", "\u00ab", "&quot;", "&#39;", "\\\""} {
