@@ -23,8 +23,12 @@ const progressMin = 8 << 20
 // capabilities are dropped, root cannot give files away). Links are
 // copied as links, special files are left out with a warning.
 func CopyWorkTree(ctx context.Context, p *plan.Plan, dir string, progress io.Writer) error {
-	c := layout.AgentContainer(p.Slug)
-	u, err := LookupAgentUser(ctx, c)
+	return CopyWorkTreeTo(ctx, DockerAgent(layout.AgentContainer(p.Slug)), dir, progress)
+}
+
+// CopyWorkTreeTo is CopyWorkTree through any Agent.
+func CopyWorkTreeTo(ctx context.Context, c Agent, dir string, progress io.Writer) error {
+	u, err := LookupUser(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -55,19 +59,23 @@ func CopyWorkTree(ctx context.Context, p *plan.Plan, dir string, progress io.Wri
 // where a mkdir by root followed by a chown would need CAP_CHOWN. The
 // folder is open to all for the moment of the rename (moving a folder to
 // another parent writes its ".." entry, and root has no DAC override).
-func ensureWorkspace(ctx context.Context, c string, u AgentUser) error {
-	out, err := execIn(ctx, c, u.Name, nil, "sh", "-c", `if [ -d "$1" ] && [ -w "$1" ] && [ -O "$1" ]; then echo ok; else d=$(mktemp -d /tmp/claude-bottle-workspace.XXXXXX) && chmod 777 "$d" && echo "$d"; fi`, "sh", Workspace)
+func ensureWorkspace(ctx context.Context, c Agent, u AgentUser) error {
+	out, err := c.Output(ctx, u.Name, nil, "sh", "-c", `if [ -d "$1" ] && [ -w "$1" ] && [ -O "$1" ]; then echo ok; else d=$(mktemp -d /tmp/claude-bottle-workspace.XXXXXX) && chmod 777 "$d" && echo "$d"; fi`, "sh", Workspace)
 	if err != nil {
 		return err
 	}
 	if out == "ok" {
 		return nil
 	}
-	_, err = execIn(ctx, c, "root", nil, "sh", "-c", `set -e; if [ -e "$2" ]; then rmdir "$2"; fi; mv -T "$1" "$2"`, "sh", out, Workspace)
+	if !c.Root() {
+		_, _ = c.Output(ctx, u.Name, nil, "rmdir", out)
+		return fmt.Errorf("the agent user %s has no %s it owns, and without root it cannot get one: make it in the image (RUN mkdir %s && chown %s %s)", u.Name, Workspace, Workspace, u.Name, Workspace)
+	}
+	_, err = c.Output(ctx, "root", nil, "sh", "-c", `set -e; if [ -e "$2" ]; then rmdir "$2"; fi; mv -T "$1" "$2"`, "sh", out, Workspace)
 	if err == nil {
 		// Open for the rename only (moving a folder rewrites its ".."):
 		// the agent closes it again.
-		_, err = execIn(ctx, c, u.Name, nil, "chmod", "755", Workspace)
+		_, err = c.Output(ctx, u.Name, nil, "chmod", "755", Workspace)
 	}
 	if err != nil {
 		return fmt.Errorf("the agent image has a %s the agent user %s cannot write, and it cannot be replaced: %w (make it in the image: RUN mkdir %s && chown %s %s)", Workspace, u.Name, err, Workspace, u.Name, Workspace)
@@ -77,7 +85,7 @@ func ensureWorkspace(ctx context.Context, c string, u AgentUser) error {
 
 // copyTree streams src as tar into the container, where the agent user
 // unpacks it into dst.
-func copyTree(ctx context.Context, c string, u AgentUser, src, dst string, progress io.Writer) (worktree.Stats, error) {
+func copyTree(ctx context.Context, c Agent, u AgentUser, src, dst string, progress io.Writer) (worktree.Stats, error) {
 	pr, pw := io.Pipe()
 	type result struct {
 		st  worktree.Stats
@@ -89,7 +97,7 @@ func copyTree(ctx context.Context, c string, u AgentUser, src, dst string, progr
 		pw.CloseWithError(err)
 		done <- result{st, err}
 	}()
-	xerr := engine.Exec(ctx, engine.ExecSpec{Container: c, User: u.Name, Stdio: engine.Stdio{Stdin: pr}},
+	xerr := c.Exec(ctx, u.Name, engine.Stdio{Stdin: pr},
 		"sh", "-c", `mkdir -p "$1" && exec tar -x -f - -C "$1"`, "sh", dst)
 	// tar may stop reading early (a full disk): unblock the writer.
 	pr.CloseWithError(io.ErrClosedPipe)
@@ -107,9 +115,9 @@ func copyTree(ctx context.Context, c string, u AgentUser, src, dst string, progr
 // ~/.claude.json and ~/.claude/settings.json. An API key the agent holds as a literal (the
 // placeholder egress replaces) is approved, so an interactive session
 // does not ask about it.
-func writeFirstRun(ctx context.Context, c string, u AgentUser, p *plan.Plan) error {
+func writeFirstRun(ctx context.Context, c Agent, u AgentUser, p *plan.Plan) error {
 	// One exec reads both files (JSON holds no NUL), one writes both.
-	out, err := execIn(ctx, c, u.Name, nil, "sh", "-c", `cat "$HOME/.claude.json" 2>/dev/null; printf '\0'; cat "$HOME/.claude/settings.json" 2>/dev/null; true`)
+	out, err := c.Output(ctx, u.Name, nil, "sh", "-c", `cat "$HOME/.claude.json" 2>/dev/null; printf '\0'; cat "$HOME/.claude/settings.json" 2>/dev/null; true`)
 	if err != nil {
 		return err
 	}
@@ -122,11 +130,11 @@ func writeFirstRun(ctx context.Context, c string, u AgentUser, p *plan.Plan) err
 	}
 	state, err := claudecode.FirstRun([]byte(existing), key)
 	if err != nil {
-		return fmt.Errorf("in %s: %w", c, err)
+		return fmt.Errorf("in %s: %w", c.Name(), err)
 	}
 	set, err := claudecode.Settings([]byte(settings))
 	if err != nil {
-		return fmt.Errorf("in %s: %w", c, err)
+		return fmt.Errorf("in %s: %w", c.Name(), err)
 	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -149,7 +157,7 @@ func writeFirstRun(ctx context.Context, c string, u AgentUser, p *plan.Plan) err
 		return err
 	}
 	// tar -x replaces each file (unlink, then create) with the modes above.
-	if _, err := execIn(ctx, c, u.Name, &buf, "sh", "-c", `umask 077 && exec tar -x -f - -C "$HOME" --no-overwrite-dir`); err != nil {
+	if _, err := c.Output(ctx, u.Name, &buf, "sh", "-c", `umask 077 && exec tar -x -f - -C "$HOME" --no-overwrite-dir`); err != nil {
 		return fmt.Errorf("writing ~/.claude.json and ~/.claude/settings.json: %w", err)
 	}
 	return nil

@@ -121,8 +121,13 @@ func ShortSecrets(p *plan.Plan, s *Secrets) []string {
 type PrepareInput struct {
 	Plan    *plan.Plan
 	Secrets *Secrets
-	// ComposeFile is the exact compose file the bottle runs with.
+	// ComposeFile is the exact compose file the bottle runs with (nil on
+	// Kubernetes).
 	ComposeFile []byte
+	// Kube is where a bottle on Kubernetes runs, and Manifest the objects
+	// it runs as (without secret values), for `info` and post-mortems.
+	Kube     *state.Kube
+	Manifest []byte
 	// HomeDir expands ~ in identity_file paths.
 	HomeDir string
 	// SidecarUID/GID name the sidecar user in the generated passwd file.
@@ -236,10 +241,20 @@ func Prepare(in PrepareInput) (err error) {
 			return err
 		}
 	}
-	if err := os.WriteFile(sd.ComposeFile(), in.ComposeFile, 0o600); err != nil {
-		return err
+	if in.ComposeFile != nil {
+		if err := os.WriteFile(sd.ComposeFile(), in.ComposeFile, 0o600); err != nil {
+			return err
+		}
 	}
 	meta := Metadata(p, in.Now)
+	if in.Kube != nil {
+		// One sidecars Pod, whatever CLAUDE_BOTTLE_SIDECAR_BUNDLE says.
+		meta.Kube, meta.Bundle = in.Kube, true
+		meta.Containers = map[string]string{"agent": layout.AgentContainer(p.Slug), "sidecars": layout.SidecarContainer("sidecars", p.Slug)}
+		if err := os.WriteFile(sd.KubeManifest(), in.Manifest, 0o600); err != nil {
+			return err
+		}
+	}
 	if err := state.Write(sd, meta); err != nil {
 		return err
 	}

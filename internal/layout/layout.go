@@ -128,8 +128,12 @@ type StateDir string
 
 func (s StateDir) Metadata() string    { return filepath.Join(string(s), "metadata.json") }
 func (s StateDir) ComposeFile() string { return filepath.Join(string(s), "docker-compose.yml") }
-func (s StateDir) ComposeLog() string  { return filepath.Join(string(s), "compose.log") }
-func (s StateDir) AuditLog() string    { return filepath.Join(string(s), "audit.jsonl") }
+
+// KubeManifest is the objects a bottle on Kubernetes runs as, its secret
+// values left out.
+func (s StateDir) KubeManifest() string { return filepath.Join(string(s), "kubernetes.yaml") }
+func (s StateDir) ComposeLog() string   { return filepath.Join(string(s), "compose.log") }
+func (s StateDir) AuditLog() string     { return filepath.Join(string(s), "audit.jsonl") }
 
 // Session is how claude is run in the bottle (attach reads it); Activity
 // is what the agent is doing now (list shows it).

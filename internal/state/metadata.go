@@ -35,6 +35,18 @@ type Metadata struct {
 	CreatedAt  time.Time         `json:"created_at"`
 	// Cwd is the work tree copied into the agent (start --cwd), if any.
 	Cwd string `json:"cwd,omitempty"`
+	// Kube is set for a bottle on a Kubernetes cluster (--backend k8s);
+	// Containers then name its Pods.
+	Kube *Kube `json:"kube,omitempty"`
+}
+
+// Kube is where a bottle on Kubernetes runs: every later command (exec,
+// stop, logs, info) goes to the same cluster and namespace.
+type Kube struct {
+	Namespace string `json:"namespace"`
+	// Kubeconfig is the file start used ("" : kubectl's default then,
+	// $KUBECONFIG or ~/.kube/config, at each command).
+	Kubeconfig string `json:"kubeconfig,omitempty"`
 }
 
 // ReloadTarget returns the container that must get SIGHUP after a live config
