@@ -20,9 +20,10 @@ import (
 // Inputs.ClusterCIDRs adds the cluster's own.
 var NeverReached = struct{ V4, V6 []string }{
 	V4: []string{"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"},
-	// Unique-local, link-local, loopback, IPv4-mapped and NAT64 (the last
-	// two lead back to the IPv4 ranges above).
-	V6: []string{"::1/128", "::ffff:0:0/96", "64:ff9b::/96", "fc00::/7", "fe80::/10"},
+	// Loopback, NAT64 (it leads back to the IPv4 ranges above),
+	// unique-local and link-local. IPv4-mapped addresses need no entry: a
+	// connection to one leaves as IPv4 and meets the IPv4 rule.
+	V6: []string{"::1/128", "64:ff9b::/96", "fc00::/7", "fe80::/10"},
 }
 
 // policies: default deny for the namespace; the agent may reach only the
@@ -125,7 +126,7 @@ func (r *renderer) except() (v4, v6 []string) {
 	v4 = append(v4, NeverReached.V4...)
 	v6 = append(v6, NeverReached.V6...)
 	for _, c := range r.clusterCIDRs {
-		if c.Addr().Unmap().Is4() && !c.Addr().Is4In6() {
+		if c.Addr().Is4() {
 			if !covered(c, NeverReached.V4) && !contains(v4, c.String()) {
 				v4 = append(v4, c.String())
 			}

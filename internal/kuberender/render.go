@@ -231,6 +231,15 @@ func newRenderer(p *plan.Plan, in Inputs) (*renderer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("kuberender: cluster CIDR %q: %v; give ranges like 10.244.0.0/16", c, err)
 		}
+		if pfx.Addr().Is4In6() {
+			if pfx.Bits() < 96 {
+				return nil, fmt.Errorf("kuberender: cluster CIDR %q: an IPv4-mapped range needs at least 96 bits", c)
+			}
+			pfx = netip.PrefixFrom(pfx.Addr().Unmap(), pfx.Bits()-96)
+		}
+		if pfx.Bits() == 0 {
+			return nil, fmt.Errorf("kuberender: cluster CIDR %q is the whole address space; give the cluster's own ranges", c)
+		}
 		r.clusterCIDRs = append(r.clusterCIDRs, pfx.Masked())
 	}
 	return r, nil
