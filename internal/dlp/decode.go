@@ -45,7 +45,13 @@ func Layers(b []byte) [][]byte {
 // decoded views that are not text (random-looking bytes: images, or a
 // secret behind binary junk). Binary views are searched only for known
 // secrets and credential prefixes, and are not decoded further.
-func layers(b []byte) (text, bin [][]byte) {
+func layers(b []byte) (text, bin [][]byte) { return layersCut(b, false) }
+
+// layersCut is layers for an input that may start in the middle of an
+// encoded run (a stream window after the first, see BodyStream): the run
+// touching the start of every layer is decoded at every phase, since its
+// alignment was lost with the bytes before the window.
+func layersCut(b []byte, cut bool) (text, bin [][]byte) {
 	text = [][]byte{b}
 	// The budget grows with the input: a fixed one would let padding push
 	// an encoded secret past it.
@@ -55,7 +61,7 @@ func layers(b []byte) (text, bin [][]byte) {
 		if depth >= MaxDepth {
 			return
 		}
-		t, bi := decodeOnce(b, depth == 0)
+		t, bi := decodeOnce(b, cut)
 		for _, d := range bi {
 			if len(d) == 0 || budget < len(d) {
 				continue
@@ -85,9 +91,8 @@ func layers(b []byte) (text, bin [][]byte) {
 }
 
 // decodeOnce returns one level of decoded views of b: text ones and binary
-// ones. top is set for the undecoded input (compression and UTF-16 are
-// looked for there and in decoded layers alike).
-func decodeOnce(b []byte, top bool) (text, bin [][]byte) {
+// ones. cut: b may start inside an encoded run (layersCut).
+func decodeOnce(b []byte, cut bool) (text, bin [][]byte) {
 	addT := func(d []byte) {
 		if d != nil && !bytes.Equal(d, b) {
 			text = append(text, d)
@@ -119,13 +124,13 @@ func decodeOnce(b []byte, top bool) (text, bin [][]byte) {
 	if d := stripInvisible(b); d != nil {
 		addT(d)
 	}
-	t, bi := decodeRuns(b)
+	t, bi := decodeRuns(b, cut)
 	if len(t) > 0 {
 		text = append(text, t)
 	}
 	bin = append(bin, bi...)
 	if u := unwrapLines(b); u != nil {
-		t, bi := decodeRuns(u)
+		t, bi := decodeRuns(u, cut)
 		if len(t) > 0 {
 			text = append(text, t)
 		}
@@ -304,8 +309,10 @@ var charClass = func() (t [256]uint8) {
 // decodeRuns finds runs of base64, base32 or hex characters and decodes
 // them: runs that turn into text go to text, the others (whole runs of at
 // least minBinRun characters, so short identifiers do not add noise) to
-// bin. The decoded runs are joined by newlines.
-func decodeRuns(b []byte) (text []byte, bin [][]byte) {
+// bin. The decoded runs are joined by newlines. cut: the run at the start
+// of b may have lost its first characters, so it is decoded at every phase
+// (decodeCutRun).
+func decodeRuns(b []byte, cut bool) (text []byte, bin [][]byte) {
 	// Binary results go into one buffer (sliced at the end): clean text
 	// has many digests and ids, and one allocation each would dominate.
 	var binBuf, scratch []byte
@@ -353,6 +360,17 @@ func decodeRuns(b []byte) (text []byte, bin [][]byte) {
 		allHex := and&clHex != 0
 		if !allHex && hexOrDash(run) {
 			continue // UUID-like: hex groups, never encoded text
+		}
+		if cut && runStart == 0 {
+			t, bi := decodeCutRun(run, allHex, and&(clB32U|clB32L) != 0)
+			for _, d := range t {
+				text = append(append(text, d...), '\n')
+			}
+			for _, d := range bi {
+				binBuf = append(binBuf, d...)
+				ends = append(ends, len(binBuf))
+			}
+			continue
 		}
 		var d []byte
 		var isText bool
@@ -427,6 +445,60 @@ func decodeRun(run []byte, allHex, b32 bool, scratch []byte) (d []byte, isText b
 		}
 	}
 	return first, false, scratch
+}
+
+// decodeCutRun decodes a run that may have lost up to a quantum's worth of
+// leading characters (hex 2, base64 4, base32 8) at every phase: the
+// phases that read as text go to text; if none does, every binary decoding
+// goes to bin (one of them is aligned with the original run).
+func decodeCutRun(run []byte, allHex, b32 bool) (text, bin [][]byte) {
+	var bins [][]byte
+	try := func(d []byte) {
+		switch {
+		case d == nil:
+		case textLike(d):
+			text = append(text, d)
+		case len(run) >= minBinRun:
+			bins = append(bins, d)
+		}
+	}
+	if allHex {
+		for shift := range 2 {
+			r := run[shift:]
+			r = r[:len(r)&^1]
+			d := make([]byte, len(r)/2)
+			if _, err := hex.Decode(d, r); err == nil {
+				try(d)
+			}
+		}
+		if len(text) > 0 {
+			return text, nil
+		}
+		return nil, bins
+	}
+	if b32 {
+		for shift := range 8 {
+			if d := decodeBase32(run[shift:]); d != nil && textLike(d) {
+				text = append(text, d)
+			}
+		}
+	}
+	enc := base64.RawStdEncoding
+	if bytes.ContainsAny(run, "-_") {
+		enc = base64.RawURLEncoding
+	}
+	for shift := 0; shift < 4 && len(run)-shift >= minRun; shift++ {
+		r := run[shift:]
+		r = r[:len(r)&^3] // whole quanta: a partial last one only adds noise
+		d := make([]byte, enc.DecodedLen(len(r)))
+		if n, err := enc.Decode(d, r); err == nil {
+			try(d[:n])
+		}
+	}
+	if len(text) > 0 {
+		return text, nil
+	}
+	return nil, bins
 }
 
 func grow(b []byte, n int) []byte {

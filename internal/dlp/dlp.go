@@ -93,12 +93,13 @@ func findingVerdict(f secretscan.Finding, where string) *Verdict {
 // known secrets are counted per host).
 type scan struct {
 	host string
+	cut  bool // the text may start inside an encoded run (BodyStream)
 }
 
 // scanText runs every layer over one piece of text. full selects gitleaks'
 // full rule set (short strings) instead of the bulk path (bodies).
 func (in *Inspector) scanText(sc *scan, b []byte, where string, full bool) *Verdict {
-	text, bin := layers(b)
+	text, bin := layersCut(b, sc.cut)
 	creds := !in.off.Credentials
 	var cred *credRule
 	for _, group := range [2][][]byte{text, bin} {
@@ -270,7 +271,10 @@ func (in *Inspector) CheckBodyTo(host, contentType string, body []byte) *Verdict
 	if len(body) == 0 {
 		return nil
 	}
-	sc := &scan{host: strings.ToLower(host)}
+	return in.checkBody(&scan{host: strings.ToLower(host)}, contentType, body)
+}
+
+func (in *Inspector) checkBody(sc *scan, contentType string, body []byte) *Verdict {
 	for _, part := range BodyParts(contentType, body) {
 		if v := in.scanText(sc, part, "body", false); v != nil {
 			return v

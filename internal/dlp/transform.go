@@ -1,6 +1,7 @@
 package dlp
 
 import (
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"compress/gzip"
@@ -78,41 +79,67 @@ var ErrTooLarge = errors.New("decoded body over the cap")
 // ("gzip", "identity, gzip", "br, gzip"), last applied first, so every
 // value is read, not only the first. limit caps the decoded size.
 func DecodeContent(contentEncoding string, body []byte, limit int64) ([]byte, error) {
+	r, err := ContentReader(contentEncoding, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	d, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(d)) > limit {
+		return nil, ErrTooLarge
+	}
+	return d, nil
+}
+
+// ContentReader is DecodeContent as a stream: it reads r through every
+// coding of contentEncoding, so a large body is decoded in constant
+// memory (the decoders keep at most their own window, 32 KiB for deflate
+// and up to 16 MiB for brotli). Errors name the coding.
+func ContentReader(contentEncoding string, r io.Reader) (io.Reader, error) {
 	codings := strings.Split(contentEncoding, ",")
 	for i := len(codings) - 1; i >= 0; i-- {
 		c := strings.ToLower(strings.TrimSpace(codings[i]))
-		var r io.Reader
 		var err error
 		switch c {
 		case "", "identity":
 			continue
 		case "gzip", "x-gzip":
-			r, err = gzip.NewReader(bytes.NewReader(body))
+			r, err = gzip.NewReader(r)
 		case "deflate":
 			// RFC 9110 says zlib; some clients send raw deflate.
-			if isZlib(body) {
-				r, err = zlib.NewReader(bytes.NewReader(body))
+			br := bufio.NewReader(r)
+			if h, _ := br.Peek(2); isZlib(h) {
+				r, err = zlib.NewReader(br)
 			} else {
-				r = flate.NewReader(bytes.NewReader(body))
+				r = flate.NewReader(br)
 			}
 		case "br":
-			r = brotli.NewReader(bytes.NewReader(body))
+			r = brotli.NewReader(r)
 		default:
 			return nil, fmt.Errorf("%w %q", ErrUnknownEncoding, c)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c, err)
 		}
-		d, err := io.ReadAll(io.LimitReader(r, limit+1))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", c, err)
-		}
-		if int64(len(d)) > limit {
-			return nil, ErrTooLarge
-		}
-		body = d
+		r = namedErr{c, r}
 	}
-	return body, nil
+	return r, nil
+}
+
+// namedErr prefixes a decoder's errors with its coding.
+type namedErr struct {
+	coding string
+	r      io.Reader
+}
+
+func (n namedErr) Read(p []byte) (int, error) {
+	k, err := n.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%s: %w", n.coding, err)
+	}
+	return k, err
 }
 
 // decodeUTF16 reads b as UTF-16 when it looks like it: a byte-order mark,
