@@ -44,6 +44,7 @@ type recorded struct {
 	Host, Path string
 	Header     http.Header
 	Body       string
+	BodyErr    error // reading the body failed (an upload pipelock aborted)
 }
 
 func (o *origin) requests() []recorded {
@@ -66,9 +67,9 @@ func newOrigin(t testing.TB) *origin {
 	o := &origin{pool: oca.Pool}
 	o.caFile = oca.WriteCert(t, filepath.Join(t.TempDir(), "origin-ca.pem"))
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
+		body, err := io.ReadAll(r.Body)
 		o.mu.Lock()
-		o.got = append(o.got, recorded{Host: r.Host, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: string(body)})
+		o.got = append(o.got, recorded{Host: r.Host, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: string(body), BodyErr: err})
 		o.mu.Unlock()
 		if o.serve != nil {
 			o.serve(w, r)

@@ -53,7 +53,9 @@ Rules, in order (a block is HTTP 403, body "blocked: <reason> (rule: <rule>)"):
   protocol-upgrade a WebSocket / h2c upgrade (frames are not inspectable)
   compressed-body  a request body with a Content-Encoding pipelock cannot
                    undo (gzip, deflate, br and identity are read, all values)
-  body-too-large   a request body over max_body_bytes
+  body-too-large   a request body over max_body_bytes (no cap unless set:
+                   bodies are scanned as they stream, in 1 MiB windows
+                   overlapping by 64 KiB; docs/DLP.md "Large uploads")
   ssrf             a destination (after DNS) that is loopback, private,
                    link-local (169.254.169.254), multicast, reserved, or the
                    IPv6 / IPv4-mapped forms of those; the checked address is
@@ -80,7 +82,9 @@ Config (--config, JSON, unknown keys are errors):
                                           //   bottle's own secrets
     "allow_ip_literals": ["1.1.1.1"],     // IP hosts the bottle may name
                                           //   (internal ones stay blocked: ssrf)
-    "max_body_bytes": 16777216            // inspection cap (default 16 MiB)
+    "max_body_bytes": 104857600           // request body cap (default none);
+                                          //   with Content-Length over it the
+                                          //   body is refused before it is read
   }
 
 Upstream TLS is verified against the system roots, or SSL_CERT_FILE.

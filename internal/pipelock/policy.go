@@ -32,10 +32,6 @@ var DefaultAllowlist = []string{
 // never one.
 var DefaultPassthrough []string
 
-// DefaultMaxBodyBytes caps an inspected request body when the config does
-// not set max_body_bytes. A larger body is blocked, never passed unread.
-const DefaultMaxBodyBytes = 16 << 20
-
 // Policy is one compiled config. It is immutable: a reload builds a new one
 // and swaps the pointer.
 type Policy struct {
@@ -46,7 +42,7 @@ type Policy struct {
 	ipLiterals  map[netip.Addr]bool
 	paths       map[string][]string // route host → path_allowlist
 	inspector   *dlp.Inspector
-	maxBody     int64
+	maxBody     int64 // cap on a request body (raw and decoded); 0: none
 	resp        *respscan.Scanner
 	respMode    respscan.Mode
 	warnings    []string // logged once when the policy is installed
@@ -64,9 +60,6 @@ func BuildPolicy(cfg *sidecarconfig.Pipelock, getenv func(string) string, sc *se
 		ipLiterals:  map[netip.Addr]bool{},
 		paths:       map[string][]string{},
 		maxBody:     cfg.MaxBodyBytes,
-	}
-	if p.maxBody == 0 {
-		p.maxBody = DefaultMaxBodyBytes
 	}
 	for _, h := range append(append([]string{}, DefaultAllowlist...), cfg.Allowlist...) {
 		if rest, ok := strings.CutPrefix(h, "*."); ok {

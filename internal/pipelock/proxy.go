@@ -8,7 +8,6 @@
 package pipelock
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -25,7 +24,6 @@ import (
 
 	"github.com/elazarl/goproxy"
 
-	"github.com/claude-bottle/claude-bottle/internal/dlp"
 	"github.com/claude-bottle/claude-bottle/internal/proxykit"
 )
 
@@ -250,14 +248,10 @@ func (s *Server) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.
 	if v := in.CheckHeaders(host, req.Header); v != nil {
 		return block(v.Rule, v.Reason)
 	}
-	if rule, reason := s.inspectBody(p, req); rule != "" {
+	// The body (and its trailers) is scanned whole or as it streams
+	// (upload.go).
+	if rule, reason := s.inspectBody(p, req, ctx, d); rule != "" {
 		return block(rule, reason)
-	}
-	// Trailers arrive with the body; they are headers like any other.
-	if len(req.Trailer) > 0 {
-		if v := in.CheckHeaders(host, req.Trailer); v != nil {
-			return block(v.Rule, v.Reason)
-		}
 	}
 	addrs, err := s.guard.resolve(req.Context(), host)
 	if err != nil {
@@ -296,44 +290,6 @@ func drainRefused(req *http.Request) bool {
 	}
 	n, err := io.Copy(io.Discard, io.LimitReader(req.Body, drainLimit+1))
 	return err == nil && n <= drainLimit
-}
-
-// inspectBody reads the body (up to the cap), scans it and puts it back.
-func (s *Server) inspectBody(p *Policy, req *http.Request) (rule, reason string) {
-	if req.Body == nil || req.Body == http.NoBody {
-		return "", ""
-	}
-	if req.ContentLength > p.maxBody {
-		return RuleBodyTooLarge, fmt.Sprintf("request body of %d bytes is over the %d-byte inspection cap (max_body_bytes)", req.ContentLength, p.maxBody)
-	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, p.maxBody+1))
-	if err != nil {
-		return RuleBadRequest, "reading request body: " + err.Error()
-	}
-	if int64(len(body)) > p.maxBody {
-		// The rest is still coming: the refusal drains it (drainRefused).
-		return RuleBodyTooLarge, fmt.Sprintf("request body is over the %d-byte inspection cap (max_body_bytes)", p.maxBody)
-	}
-	req.Body.Close()
-	req.Body = io.NopCloser(bytes.NewReader(body))
-	req.ContentLength = int64(len(body))
-	req.TransferEncoding = nil
-	// Every Content-Encoding value is undone (all header lines, every
-	// comma-separated coding), and the decoded body is what is scanned; the
-	// body goes on as sent. A coding pipelock cannot undo is refused.
-	scanned := body
-	if ce := strings.Join(req.Header.Values("Content-Encoding"), ","); strings.Trim(ce, " ,") != "" {
-		d, err := dlp.DecodeContent(ce, body, p.maxBody)
-		if err != nil {
-			return RuleCompressed, "request body with Content-Encoding " + quoteOrNone(ce) + " cannot be inspected (" + err.Error() + "); send it uncompressed"
-		}
-		scanned = d
-	}
-	host := req.URL.Hostname()
-	if v := p.inspector.CheckBodyTo(host, req.Header.Get("Content-Type"), scanned); v != nil {
-		return v.Rule, v.Reason
-	}
-	return "", ""
 }
 
 // registeredMethods are the methods of the IANA HTTP Method Registry
