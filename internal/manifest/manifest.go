@@ -38,7 +38,10 @@ type Bottle struct {
 	// Passthrough: hosts pipelock tunnels without interception (SNI
 	// checked). None by default: the model host is inspected like any host.
 	Passthrough []string
-	Supervise   bool
+	// MaxUpload caps one request body in bytes (egress.max_upload); 0 is
+	// no cap: pipelock scans bodies as they stream.
+	MaxUpload int64
+	Supervise bool
 	// DLPOff lists the DLP rule classes the bottle turns off (dlp: key),
 	// sorted; see sidecarconfig.DLPClasses.
 	DLPOff []string
@@ -151,7 +154,7 @@ var (
 	claudeAuthKeys = []string{"kind", "token_ref"}
 	claudeKinds    = []string{ClaudeOAuth, ClaudeAPIKey}
 	gitKeys        = []string{"name", "upstream", "identity_file", "known_host_key", "push_branches", "extra_hosts", "allow_force_push", "allow_delete"}
-	egressKeys     = []string{"allowlist", "routes", "allow_ip_literals", "passthrough"}
+	egressKeys     = []string{"allowlist", "routes", "allow_ip_literals", "passthrough", "max_upload"}
 	routeKeys      = []string{"host", "path_allowlist", "auth"}
 	authKeys       = []string{"scheme", "header", "token_ref"}
 	// Claude Code's subagent frontmatter keys, accepted and passed through.
@@ -211,6 +214,9 @@ func ParseBottle(name, file string, data []byte) (*Bottle, error) {
 			return nil, err
 		}
 		if b.Passthrough, err = d.passthrough(n, b.Routes); err != nil {
+			return nil, err
+		}
+		if b.MaxUpload, err = d.maxUpload(n); err != nil {
 			return nil, err
 		}
 	}

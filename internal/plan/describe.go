@@ -57,6 +57,7 @@ func (p *Plan) Describe(w io.Writer) {
 			fmt.Fprintf(w, "    - %s  [%s]  %s\n", r.Host, paths, auth)
 		}
 	}
+	fmt.Fprintf(w, "  uploads:      %s\n", uploadLine(p.Pipelock.MaxBodyBytes))
 	if len(p.Bottle.Git) == 0 {
 		fmt.Fprintf(w, "  git:          none\n")
 	} else {
@@ -89,6 +90,14 @@ func (p *Plan) Describe(w io.Writer) {
 		fmt.Fprintf(w, "  skills:       %s\n", strings.Join(p.Agent.Skills, ", "))
 	}
 	fmt.Fprintf(w, "  state dir:    %s\n", p.StateDir)
+}
+
+// uploadLine says how pipelock treats request bodies.
+func uploadLine(limit int64) string {
+	if limit == 0 {
+		return "any size, scanned as they stream (no egress.max_upload cap)"
+	}
+	return fmt.Sprintf("up to %d bytes (egress.max_upload), scanned as they stream; a larger Content-Length is refused before it is sent", limit)
 }
 
 // dlpLine says which DLP classes pipelock applies.

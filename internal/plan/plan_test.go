@@ -260,3 +260,29 @@ func TestResponsesPlanned(t *testing.T) {
 		}
 	}
 }
+
+// egress.max_upload reaches pipelock.json as max_body_bytes, and the plan
+// says what the cap is (or that there is none).
+func TestUploadCapPlanned(t *testing.T) {
+	for _, c := range []struct {
+		src  string
+		want int64
+		line string
+	}{
+		{"---\negress:\n  max_upload: 100MiB\n---\n", 100 << 20, "uploads:      up to 104857600 bytes (egress.max_upload)"},
+		{"---\n---\n", 0, "uploads:      any size, scanned as they stream (no egress.max_upload cap)"},
+	} {
+		p, err := New(agentFor("b"), mustBottle(t, c.src), Options{Slug: "a-00000", Home: "/h"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Pipelock.MaxBodyBytes != c.want {
+			t.Errorf("%q: max_body_bytes = %d, want %d", c.src, p.Pipelock.MaxBodyBytes, c.want)
+		}
+		var out bytes.Buffer
+		p.Describe(&out)
+		if !strings.Contains(out.String(), c.line) {
+			t.Errorf("%q: the plan does not say %q:\n%s", c.src, c.line, out.String())
+		}
+	}
+}

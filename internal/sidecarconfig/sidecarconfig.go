@@ -118,7 +118,8 @@ type Pipelock struct {
 	KnownSecretEnv []string `json:"known_secret_env,omitempty"`
 	// AllowIPLiterals lists IP literals the bottle may address directly.
 	AllowIPLiterals []string `json:"allow_ip_literals,omitempty"`
-	// MaxBodyBytes caps an inspected request body; 0 means the default.
+	// MaxBodyBytes caps one request body (raw and decoded), from the
+	// bottle's egress.max_upload; 0 means no cap (bodies stream, scanned).
 	MaxBodyBytes int64 `json:"max_body_bytes,omitempty"`
 	// DLPOff lists DLP rule classes turned off (names in DLPClasses), from
 	// the bottle's dlp: key. Known secrets cannot be turned off.
