@@ -250,7 +250,8 @@ func (s *Server) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.
 	}
 	// The body (and its trailers) is scanned whole or as it streams
 	// (upload.go).
-	if rule, reason := s.inspectBody(p, req, ctx, d); rule != "" {
+	up, rule, reason := s.inspectBody(p, req)
+	if rule != "" {
 		return block(rule, reason)
 	}
 	addrs, err := s.guard.resolve(req.Context(), host)
@@ -266,6 +267,9 @@ func (s *Server) handleRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.
 	d.Decision = decAllow
 	s.logDecision(d)
 	s.scanResponses(p, ctx, d)
+	if up != nil {
+		s.streamUpload(ctx, up, d) // wraps the response side's round trip
+	}
 	return req.WithContext(context.WithValue(req.Context(), pinKey{}, &pin{host: host, addrs: addrs})), nil
 }
 

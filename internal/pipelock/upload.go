@@ -225,39 +225,43 @@ func (u *upload) drain() bool {
 }
 
 // inspectBody scans req's body: whole when it ends within the first
-// window, else as it streams (the round trip then goes through
-// streamTrip).
-func (s *Server) inspectBody(p *Policy, req *http.Request, ctx *goproxy.ProxyCtx, d *decision) (rule, reason string) {
+// window; else it returns the upload, which streams (streamUpload).
+func (s *Server) inspectBody(p *Policy, req *http.Request) (up *upload, rule, reason string) {
 	if req.Body == nil || req.Body == http.NoBody {
-		return "", ""
+		return nil, "", ""
 	}
 	if p.maxBody > 0 && req.ContentLength > p.maxBody {
 		// Refused before it is read: a client that asked for 100-continue
 		// never sends it (drainRefused).
-		return RuleBodyTooLarge, fmt.Sprintf("request body of %d bytes is over the %d-byte cap (egress.max_upload)", req.ContentLength, p.maxBody)
+		return nil, RuleBodyTooLarge, fmt.Sprintf("request body of %d bytes is over the %d-byte cap (egress.max_upload)", req.ContentLength, p.maxBody)
 	}
 	u, b := newUpload(p, req)
 	if b != nil {
-		return b.rule, b.reason
+		return nil, b.rule, b.reason
 	}
 	if b := u.prefill(); b != nil {
-		return b.rule, b.reason
+		return nil, b.rule, b.reason
 	}
 	if u.err != nil {
-		return RuleBadRequest, "reading request body: " + u.err.Error()
+		return nil, RuleBadRequest, "reading request body: " + u.err.Error()
 	}
 	if body, ok := u.whole(); ok {
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		req.ContentLength = int64(len(body))
 		req.TransferEncoding = nil
-		return "", ""
+		return nil, "", ""
 	}
 	req.Body = u
+	return u, "", ""
+}
+
+// streamUpload routes the request's round trip through streamTrip, around
+// whatever round trip is set (the response scanner's).
+func (s *Server) streamUpload(ctx *goproxy.ProxyCtx, u *upload, d *decision) {
 	next := ctx.RoundTripper
 	ctx.RoundTripper = goproxy.RoundTripperFunc(func(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Response, error) {
 		return s.streamTrip(u, d, next, req, ctx)
 	})
-	return "", ""
 }
 
 // streamTrip sends a streamed request and turns a block found mid-stream
