@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/claude-bottle/claude-bottle/internal/backend"
 	"github.com/claude-bottle/claude-bottle/internal/compose"
 	"github.com/claude-bottle/claude-bottle/internal/engine"
 	"github.com/claude-bottle/claude-bottle/internal/images"
@@ -46,7 +47,8 @@ func loadBottle(slug string) (*state.Metadata, layout.StateDir, error) {
 }
 
 func stopCmd() *cobra.Command {
-	return &cobra.Command{
+	var which func() (backend.Kind, error)
+	c := &cobra.Command{
 		Use:               "stop <slug>",
 		Short:             "Tear a bottle down (its logs are saved to compose.log first)",
 		Example:           "  claude-bottle stop fixer-ab12c",
@@ -56,6 +58,12 @@ func stopCmd() *cobra.Command {
 			m, sd, err := loadBottle(args[0])
 			if err != nil {
 				return err
+			}
+			if err := checkBackend(which, cmd, m); err != nil {
+				return err
+			}
+			if m.Kube != nil {
+				return kubeStop(cmd.Context(), m, sd, cmd.ErrOrStderr())
 			}
 			// Without the engine the Compose tool would fail with its
 			// own traceback; say it in one line and change nothing.
@@ -69,6 +77,8 @@ func stopCmd() *cobra.Command {
 			return l.Teardown(cmd.Context(), m.Project, sd)
 		},
 	}
+	which = backendFlag(c)
+	return c
 }
 
 func execCmd() *cobra.Command {
@@ -90,8 +100,11 @@ terminals (--no-tty to never allocate one).`,
 			if err != nil {
 				return err
 			}
-			c := m.Containers["agent"]
-			u, err := launch.LookupAgentUser(cmd.Context(), c)
+			a, err := agentOf(m)
+			if err != nil {
+				return err
+			}
+			u, err := launch.LookupUser(cmd.Context(), a)
 			if err != nil {
 				return err
 			}
@@ -99,9 +112,9 @@ terminals (--no-tty to never allocate one).`,
 			if len(command) == 0 {
 				command = []string{"sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash -l; fi; exec sh -l"}
 			}
-			spec := engine.ExecSpec{Container: c, User: u.Name, Stdio: engine.Stdio{Stdin: cmd.InOrStdin(), Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr()}}
+			spec := engine.ExecSpec{User: u.Name, Stdio: engine.Stdio{Stdin: cmd.InOrStdin(), Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr()}}
 			spec.TTY = !noTTY && isTerminal(cmd.InOrStdin()) && isTerminal(cmd.OutOrStdout())
-			return exitCode(engine.Exec(cmd.Context(), spec, command...))
+			return exitCode(agentExec(cmd.Context(), a, spec, command))
 		},
 	}
 	c.Flags().BoolVar(&noTTY, "no-tty", false, "never allocate a terminal")
@@ -132,7 +145,7 @@ type bottleRow struct {
 	Activity string `json:"activity"`
 }
 
-func listBottles(cmd *cobra.Command) ([]bottleRow, error) {
+func listBottles(cmd *cobra.Command, only backend.Kind) ([]bottleRow, error) {
 	ps, err := paths()
 	if err != nil {
 		return nil, err
@@ -141,11 +154,13 @@ func listBottles(cmd *cobra.Command) ([]bottleRow, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	live, lerr := engine.LiveProjects(cmd.Context())
-	if lerr != nil {
-		warn(cmd.ErrOrStderr(), []string{"cannot tell which bottles run: " + lerr.Error()})
+	type found struct {
+		sd layout.StateDir
+		m  *state.Metadata
 	}
-	var rows []bottleRow
+	var bottles []found
+	var kubeconfigs []string
+	docker := false
 	for _, e := range entries {
 		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
@@ -155,15 +170,47 @@ func listBottles(cmd *cobra.Command) ([]bottleRow, error) {
 		if err != nil {
 			continue
 		}
+		if only != "" && (m.Kube != nil) != (only == backend.K8s) {
+			continue
+		}
+		bottles = append(bottles, found{sd, m})
+		if m.Kube == nil {
+			docker = true
+		} else if !slices.Contains(kubeconfigs, m.Kube.Kubeconfig) {
+			kubeconfigs = append(kubeconfigs, m.Kube.Kubeconfig)
+		}
+	}
+	var live map[string]bool
+	var lerr error
+	if docker {
+		live, lerr = engine.LiveProjects(cmd.Context())
+		if lerr != nil {
+			warn(cmd.ErrOrStderr(), []string{"cannot tell which bottles run: " + lerr.Error()})
+		}
+	}
+	kubeLiveSet, kerrs := kubeLive(cmd.Context(), kubeconfigs)
+	for _, cfg := range kubeconfigs {
+		if err := kerrs[cfg]; err != nil {
+			warn(cmd.ErrOrStderr(), []string{"cannot tell which bottles run on the cluster: " + err.Error()})
+		}
+	}
+	var rows []bottleRow
+	for _, b := range bottles {
+		m, sd := b.m, b.sd
 		shape := "legacy"
 		if m.Bundle {
 			shape = "bundle"
 		}
+		running, why := live[m.Project], lerr
+		if m.Kube != nil {
+			shape = "k8s"
+			running, why = kubeLiveSet[m.Kube.Kubeconfig+"\x00"+m.Slug], kerrs[m.Kube.Kubeconfig]
+		}
 		act, _ := state.ReadActivity(sd)
-		row := bottleRow{Slug: m.Slug, Agent: m.Agent, Bottle: m.Bottle, Shape: shape, Running: live[m.Project], Status: "stopped", Created: m.CreatedAt.Format("2006-01-02 15:04:05Z"), State: string(sd), Activity: act.Describe(live[m.Project])}
+		row := bottleRow{Slug: m.Slug, Agent: m.Agent, Bottle: m.Bottle, Shape: shape, Running: running, Status: "stopped", Created: m.CreatedAt.Format("2006-01-02 15:04:05Z"), State: string(sd), Activity: act.Describe(running)}
 		switch {
-		case lerr != nil:
-			row.Status, row.Why = "unknown", lerr.Error()
+		case why != nil:
+			row.Status, row.Why = "unknown", why.Error()
 			row.Activity = "unknown"
 		case row.Running:
 			row.Status = "running"
@@ -176,16 +223,27 @@ func listBottles(cmd *cobra.Command) ([]bottleRow, error) {
 
 func listCmd() *cobra.Command {
 	var asJSON bool
+	var which func() (backend.Kind, error)
 	c := &cobra.Command{
 		Use:   "list",
 		Short: "List bottles (running and stopped) with their state dirs",
 		Long: `List every bottle with a state dir. STATUS is running, stopped, or unknown
-when the Docker Engine does not answer (the warning says why).`,
+when the Docker Engine does not answer (the warning says why). Bottles on
+Kubernetes (SHAPE k8s) are running while their root object is on the
+cluster they were started on. With --backend, only that backend's bottles.`,
 		Example: `  claude-bottle list
   claude-bottle list --json | jq -r '.[] | select(.status=="running") | .slug'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rows, err := listBottles(cmd)
+			var only backend.Kind
+			if cmd.Flags().Changed(backend.FlagName) || os.Getenv(backend.Env) != "" {
+				k, err := which()
+				if err != nil {
+					return err
+				}
+				only = k
+			}
+			rows, err := listBottles(cmd, only)
 			if err != nil {
 				return err
 			}
@@ -206,11 +264,14 @@ when the Docker Engine does not answer (the warning says why).`,
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	which = backendFlag(c)
 	return c
 }
 
 func cleanupCmd() *cobra.Command {
 	var yes bool
+	var which func() (backend.Kind, error)
+	var kube kubeOpts
 	c := &cobra.Command{
 		Use:   "cleanup [slug...]",
 		Short: "Remove claude-bottle projects, stray containers and networks, and dead state dirs",
@@ -220,7 +281,11 @@ and no .preserve file.
 
 With slugs, only those bottles' containers, networks, volumes, state dirs
 (unless preserved) and queues: other bottles keep running. A slug with
-nothing to remove is named (and the exit code is 1 when none had any).`,
+nothing to remove is named (and the exit code is 1 when none had any).
+
+With --backend k8s: the namespaces and root objects labelled
+dev.claude-bottle.managed=true in every namespace of the cluster
+(--kubeconfig), and the state dirs of bottles on Kubernetes that have none.`,
 		Example: `  claude-bottle cleanup                  # everything, after one y/N
   claude-bottle cleanup --yes fixer-ab12c
   touch ~/.claude-bottle/state/fixer-ab12c/.preserve   # keep a state dir through cleanup`,
@@ -232,6 +297,15 @@ nothing to remove is named (and the exit code is 1 when none had any).`,
 				if plan.ValidateSlug(s) != nil {
 					return fmt.Errorf("cleanup: %q is not a bottle slug (like fixer-ab12c; `claude-bottle list` shows them)", s)
 				}
+			}
+			if be, err := which(); err != nil {
+				return err
+			} else if be == backend.K8s {
+				k, err := kube.client()
+				if err != nil {
+					return err
+				}
+				return kubeCleanup(cmd, k, slugs, yes)
 			}
 			all, err := engine.ListResources(ctx)
 			if err != nil {
@@ -330,6 +404,8 @@ nothing to remove is named (and the exit code is 1 when none had any).`,
 		},
 	}
 	c.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask y/N")
+	which = backendFlag(c)
+	kube.addKubeconfig(c)
 	return c
 }
 

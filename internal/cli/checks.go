@@ -23,7 +23,7 @@ import (
 // fits in a container's environment; the images are on the engine or can
 // be built. It returns every problem at once, and warnings for what it
 // could not check (no engine on a dry run).
-func startChecks(ctx context.Context, p *plan.Plan, s *launch.Secrets) (warnings []string, err error) {
+func startChecks(ctx context.Context, p *plan.Plan, s *launch.Secrets, images bool) (warnings []string, err error) {
 	var errs []error
 	home, _ := os.UserHomeDir()
 	for i, g := range p.Bottle.Git {
@@ -55,10 +55,14 @@ func startChecks(ctx context.Context, p *plan.Plan, s *launch.Secrets) (warnings
 			errs = append(errs, fmt.Errorf("%s: the token in host variable %s: %w", p.Bottle.File, t.TokenRef, err))
 		}
 	}
-	w, err := checkImages(ctx, p)
-	warnings = append(warnings, w...)
-	if err != nil {
-		errs = append(errs, err)
+	// On a cluster the images are the nodes' (checked when the Pods
+	// start), not the engine's.
+	if images {
+		w, err := checkImages(ctx, p)
+		warnings = append(warnings, w...)
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return warnings, errors.Join(errs...)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/claude-bottle/claude-bottle/internal/activity"
+	"github.com/claude-bottle/claude-bottle/internal/backend"
 	"github.com/claude-bottle/claude-bottle/internal/daemonlog"
 	"github.com/claude-bottle/claude-bottle/internal/engine"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
@@ -85,6 +86,7 @@ type proposalCounts struct {
 
 func infoCmd() *cobra.Command {
 	var asJSON bool
+	var which func() (backend.Kind, error)
 	c := &cobra.Command{
 		Use:   "info <slug|agent>",
 		Short: "A bottle's live health, uptime, restarts and counts (by slug), or an agent's plan (by name)",
@@ -105,6 +107,9 @@ status is unknown, and the exit code is 3.`,
 			out := cmd.OutOrStdout()
 			m, sd, err := loadBottle(args[0])
 			if err == nil {
+				if err := checkBackend(which, cmd, m); err != nil {
+					return err
+				}
 				info, engErr := describeBottle(cmd.Context(), m, sd)
 				if asJSON {
 					enc := json.NewEncoder(out)
@@ -129,6 +134,7 @@ status is unknown, and the exit code is 3.`,
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON (bottles only)")
+	which = backendFlag(c)
 	return c
 }
 
@@ -149,6 +155,9 @@ func describeBottle(ctx context.Context, m *state.Metadata, sd layout.StateDir) 
 				info.Proposals.Answered++
 			}
 		}
+	}
+	if m.Kube != nil {
+		return describeKubeBottle(ctx, m, sd, info)
 	}
 	live, engErr := engine.LiveProjects(ctx)
 	switch {

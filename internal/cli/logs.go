@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/claude-bottle/claude-bottle/internal/activity"
+	"github.com/claude-bottle/claude-bottle/internal/backend"
 	"github.com/claude-bottle/claude-bottle/internal/engine"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/state"
@@ -16,6 +17,7 @@ import (
 
 func logsCmd() *cobra.Command {
 	var follow, asJSON, blocked bool
+	var which func() (backend.Kind, error)
 	c := &cobra.Command{
 		Use:   "logs <slug>",
 		Short: "What the bottle's sidecars decided: requests allowed and blocked, credentials injected, pushes, proposals, restarts",
@@ -38,6 +40,9 @@ escaped in the human form.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, sd, err := loadBottle(args[0])
 			if err != nil {
+				return err
+			}
+			if err := checkBackend(which, cmd, m); err != nil {
 				return err
 			}
 			src, err := logSource(cmd.Context(), m, sd)
@@ -78,12 +83,16 @@ escaped in the human form.`,
 	c.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing events as they happen")
 	c.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line")
 	c.Flags().BoolVar(&blocked, "blocked", false, "only refusals: blocked requests, refused pushes and fetches, rejected proposals")
+	which = backendFlag(c)
 	return c
 }
 
 // logSource names the bottle's running sidecar containers (none when the
 // engine says the project is not up).
 func logSource(ctx context.Context, m *state.Metadata, sd layout.StateDir) (activity.Source, error) {
+	if m.Kube != nil {
+		return kubeLogSource(ctx, m, sd)
+	}
 	src := activity.Source{Slug: m.Slug, StateDir: sd, Logs: engine.StreamLogs}
 	live, err := engine.LiveProjects(ctx)
 	if err != nil {

@@ -86,7 +86,7 @@ rotated by size), so "claude-bottle logs" shows all runs.`,
 			if err != nil {
 				return err
 			}
-			if w, err := startChecks(ctx, p, secrets); err != nil {
+			if w, err := startChecks(ctx, p, secrets, true); err != nil {
 				return err
 			} else {
 				warn(stderr, w)
@@ -125,15 +125,15 @@ rotated by size), so "claude-bottle logs" shows all runs.`,
 			}
 			sess, err := (&bottle{plan: p}).session(ctx, false, stderr)
 			if err != nil {
-				tearDown(l, p, stderr)
+				tearDown(dockerDown(l, p), stderr)
 				return err
 			}
 			if detach {
 				fmt.Fprintln(stdout, p.Slug)
 				return nil
 			}
-			defer tearDown(l, p, stderr)
-			return attachSession(ctx, layout.AgentContainer(p.Slug), p.StateDir, sess, false, cmd.InOrStdin(), stdout, stderr)
+			defer tearDown(dockerDown(l, p), stderr)
+			return attachSession(ctx, launch.DockerAgent(layout.AgentContainer(p.Slug)), p.StateDir, sess, false, cmd.InOrStdin(), stdout, stderr)
 		},
 	}
 	c.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask y/N")

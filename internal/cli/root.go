@@ -16,6 +16,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/internal/dashboard"
 	"github.com/claude-bottle/claude-bottle/internal/engine"
+	"github.com/claude-bottle/claude-bottle/internal/kubectl"
 )
 
 // Version overrides the version read from the build info; set it at build
@@ -36,7 +37,7 @@ const exitCodesHelp = `Exit codes:
   0    success
   1    failure (the message says what failed and what to do)
   2    usage error (unknown command or flag, wrong arguments)
-  3    the Docker Engine does not answer
+  3    the Docker Engine (or, with --backend k8s, the cluster) does not answer
   130  interrupted by Ctrl-C (SIGINT), after tearing down what was started
   143  terminated (SIGTERM), after tearing down what was started
   exec, and start/resume while attached, exit with the agent command's status.
@@ -151,7 +152,7 @@ func processExit(stderr io.Writer, err error) int {
 	switch {
 	case errors.As(err, &ue):
 		return ExitUsage
-	case errors.Is(err, engine.ErrUnreachable):
+	case errors.Is(err, engine.ErrUnreachable), errors.Is(err, kubectl.ErrUnreachable):
 		return ExitEngine
 	}
 	return ExitFailure
@@ -180,9 +181,8 @@ func warn(w io.Writer, msgs []string) {
 // the CLI's own (its output already reached the terminal); a call that did
 // not get that far (the engine down) stays an error.
 func exitCode(err error) error {
-	var e *engine.Error
-	if errors.As(err, &e) && !e.Unreachable && e.ExitCode > 0 {
-		return &ExitError{Code: e.ExitCode}
+	if code := commandExit(err); code > 0 {
+		return &ExitError{Code: code}
 	}
 	return err
 }

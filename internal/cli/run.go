@@ -18,6 +18,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/claudecode"
 	"github.com/claude-bottle/claude-bottle/internal/composecli"
 	"github.com/claude-bottle/claude-bottle/internal/engine"
+	"github.com/claude-bottle/claude-bottle/internal/kubelaunch"
 	"github.com/claude-bottle/claude-bottle/internal/launch"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/plan"
@@ -32,6 +33,7 @@ func runCmd() *cobra.Command {
 	var (
 		withCwd, keep, asJSON bool
 		slug, task, taskFile  string
+		where                 targetFlags
 	)
 	c := &cobra.Command{
 		Use:   "run <agent> (-p <task> | --prompt-file <file>)",
@@ -69,16 +71,20 @@ object: slug, agent, exit_code, kept, state_dir and output (claude's stdout).`,
 			if len(task) > maxTask {
 				return fmt.Errorf("the task is %d bytes; at most %d fit in claude's command line: put the long part in a file of the work tree (--cwd) and point the task at it", len(task), maxTask)
 			}
-			b, err := prepareBottle(ctx, args[0], slug, false, stderr, stderr)
+			tgt, err := where.target()
 			if err != nil {
 				return err
 			}
-			l, sess, err := b.up(ctx, withCwd, stderr)
+			b, err := prepareBottle(ctx, args[0], slug, false, stderr, stderr, tgt)
+			if err != nil {
+				return err
+			}
+			down, sess, err := b.up(ctx, withCwd, stderr)
 			if err != nil {
 				return err
 			}
 			if !keep {
-				defer tearDown(l, b.plan, stderr)
+				defer tearDown(down, stderr)
 			}
 			out := stdout
 			var captured bytes.Buffer
@@ -86,7 +92,7 @@ object: slug, agent, exit_code, kept, state_dir and output (claude's stdout).`,
 				out = io.MultiWriter(stderr, &limitWriter{w: &captured, n: 1 << 20})
 			}
 			start := time.Now()
-			code, err := runTask(ctx, b.plan, sess, task, out, stderr)
+			code, err := runTask(ctx, b.agent, b.plan, sess, task, out, stderr)
 			if err != nil {
 				return err
 			}
@@ -112,6 +118,7 @@ object: slug, agent, exit_code, kept, state_dir and output (claude's stdout).`,
 	c.Flags().BoolVar(&keep, "keep", false, "leave the bottle up after the task (attach, exec, stop)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON on stdout (claude's output goes to stderr)")
 	c.Flags().StringVar(&slug, "slug", "", "use this slug instead of a random <agent>-<5 chars>")
+	where.add(c)
 	return c
 }
 
@@ -144,11 +151,11 @@ func (l *limitWriter) Write(p []byte) (int, error) {
 
 // runTask runs claude -p in the bottle, streaming its output, and records
 // what the agent does for `list`.
-func runTask(ctx context.Context, p *plan.Plan, sess *state.Session, task string, stdout, stderr io.Writer) (int, error) {
+func runTask(ctx context.Context, a launch.Agent, p *plan.Plan, sess *state.Session, task string, stdout, stderr io.Writer) (int, error) {
 	inv := claudecode.Invocation{Flags: sess.Flags}
 	_ = state.WriteActivity(p.StateDir, state.TaskRunning, 0)
-	code, err := execCode(ctx, engine.ExecSpec{
-		Container: layout.AgentContainer(p.Slug), User: sess.User, Dir: sess.Dir,
+	code, err := execCode(ctx, a, engine.ExecSpec{
+		User: sess.User, Dir: sess.Dir,
 		Stdio: engine.Stdio{Stdout: stdout, Stderr: stderr},
 	}, inv.Print(task))
 	if err != nil {
@@ -179,32 +186,38 @@ Exits with claude's exit code; the bottle stays up ("claude-bottle stop").`,
 				return err
 			}
 			c := m.Containers["agent"]
-			if st, ok, err := engine.Inspect(ctx, c); err != nil {
+			if m.Kube == nil {
+				if st, ok, err := engine.Inspect(ctx, c); err != nil {
+					return err
+				} else if !ok || st.Status != "running" {
+					return fmt.Errorf("bottle %s is not running; `claude-bottle resume %s` brings it back", m.Slug, m.Slug)
+				}
+			}
+			a, err := agentOf(m)
+			if err != nil {
 				return err
-			} else if !ok || st.Status != "running" {
-				return fmt.Errorf("bottle %s is not running; `claude-bottle resume %s` brings it back", m.Slug, m.Slug)
 			}
 			sess, err := state.ReadSession(sd)
 			if err != nil {
 				return fmt.Errorf("bottle %s has no session record (%v); run claude with `claude-bottle exec %s -- claude`", m.Slug, err, m.Slug)
 			}
-			cont := hasConversation(ctx, c, sess)
-			return attachSession(ctx, c, sd, sess, cont, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+			cont := hasConversation(ctx, a, sess)
+			return attachSession(ctx, a, sd, sess, cont, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 }
 
 // attachSession runs an interactive claude, with a terminal when stdin is
 // one, and passes its exit code on.
-func attachSession(ctx context.Context, c string, sd layout.StateDir, sess *state.Session, cont bool, stdin io.Reader, stdout, stderr io.Writer) error {
+func attachSession(ctx context.Context, a launch.Agent, sd layout.StateDir, sess *state.Session, cont bool, stdin io.Reader, stdout, stderr io.Writer) error {
 	tty := false
 	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		tty = true
 	}
 	inv := claudecode.Invocation{Flags: sess.Flags}
 	_ = state.WriteActivity(sd, state.Attached, 0)
-	code, err := execCode(ctx, engine.ExecSpec{
-		Container: c, User: sess.User, Dir: sess.Dir, TTY: tty,
+	code, err := execCode(ctx, a, engine.ExecSpec{
+		User: sess.User, Dir: sess.Dir, TTY: tty,
 		Stdio: engine.Stdio{Stdin: stdin, Stdout: stdout, Stderr: stderr},
 	}, inv.Interactive(cont))
 	if err != nil {
@@ -219,19 +232,15 @@ func attachSession(ctx context.Context, c string, sd layout.StateDir, sess *stat
 
 // execCode runs a process in the container and returns its exit code; err
 // is for a process that could not run (or a cancelled ctx).
-func execCode(ctx context.Context, s engine.ExecSpec, argv []string) (int, error) {
-	err := engine.Exec(ctx, s, argv...)
+func execCode(ctx context.Context, a launch.Agent, s engine.ExecSpec, argv []string) (int, error) {
+	err := agentExec(ctx, a, s, argv)
 	if ctx.Err() != nil {
 		return -1, context.Cause(ctx)
 	}
-	var e *engine.Error
-	if errors.As(err, &e) && !e.Unreachable && e.ExitCode > 0 {
-		return e.ExitCode, nil
+	if code := commandExit(err); code >= 0 {
+		return code, nil
 	}
-	if err != nil {
-		return -1, err
-	}
-	return 0, nil
+	return -1, err
 }
 
 var nonAlnum = regexp.MustCompile(`[^A-Za-z0-9]`)
@@ -239,9 +248,9 @@ var nonAlnum = regexp.MustCompile(`[^A-Za-z0-9]`)
 // hasConversation reports whether claude keeps a transcript for the
 // session's working directory (~/.claude/projects/<dir with every
 // non-alphanumeric as "-">/*.jsonl), which is what --continue resumes.
-func hasConversation(ctx context.Context, c string, sess *state.Session) bool {
+func hasConversation(ctx context.Context, a launch.Agent, sess *state.Session) bool {
 	dir := nonAlnum.ReplaceAllString(sess.Dir, "-")
-	err := engine.Exec(ctx, engine.ExecSpec{Container: c, User: sess.User}, "sh", "-c", `ls "$HOME/.claude/projects/$1/"*.jsonl >/dev/null 2>&1`, "sh", dir)
+	err := agentExec(ctx, a, engine.ExecSpec{User: sess.User}, []string{"sh", "-c", `ls "$HOME/.claude/projects/$1/"*.jsonl >/dev/null 2>&1`, "sh", dir})
 	return err == nil
 }
 
@@ -251,14 +260,21 @@ type bottle struct {
 	inv     claudecode.Invocation
 	runtime string
 	detect  func() (*composecli.Runner, error)
+	target
+	// agent reaches the agent container once the bottle is up.
+	agent launch.Agent
 }
 
 // prepareBottle resolves the agent and its bottle, prints the plan and how
 // claude will run to w (warnings to stderr), and checks the host environment. dryRun asks for
 // no Docker at all.
-func prepareBottle(ctx context.Context, name, slug string, dryRun bool, w, stderr io.Writer) (*bottle, error) {
-	b := &bottle{}
-	if !dryRun {
+func prepareBottle(ctx context.Context, name, slug string, dryRun bool, w, stderr io.Writer, tgt target) (*bottle, error) {
+	b := &bottle{target: tgt}
+	if tgt.kube != nil {
+		if !dryRun {
+			b.runtime = kubelaunch.GVisorRuntimeClass(ctx, tgt.kube)
+		}
+	} else if !dryRun {
 		// A Python docker-compose takes ~0.5 s to print its version:
 		// find the tool while the checks below run.
 		b.detect = detectCompose(ctx)
@@ -283,9 +299,12 @@ func prepareBottle(ctx context.Context, name, slug string, dryRun bool, w, stder
 	if err := p.MissingHostEnv(nil); err != nil {
 		return nil, err
 	}
+	if b.kube != nil && p.AgentBuild != nil {
+		return nil, fmt.Errorf("%s: key dockerfile: a bottle that builds its agent image cannot run on Kubernetes yet; build the image, import it into the cluster and name it in the image key", p.Bottle.File)
+	}
 	if dryRun {
 		// Everything start checks before it creates anything.
-		w, err := startChecks(ctx, p, nil)
+		w, err := startChecks(ctx, p, nil, b.kube == nil)
 		warn(stderr, w)
 		if err != nil {
 			return nil, err
@@ -310,19 +329,22 @@ func listOrNone(l []string) string {
 // up brings the bottle up (secrets, preflight, images, compose, health,
 // provisioning), copies the work tree in when asked, and records how
 // claude runs in it. On failure nothing is left running.
-func (b *bottle) up(ctx context.Context, withCwd bool, stderr io.Writer) (*launch.Launcher, *state.Session, error) {
+func (b *bottle) up(ctx context.Context, withCwd bool, stderr io.Writer) (teardownFunc, *state.Session, error) {
 	p := b.plan
 	secrets, err := collectSecrets(p, stderr)
 	if err != nil {
 		return nil, nil, err
 	}
-	if w, err := startChecks(ctx, p, secrets); err != nil {
+	if w, err := startChecks(ctx, p, secrets, b.kube == nil); err != nil {
 		return nil, nil, err
 	} else {
 		warn(stderr, w)
 	}
 	for _, k := range launch.ShortSecrets(p, secrets) {
 		warn(stderr, []string{fmt.Sprintf("env.%s is shorter than %d characters: pipelock cannot match it exactly without false alarms, so it is not watched", k, launch.MinKnownSecretLen)})
+	}
+	if b.kube != nil {
+		return b.upKube(ctx, secrets, withCwd, stderr)
 	}
 	warnings, err := launch.Preflight(ctx, p)
 	if err != nil {
@@ -350,17 +372,22 @@ func (b *bottle) up(ctx context.Context, withCwd bool, stderr io.Writer) (*launc
 		}
 		return nil, nil, err
 	}
+	b.agent = launch.DockerAgent(layout.AgentContainer(p.Slug))
+	down := dockerDown(l, p)
 	sess, err := b.session(ctx, withCwd, stderr)
 	if err != nil {
-		tearDown(l, p, stderr)
+		tearDown(down, stderr)
 		return nil, nil, err
 	}
-	return l, sess, nil
+	return down, sess, nil
 }
 
 func (b *bottle) session(ctx context.Context, withCwd bool, stderr io.Writer) (*state.Session, error) {
 	p := b.plan
-	u, err := launch.LookupAgentUser(ctx, layout.AgentContainer(p.Slug))
+	if b.agent == nil {
+		b.agent = launch.DockerAgent(layout.AgentContainer(p.Slug))
+	}
+	u, err := launch.LookupUser(ctx, b.agent)
 	if err != nil {
 		return nil, err
 	}
@@ -371,7 +398,7 @@ func (b *bottle) session(ctx context.Context, withCwd bool, stderr io.Writer) (*
 			return nil, err
 		}
 		fmt.Fprintln(stderr, "==> copying the work tree in")
-		if err := launch.CopyWorkTree(ctx, p, wd, stderr); err != nil {
+		if err := launch.CopyWorkTreeTo(ctx, b.agent, wd, stderr); err != nil {
 			return nil, err
 		}
 		dir = launch.Workspace

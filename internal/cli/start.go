@@ -20,7 +20,6 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/engine"
 	"github.com/claude-bottle/claude-bottle/internal/images"
 	"github.com/claude-bottle/claude-bottle/internal/launch"
-	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/plan"
 )
 
@@ -28,6 +27,7 @@ func startCmd() *cobra.Command {
 	var (
 		dryRun, yes, detach, withCwd bool
 		slug                         string
+		where                        targetFlags
 	)
 	c := &cobra.Command{
 		Use:   "start [agent]",
@@ -75,7 +75,11 @@ container's environment, and the images are on the engine or can be built
 			if detach {
 				planOut = stderr
 			}
-			b, err := prepareBottle(ctx, name, slug, dryRun, planOut, stderr)
+			tgt, err := where.target()
+			if err != nil {
+				return err
+			}
+			b, err := prepareBottle(ctx, name, slug, dryRun, planOut, stderr, tgt)
 			if err != nil {
 				return err
 			}
@@ -91,7 +95,7 @@ container's environment, and the images are on the engine or can be built
 					return errors.New("not started")
 				}
 			}
-			l, sess, err := b.up(ctx, withCwd, stderr)
+			down, sess, err := b.up(ctx, withCwd, stderr)
 			if err != nil {
 				return err
 			}
@@ -100,8 +104,8 @@ container's environment, and the images are on the engine or can be built
 				fmt.Fprintln(stdout, p.Slug)
 				return nil
 			}
-			defer tearDown(l, p, stderr)
-			return attachSession(ctx, layout.AgentContainer(p.Slug), p.StateDir, sess, false, cmd.InOrStdin(), stdout, stderr)
+			defer tearDown(down, stderr)
+			return attachSession(ctx, b.agent, p.StateDir, sess, false, cmd.InOrStdin(), stdout, stderr)
 		},
 	}
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and check the host environment; start nothing (no Docker needed)")
@@ -109,6 +113,7 @@ container's environment, and the images are on the engine or can be built
 	c.Flags().BoolVar(&detach, "detach", false, "bring the bottle up, print its slug and return")
 	c.Flags().BoolVar(&withCwd, "cwd", false, "copy the current work tree (with its .git) into the agent at "+launch.Workspace)
 	c.Flags().StringVar(&slug, "slug", "", "use this slug instead of a random <agent>-<5 chars>")
+	where.add(c)
 	return c
 }
 
@@ -223,12 +228,20 @@ func ensureImages(ctx context.Context, p *plan.Plan, progress io.Writer) error {
 	return nil
 }
 
+// teardownFunc stops one bottle, wherever it runs.
+type teardownFunc func(ctx context.Context) error
+
+// dockerDown is the teardown of a bottle on the Docker Engine.
+func dockerDown(l *launch.Launcher, p *plan.Plan) teardownFunc {
+	return func(ctx context.Context) error { return l.Teardown(ctx, p.Project, p.StateDir) }
+}
+
 // tearDown runs the teardown with its own context: the command's may be
 // cancelled (Ctrl-C) by now.
-func tearDown(l *launch.Launcher, p *plan.Plan, stderr io.Writer) {
+func tearDown(down teardownFunc, stderr io.Writer) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := l.Teardown(ctx, p.Project, p.StateDir); err != nil {
+	if err := down(ctx); err != nil {
 		fmt.Fprintln(stderr, "claude-bottle: teardown:", err)
 	}
 }
