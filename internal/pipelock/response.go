@@ -2,6 +2,7 @@ package pipelock
 
 import (
 	"bufio"
+	"bytes"
 	"compress/flate"
 	"compress/gzip"
 	"compress/zlib"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/andybalholm/brotli"
 	"github.com/elazarl/goproxy"
@@ -72,6 +74,22 @@ func (s *Server) scanResponse(p *Policy, req *http.Request, resp *http.Response,
 		resp.Uncompressed = true
 	}
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if binaryType(mt) {
+		return resp // images, archives, media: no text for the agent to take as instructions
+	}
+	if mt == "" || mt == "application/octet-stream" {
+		// Unlabelled: read as text only if it starts like text.
+		br := bufio.NewReaderSize(body, 512)
+		head, _ := br.Peek(512)
+		body = struct {
+			io.Reader
+			io.Closer
+		}{br, body}
+		resp.Body = body
+		if !looksText(head) {
+			return resp
+		}
+	}
 	mode := p.respMode
 	r := p.resp.NewReader(body, respscan.Options{
 		Mode: mode,
@@ -133,6 +151,43 @@ func (s *Server) logResponse(d *decision, dec, rule, reason, excerpt string, off
 		attrs = append(attrs, "ms", float64(time.Since(d.start).Microseconds())/1000)
 	}
 	s.log.Info("decision", attrs...)
+}
+
+// binaryType: a media type that is not text (images, audio, video, fonts,
+// archives and compressed files, PDFs, wasm). Its body is not scanned; an
+// archive's files are not opened.
+func binaryType(mt string) bool {
+	if i := strings.IndexByte(mt, '/'); i > 0 {
+		switch mt[:i] {
+		case "image", "audio", "video", "font":
+			return mt != "image/svg+xml" // SVG is XML text
+		}
+	}
+	switch mt {
+	case "application/zip", "application/gzip", "application/x-gzip", "application/x-tar", "application/x-xz",
+		"application/zstd", "application/x-bzip2", "application/x-7z-compressed", "application/java-archive",
+		"application/pdf", "application/wasm", "application/x-executable", "application/vnd.oci.image.layer.v1.tar+gzip",
+		"application/vnd.docker.image.rootfs.diff.tar.gzip", "application/x-debian-package", "application/x-rpm":
+		return true
+	}
+	return false
+}
+
+// looksText: the start of an unlabelled body is text (no NUL, valid
+// UTF-8 but for a character cut at the end, or what net/http sniffs as
+// text).
+func looksText(head []byte) bool {
+	if bytes.IndexByte(head, 0) >= 0 {
+		return false
+	}
+	if strings.HasPrefix(http.DetectContentType(head), "text/") {
+		return true
+	}
+	trim := head
+	for k := 0; k < 3 && len(trim) > 0 && !utf8.Valid(trim); k++ {
+		trim = trim[:len(trim)-1]
+	}
+	return utf8.Valid(trim)
 }
 
 // decodeStream undoes a Content-Encoding list as the body streams.

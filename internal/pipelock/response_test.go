@@ -221,3 +221,41 @@ func TestResponseSSEPassesEventsAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestResponseTypes: media and archives are not read; an unlabelled or
+// octet-stream body is read when it starts like text.
+func TestResponseTypes(t *testing.T) {
+	bin := "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + respAttack
+	serve := func(w http.ResponseWriter, r *http.Request) {
+		if ct := r.URL.Query().Get("ct"); ct != "" {
+			w.Header().Set("Content-Type", ct)
+		} else {
+			w.Header()["Content-Type"] = nil // no sniffing by the origin either
+		}
+		if r.URL.Query().Get("bin") != "" {
+			io.WriteString(w, bin)
+			return
+		}
+		io.WriteString(w, respAttack)
+	}
+	r := newRig(t, rigOpts{cfg: sidecarconfig.Pipelock{Responses: "block"}, serve: serve})
+	for _, c := range []struct {
+		query   string
+		blocked bool
+	}{
+		{"ct=text/html", true},
+		{"ct=application/json", true},
+		{"ct=image/svg%2Bxml", true},
+		{"ct=image/png&bin=1", false},
+		{"ct=application/zip&bin=1", false},
+		{"ct=application/octet-stream", true},
+		{"ct=application/octet-stream&bin=1", false},
+		{"", true},
+		{"bin=1", false},
+	} {
+		st, _, _, _ := fetch(t, r, r.httpsURL("/t?"+c.query))
+		if (st == 403) != c.blocked {
+			t.Errorf("%s: status %d, want blocked=%v", c.query, st, c.blocked)
+		}
+	}
+}

@@ -14,6 +14,7 @@ package respscan
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"regexp"
 	"slices"
@@ -66,32 +67,38 @@ const (
 	overrideVerbs = `ignore|disregard|forget|override|bypass|discard|abandon|set aside|throw out|pay no attention to|do not (?:follow|obey)|don't (?:follow|obey)|stop (?:following|obeying)|no longer (?:follow|obey)`
 	overrideMods  = `all|any|every|each|the|your|my|of|these|those|previous|previously|prior|above|earlier|preceding|foregoing|former|original|initial|existing|current|old|given|system|other|developer|user|safety|you were given|you have been given|that came before|before this`
 	overrideNouns = `instructions?|directives?|rules|prompts?|guidelines|guidance|orders|constraints|restrictions|programming|polic(?:y|ies)|system prompt|safeguards|guardrails`
-	// imperative position: the start of a sentence, line, element,
-	// comment or list item, optionally after a vocative or politeness
-	// word. A phrase quoted in prose ("tell it to ignore previous
-	// instructions", `"ignore previous instructions"`) is not in it.
-	imperative = `(?:^|[.!?:;>\n\r*\]\)\x{2022}-]|-->|<!--)[ \t\r\n]*(?:(?:please|now|kindly|first|immediately|important|urgent|note|attention|warning|ai|assistant|agent|claude|llm|model|bot|chatbot|system|also|so|then|and|you (?:must|should|need to|will|are to|have to)|[,:!-]|[ \t\r\n])+)?`
 )
 
 var (
-	reOverride = regexp.MustCompile(imperative + `\b(?:` + overrideVerbs + `)\b[ \t\r\n]+(?:(?:` + overrideMods + `)[ \t\r\n]+){1,6}(?:` + overrideNouns + `)\b`)
+	// An override phrase, anchored at its verb; imperativeAt checks what
+	// comes before it.
+	reOverride = regexp.MustCompile(`^(?:` + overrideVerbs + `)\b[ \t\r\n]+(?:(?:` + overrideMods + `)[ \t\r\n]+){1,6}(?:` + overrideNouns + `)\b`)
 	// Other override families: "from now on you ...", "your new task is",
 	// "you are now DAN / in developer mode", "new instructions:".
-	reOverride2      = regexp.MustCompile(imperative + `(?:from now on,? you (?:are|will|must|shall|should)\b|your (?:new|real|actual|updated|true) (?:task|instructions?|goal|objective|role|directive|mission) (?:is|are)\b|you are now (?:dan|in (?:developer|god|debug|admin|jailbreak|unrestricted) mode|an? (?:unrestricted|unfiltered|jailbroken))|(?:new|updated|revised|real|actual|override) (?:system )?instructions?[ \t]*:)`)
+	reOverride2 = regexp.MustCompile(`^(?:from now on,? you (?:are|will|must|shall|should)\b|your (?:new|real|actual|updated|true) (?:task|instructions?|goal|objective|role|directive|mission) (?:is|are)\b|you are now (?:dan|in (?:developer|god|debug|admin|jailbreak|unrestricted) mode|an? (?:unrestricted|unfiltered|jailbroken))|(?:new|updated|revised|real|actual|override) (?:system )?instructions?[ \t]*:)`)
+	// overrideTriggers start the phrases above: each hit is where an
+	// anchored match is tried.
 	overrideTriggers = [][]byte{
 		[]byte("ignor"), []byte("disregard"), []byte("forget"), []byte("overrid"), []byte("bypass"),
 		[]byte("discard"), []byte("abandon"), []byte("set aside"), []byte("throw out"), []byte("pay no attention"),
-		[]byte("follow"), []byte("obey"), []byte("from now on"), []byte("your new"), []byte("your real"),
-		[]byte("your actual"), []byte("your updated"), []byte("your true"), []byte("you are now"), []byte("instruction"),
+		[]byte("do not follow"), []byte("do not obey"), []byte("don't follow"), []byte("don't obey"), []byte("stop follow"),
+		[]byte("stop obey"), []byte("no longer"), []byte("from now on"), []byte("your new"), []byte("your real"),
+		[]byte("your actual"), []byte("your updated"), []byte("your true"), []byte("you are now"), []byte("new instruction"),
+		[]byte("new system instruction"), []byte("updated instruction"), []byte("updated system"), []byte("revised instruction"),
+		[]byte("real instruction"), []byte("actual instruction"), []byte("override instruction"),
 	}
 
 	// Fake system / role blocks: a chat-template token or system tag.
-	reRole       = regexp.MustCompile(`<\s*/?\s*(?:system|system[_ -]?(?:prompt|message|instructions?)|sys|admin|developer|operator)\s*>|<\|\s*(?:im_start|im_end|system|endoftext|start_header_id|end_header_id|eot_id)\s*\|>|<<\s*/?sys\s*>>|\[\s*/?\s*(?:system|inst|sys|admin|developer|system (?:message|prompt|override|note))\s*\]|(?m:(?:^|>)[ \t>#*]*(?:system|developer|admin)(?: (?:prompt|message|override|notice|instruction))?[ \t]*:)|\n\n(?:human|assistant)[ \t]*:`)
+	reRole       = regexp.MustCompile(`^(?:<\s*/?\s*(?:system|system[_ -]?(?:prompt|message|instructions?)|sys|admin|developer|operator)\s*>|<\|\s*(?:im_start|im_end|system|endoftext|start_header_id|end_header_id|eot_id)\s*\|>|<<\s*/?sys\s*>>|\[\s*/?\s*(?:system|inst|sys|admin|developer|system (?:message|prompt|override|note))\s*\]|(?:\n|>)[ \t>#*]*(?:system|developer|admin)(?: (?:prompt|message|override|notice|instruction))?[ \t]*:|\n\n(?:human|assistant)[ \t]*:)`)
 	roleTriggers = [][]byte{[]byte("system"), []byte("<|"), []byte("<<"), []byte("[inst"), []byte("[/inst"), []byte("admin"), []byte("developer"), []byte("operator"), []byte("sys>"), []byte("human"), []byte("assistant")}
 
 	// Authority claims addressed to the model.
-	reAuthority       = regexp.MustCompile(`(?:(?:a |this is a |urgent |important |official |priority )?(?:message|note|notice|instructions?|directive|update) (?:from|by) (?:anthropic|openai|the (?:developers?|operators?|administrators?|admins?|system|site owner)|your (?:developers?|creators?|operators?|administrators?))|(?:note|message|instructions?|attention|notice|important|warning|reminder)(?: for| to)? (?:the |all |any )?(?:ai|llm|assistant|agent|language model|claude|chatgpt|gpt|copilot|ai agent|ai assistant|coding agent|model)s?\b[ \t]*[,:!-]|if you are an? (?:ai|llm|large language model|language model|assistant|ai agent|ai assistant|coding agent|claude|bot|automated agent)\b|to (?:any|all|the) (?:ai|llm|ai agent|ai assistant|language model|coding agent|assistant)s? (?:reading|processing|parsing|summari[sz]ing|visiting|browsing)|(?:anthropic|openai|the developers?|your (?:developers?|creators?|operators?)) (?:has|have) (?:authorized|instructed|updated|requested|approved|changed)\b)`)
-	authorityTriggers = [][]byte{[]byte("anthropic"), []byte("openai"), []byte("developer"), []byte("operator"), []byte("admin"), []byte("if you are a"), []byte("ai"), []byte("llm"), []byte("assistant"), []byte("agent"), []byte("model"), []byte("claude")}
+	reAuthority = regexp.MustCompile(`(?:(?:message|note|notice|instructions?|directive|update) (?:from|by) (?:anthropic|openai|the (?:developers?|operators?|administrators?|admins?|system|site owner)|your (?:developers?|creators?|operators?|administrators?))|(?:note|message|instructions?|attention|notice|important|warning|reminder)(?: for| to)? (?:the |all |any )?(?:ai|llm|assistant|agent|language model|claude|chatgpt|gpt|copilot|ai agent|ai assistant|coding agent|model)s?\b[ \t]*[,:!-]|if you are an? (?:ai|llm|large language model|language model|assistant|ai agent|ai assistant|coding agent|claude|bot|automated agent)\b|to (?:any|all|the|every) (?:ai|llm|ai agent|ai assistant|language model|coding agent|assistant)s? (?:reading|processing|parsing|summari[sz]ing|visiting|browsing)|(?:anthropic|openai|the developers?|your (?:developers?|creators?|operators?)) (?:has|have) (?:authorized|instructed|updated|requested|approved|changed)\b)`)
+	// authorityTriggers: the rare words every alternative of reAuthority
+	// holds (the sender or the addressee); authorities checks the word
+	// next to each before running the regexp.
+	authorityTriggers = [][]byte{[]byte("anthropic"), []byte("openai"), []byte("developer"), []byte("creator"), []byte("operator"), []byte("admin"), []byte("system"), []byte("site owner"), []byte("if you are a"),
+		[]byte("ai"), []byte("llm"), []byte("assistant"), []byte("agent"), []byte("claude"), []byte("chatgpt"), []byte("gpt"), []byte("copilot"), []byte("language model"), []byte("model")}
 
 	// directive: what turns a role or authority marker, a hidden comment
 	// or a hidden element into an instruction to the agent.
@@ -108,8 +115,6 @@ var (
 	reHidden = regexp.MustCompile(`(?s)<([a-z][a-z0-9]*)\b[^>]{0,400}?(?:\shidden\b|aria-hidden\s*=\s*["']?true|style\s*=\s*["'](?:[^"'>]{0,300}?[;\s])?color\s*:\s*(?:transparent|rgba\([^)]*,\s*0\))|style\s*=\s*["'][^"'>]{0,300}?(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:\.0+)?(?:px|pt|em|rem|%)?\s*[;"']|opacity\s*:\s*0(?:\.0+)?\s*[;"']|(?:left|top|text-indent|margin-left)\s*:\s*-\d{3,}|(?:height|width|max-height)\s*:\s*0(?:px)?\s*[;"'][^"'>]{0,200}?overflow\s*:\s*hidden|clip\s*:\s*rect\(\s*0))[^>]{0,400}>(.{0,1000}?)</([a-z][a-z0-9]*)\s*>`)
 
 	// Markdown images and links, HTML img/a targets.
-	reMDLink  = regexp.MustCompile(`!?\[[^\]\n]{0,300}\]\(\s*<?(https?://[^\s)>]{1,1000})`)
-	reHTMLSrc = regexp.MustCompile(`<(?:img|a|iframe|source|image|link)\b[^>]{0,400}?\s(?:src|href|srcset|data-src)\s*=\s*["']?(https?://[^"'\s>]{1,1000})`)
 	// placeholder: a slot for the agent to fill with data.
 	rePlaceholder = regexp.MustCompile(`\{\{?[ \t]*[a-z_][a-z0-9_ .-]{0,60}\}\}?|\$\{?[a-z_][a-z0-9_]{1,40}\}?|<[a-z_][a-z0-9_ -]{1,40}(?:>|$)|\[[a-z_][a-z0-9_ -]{2,40}\]|%s\b|\b(?:(?:insert|paste|append|add|put)[_ -]?(?:(?:your|the|my|user'?s?)[_ -]?)?|(?:your|user'?s?)[_ -])(?:secret|token|key|password|credentials?|data|env|environment|history|conversation|chat|content|api[_ -]?key|ssh[_ -]?key|file|here)s?(?:[_ -]here)?\b`)
 	// dataSlot: a placeholder in a URL path must name data (docs
@@ -141,6 +146,7 @@ func (s *Scanner) Scan(b []byte) []Finding {
 // scanView runs the text rules on one view. pos maps view offsets to b's
 // (nil: the view is b itself).
 func (s *Scanner) scanView(out []Finding, b, low []byte, pos []int32) []Finding {
+	ix := newIndex(low)
 	add := func(kind string, start, end int) {
 		rs, re := start, end
 		if pos != nil {
@@ -155,21 +161,21 @@ func (s *Scanner) scanView(out []Finding, b, low []byte, pos []int32) []Finding 
 		out = append(out, Finding{Rule: RulePrefix + kind, Start: rs, End: re, Excerpt: excerpt(b[rs:re])})
 	}
 	if s.on("override") || s.on("invisible") {
-		for _, m := range matchNear(low, overrideTriggers, reOverride, reOverride2) {
+		for _, m := range overrides(low, ix) {
 			if !quotedOrDiscussed(low, m[0], m[1], false) {
-				add("override", phraseStart(low, m[0], m[1]), m[1])
+				add("override", m[0], m[1])
 			}
 		}
 	}
 	if s.on("role") || s.on("invisible") {
-		for _, m := range matchNear(low, roleTriggers, reRole) {
+		for _, m := range roles(low, ix) {
 			if followedByDirective(low, m[1]) && !quotedOrDiscussed(low, m[0], m[1], true) {
 				add("role", m[0], m[1])
 			}
 		}
 	}
 	if s.on("authority") || s.on("invisible") {
-		for _, m := range matchNear(low, authorityTriggers, reAuthority) {
+		for _, m := range authorities(low, ix) {
 			if followedByDirective(low, m[1]) && !quotedOrDiscussed(low, m[0], m[1], true) {
 				add("authority", m[0], m[1])
 			}
@@ -182,18 +188,37 @@ func (s *Scanner) scanView(out []Finding, b, low []byte, pos []int32) []Finding 
 			}
 		}
 	}
-	if (s.on("css-hidden") || s.on("invisible")) && hasHidingMarkup(low) {
-		for _, m := range reHidden.FindAllSubmatchIndex(low, -1) {
-			if string(low[m[2]:m[3]]) == string(low[m[6]:m[7]]) && instructs(stripTags(low[m[4]:m[5]])) {
-				add("css-hidden", m[0], m[1])
-			}
+	if s.on("css-hidden") || s.on("invisible") {
+		for _, m := range hiddenElements(low, ix) {
+			add("css-hidden", m[0], m[1])
 		}
 	}
-	if s.on("exfil-link") && (bytes.Contains(low, []byte("](")) || bytes.Contains(low, []byte("http"))) {
-		for _, re := range []*regexp.Regexp{reMDLink, reHTMLSrc} {
-			for _, m := range re.FindAllSubmatchIndex(low, -1) {
-				if exfilURL(b[m[2]:m[3]]) {
-					add("exfil-link", m[0], m[1])
+	if s.on("exfil-link") {
+		for _, m := range exfilLinks(b, low, ix) {
+			add("exfil-link", m[0], m[1])
+		}
+	}
+	return out
+}
+
+// authorities finds authority claims: at each sender or addressee word
+// (on word boundaries) whose neighbour fits one of reAuthority's shapes,
+// the regexp runs on the region around it.
+func authorities(low []byte, ix *index) [][2]int {
+	var out [][2]int
+	for _, tr := range authorityTriggers {
+		for _, at := range ix.at(tr) {
+			e := at + len(tr)
+			if at > 0 && isWordByte(low[at-1]) || e < len(low) && isWordByte(low[e]) && low[e] != 's' && tr[len(tr)-1] != 'a' {
+				continue
+			}
+			if !authorityShape(low, at, e) {
+				continue
+			}
+			lo, hi := max(0, at-48), min(len(low), e+64)
+			for _, m := range reAuthority.FindAllIndex(low[lo:hi], -1) {
+				if st, en := lo+m[0], lo+m[1]; st <= e && en >= at {
+					out = append(out, [2]int{st, en})
 				}
 			}
 		}
@@ -201,34 +226,330 @@ func (s *Scanner) scanView(out []Finding, b, low []byte, pos []int32) []Finding 
 	return out
 }
 
-// matchNear finds the matches of res that overlap a trigger literal. Each
-// trigger hit is examined in a bounded region around it.
-func matchNear(low []byte, triggers [][]byte, res ...*regexp.Regexp) [][2]int {
-	const before, after = 200, 400
+// authorityShape is the cheap test in front of reAuthority: what follows
+// the trigger (a separator, "has", "have", "reading") or precedes it
+// ("from", "by", "from the", "by your").
+func authorityShape(low []byte, at, e int) bool {
+	if low[at] == 'i' && bytes.HasPrefix(low[at:], []byte("if you are a")) {
+		return true
+	}
+	k := e
+	if k < len(low) && low[k] == 's' {
+		k++
+	}
+	for k < len(low) && (low[k] == ' ' || low[k] == '\t') {
+		k++
+	}
+	if k < len(low) && strings.IndexByte(",:!-", low[k]) >= 0 {
+		return true
+	}
+	switch wordAt(low, k) {
+	case "has", "have", "reading", "processing", "parsing", "summarizing", "summarising", "visiting", "browsing":
+		return true
+	}
+	// "... from Anthropic", "... by the developers", "from your operator"
+	switch p := prevWord(low, at); p {
+	case "from", "by":
+		return true
+	case "the", "your":
+		k := at
+		for k > 0 && low[k-1] == ' ' {
+			k--
+		}
+		switch prevWord(low, k-len(p)) {
+		case "from", "by":
+			return true
+		}
+	}
+	return false
+}
+
+func wordAt(low []byte, k int) string {
+	e := k
+	for e < len(low) && low[e] >= 'a' && low[e] <= 'z' {
+		e++
+	}
+	return string(low[k:e])
+}
+
+func prevWord(low []byte, at int) string {
+	k := at
+	for k > 0 && (low[k-1] == ' ' || low[k-1] == '\t') {
+		k--
+	}
+	e := k
+	for k > 0 && low[k-1] >= 'a' && low[k-1] <= 'z' {
+		k--
+	}
+	return string(low[k:e])
+}
+
+// roles finds fake system and role blocks: reRole tried at the tag,
+// bracket or line start just before each trigger.
+func roles(low []byte, ix *index) [][2]int {
 	var out [][2]int
-	for _, tr := range triggers {
-		for i := 0; i < len(low); {
-			j := bytes.Index(low[i:], tr)
-			if j < 0 {
-				break
-			}
-			at := i + j
-			i = at + len(tr)
-			lo, hi := max(0, at-before), min(len(low), at+len(tr)+after)
-			for _, re := range res {
-				for _, m := range re.FindAllIndex(low[lo:hi], -1) {
-					st, en := lo+m[0], lo+m[1]
-					if lo > 0 && m[0] == 0 {
-						continue // cut by the region: the "^" is not a real start
-					}
-					if st <= at+len(tr) && en >= at {
-						out = append(out, [2]int{st, en})
-					}
+	for _, tr := range roleTriggers {
+		for _, at := range ix.at(tr) {
+			for k := max(0, at-8); k <= at; k++ {
+				if c := low[k]; c != '<' && c != '[' && c != '\n' && c != '>' {
+					continue
+				}
+				if m := reRole.FindIndex(low[k:min(len(low), k+96)]); m != nil && k+m[1] > at {
+					out = append(out, [2]int{k, k + m[1]})
+					break
 				}
 			}
 		}
 	}
 	return out
+}
+
+// overrides finds instruction overrides in imperative position: at the
+// start of a sentence, line, element, comment or list item, optionally
+// after a vocative or politeness word ("AI assistant, please ignore
+// ..."). A phrase reported in prose ("tell it to ignore previous
+// instructions") is not in it. The match is tried anchored at each trigger.
+func overrides(low []byte, ix *index) [][2]int {
+	var out [][2]int
+	for _, tr := range overrideTriggers {
+		for _, at := range ix.at(tr) {
+			if at > 0 && isWordByte(low[at-1]) {
+				continue
+			}
+			rest := low[at:min(len(low), at+240)]
+			var m []int
+			if overrideShape(rest) {
+				m = reOverride.FindIndex(rest)
+			}
+			if m == nil && !isVerbTrigger(tr) {
+				m = reOverride2.FindIndex(rest)
+			}
+			if m != nil && imperativeAt(low, at) {
+				out = append(out, [2]int{at, at + m[1]})
+			}
+		}
+	}
+	return out
+}
+
+// overrideShape is the cheap test in front of reOverride: the word after
+// the verb phrase is one of its modifiers.
+func overrideShape(rest []byte) bool {
+	k := 0
+	for k < len(rest) && (rest[k] >= 'a' && rest[k] <= 'z' || rest[k] == '\'') {
+		k++
+	}
+	// multi-word verbs: skip to the word after them
+	for _, v := range []string{"set aside", "throw out", "pay no attention to", "do not follow", "do not obey", "don't follow", "don't obey", "stop following", "stop obeying", "no longer follow", "no longer obey"} {
+		if bytes.HasPrefix(rest, []byte(v)) {
+			k = len(v)
+			break
+		}
+	}
+	for k < len(rest) && (rest[k] == ' ' || rest[k] == '\t' || rest[k] == '\n' || rest[k] == '\r') {
+		k++
+	}
+	return overrideModWords[wordAt(rest, k)]
+}
+
+var overrideModWords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(strings.ReplaceAll(overrideMods, "|", " ")) {
+		overrideModWords[w] = true
+	}
+}
+
+// isVerbTrigger: tr starts an override verb (not a reOverride2 family).
+func isVerbTrigger(tr []byte) bool {
+	switch tr[0] {
+	case 'i', 'd', 'o', 'b', 'a', 's', 't', 'p':
+		return !bytes.HasPrefix(tr, []byte("actual")) && !bytes.HasPrefix(tr, []byte("override instruction"))
+	}
+	return bytes.HasPrefix(tr, []byte("forget")) || bytes.HasPrefix(tr, []byte("no longer"))
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '\''
+}
+
+// prefixWords may stand between a sentence start and an override verb.
+var prefixWords = map[string]bool{
+	"please": true, "now": true, "kindly": true, "first": true, "immediately": true, "important": true,
+	"urgent": true, "note": true, "attention": true, "warning": true, "ai": true, "assistant": true,
+	"agent": true, "claude": true, "llm": true, "model": true, "bot": true, "chatbot": true, "system": true,
+	"also": true, "so": true, "then": true, "and": true,
+}
+
+// imperativeAt: what precedes at is a sentence, line, element or list
+// start, reached over at most eight prefix words and separators.
+func imperativeAt(low []byte, at int) bool {
+	i := at
+	for steps := 0; steps < 10; steps++ {
+		for i > 0 && (low[i-1] == ' ' || low[i-1] == '\t') {
+			i--
+		}
+		if i == 0 {
+			return true
+		}
+		c := low[i-1]
+		switch {
+		case strings.IndexByte(".!?:;>\n\r*])-", c) >= 0:
+			return true
+		case c == 0xa2 && i >= 3 && low[i-3] == 0xe2 && low[i-2] == 0x80: // bullet
+			return true
+		case c == ',':
+			i--
+			continue
+		case c >= 'a' && c <= 'z':
+			j := i
+			for j > 0 && low[j-1] >= 'a' && low[j-1] <= 'z' {
+				j--
+			}
+			w := string(low[j:i])
+			if prefixWords[w] {
+				i = j
+				continue
+			}
+			// "you must", "you should", "you will", "you need to", "you have to", "you are to"
+			if k := precedingYou(low, j, w); k >= 0 {
+				i = k
+				continue
+			}
+			return false
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// precedingYou: w (ending at j) completes "you must / should / will" or
+// "you need / have / are to"; it returns where "you" starts, or -1.
+func precedingYou(low []byte, j int, w string) int {
+	words := []string{w}
+	k := j
+	for len(words) < 3 {
+		for k > 0 && low[k-1] == ' ' {
+			k--
+		}
+		e := k
+		for k > 0 && low[k-1] >= 'a' && low[k-1] <= 'z' {
+			k--
+		}
+		if k == e {
+			break
+		}
+		words = append(words, string(low[k:e]))
+		if words[len(words)-1] == "you" {
+			switch strings.Join(words, " ") {
+			case "must you", "should you", "will you", "to need you", "to have you", "to are you":
+				return k
+			}
+			return -1
+		}
+	}
+	return -1
+}
+
+// hiddenElements finds elements hidden by style or attribute whose text
+// instructs the agent. Each "style" / "hidden" hit is tried anchored at
+// the start of its tag.
+func hiddenElements(low []byte, ix *index) [][2]int {
+	var out [][2]int
+	last := -1
+	for _, tr := range hidingTriggers {
+		for _, at := range ix.at(tr) {
+			lt := bytes.LastIndexByte(low[max(0, at-400):at], '<')
+			if lt < 0 {
+				continue
+			}
+			lt += max(0, at-400)
+			if lt == last || bytes.IndexByte(low[lt:at], '>') >= 0 {
+				continue
+			}
+			last = lt
+			m := reHidden.FindSubmatchIndex(low[lt:min(len(low), lt+2000)])
+			if m == nil || m[0] != 0 {
+				continue
+			}
+			if string(low[lt+m[2]:lt+m[3]]) == string(low[lt+m[6]:lt+m[7]]) && instructs(stripTags(low[lt+m[4]:lt+m[5]])) {
+				out = append(out, [2]int{lt, lt + m[1]})
+			}
+		}
+	}
+	return out
+}
+
+// exfilLinks finds markdown images and links, and img/a/iframe/source
+// targets, whose URL carries data out (exfilURL).
+func exfilLinks(b, low []byte, ix *index) [][2]int {
+	var out [][2]int
+	for _, at := range ix.at(mdLink) {
+		u := linkURL(b, at+2)
+		if u == nil || !worthChecking(u) || !exfilURL(u) {
+			continue
+		}
+		st := bytes.LastIndexByte(low[max(0, at-300):at], '[')
+		if st < 0 {
+			continue
+		}
+		st += max(0, at-300)
+		if st > 0 && low[st-1] == '!' {
+			st--
+		}
+		out = append(out, [2]int{st, at + 2 + len(u)})
+	}
+	for _, attr := range linkAttrs {
+		for _, at := range ix.at(attr) {
+			k := at + len(attr)
+			if k < len(low) && (low[k] == '"' || low[k] == '\'') {
+				k++
+			}
+			u := linkURL(b, k)
+			if u == nil || !worthChecking(u) {
+				continue
+			}
+			lt := bytes.LastIndexByte(low[max(0, at-400):at], '<')
+			if lt < 0 {
+				continue
+			}
+			lt += max(0, at-400)
+			if !reLinkTag.Match(low[lt:at]) || !exfilURL(u) {
+				continue
+			}
+			out = append(out, [2]int{lt, k + len(u)})
+		}
+	}
+	return out
+}
+
+var reLinkTag = regexp.MustCompile(`^<(?:img|a|iframe|source|image|link)\b[^>]*$`)
+
+// linkURL reads an http(s) URL starting at k (after "](" or an
+// attribute's "="), up to a space, quote, ")" or ">".
+func linkURL(b []byte, k int) []byte {
+	for k < len(b) && (b[k] == ' ' || b[k] == '<') {
+		k++
+	}
+	if !bytes.HasPrefix(b[k:min(len(b), k+8)], []byte("http")) {
+		return nil
+	}
+	e := k
+	for e < len(b) && e-k < 2048 {
+		c := b[e]
+		if c == ' ' || c == '"' || c == '\'' || c == ')' || c == '>' || c == '\n' || c == '\t' || c == '\r' {
+			break
+		}
+		e++
+	}
+	return b[k:e]
+}
+
+// worthChecking: a URL with a query, fragment or template mark; a bare
+// path carries nothing exfilURL looks for.
+func worthChecking(u []byte) bool {
+	return bytes.ContainsAny(u, "?#{$<[%")
 }
 
 // followedByDirective: the 300 bytes after a marker read as an
@@ -250,13 +571,15 @@ func followedByDirective(low []byte, end int) bool {
 // instructs: hidden text that addresses the agent with a directive, or
 // carries an override, role or authority marker.
 func instructs(t []byte) bool {
-	if reOverride.Match(t) || reOverride2.Match(t) || reAuthority.Match(t) || reRole.Match(t) {
+	nt := append([]byte{'\n'}, t...)
+	ix := newIndex(nt)
+	if len(overrides(nt, ix)) > 0 || len(authorities(nt, ix)) > 0 || len(roles(nt, ix)) > 0 {
 		return true
 	}
 	return reAddressee.Match(t) && reDirective.Match(t)
 }
 
-// comments finds the HTML comments in low, each at most 4 KiB (a longer
+// comments finds the HTML comments in low, each at most 3 KiB (a longer
 // one is not a comment to this rule: its text is still read by the
 // others).
 func comments(low []byte) [][2]int {
@@ -267,7 +590,7 @@ func comments(low []byte) [][2]int {
 			return out
 		}
 		s := i + j
-		k := bytes.Index(low[s+4:min(len(low), s+4+4096)], []byte("-->"))
+		k := bytes.Index(low[s+4:min(len(low), s+4+3072)], []byte("-->"))
 		if k < 0 {
 			i = s + 4
 			continue
@@ -276,16 +599,6 @@ func comments(low []byte) [][2]int {
 		out = append(out, [2]int{s, e})
 		i = e
 	}
-}
-
-// hasHidingMarkup is the cheap test in front of reHidden.
-func hasHidingMarkup(low []byte) bool {
-	for _, k := range []string{"style", "hidden"} {
-		if bytes.Contains(low, []byte(k)) {
-			return true
-		}
-	}
-	return false
 }
 
 // stripTags drops markup so an element's text is read as text.
@@ -441,9 +754,25 @@ func excerpt(b []byte) string {
 }
 
 // lowerASCII lower-cases ASCII letters only, so offsets are unchanged.
+// Eight bytes at a time (SWAR): the copy runs over every byte of every
+// scanned body.
 func lowerASCII(b []byte) []byte {
 	o := make([]byte, len(b))
-	for i, c := range b {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		v := binary.LittleEndian.Uint64(b[i:])
+		// For each byte c < 0x80: 0x80 set in (c+0x3f) iff c >= 'A', and
+		// in (c+0x25) iff c > 'Z'; bytes >= 0x80 are left alone.
+		const m = 0x7f7f7f7f7f7f7f7f
+		ascii := ^v & 0x8080808080808080
+		low7 := v & m
+		ge := (low7 + 0x3f3f3f3f3f3f3f3f) & 0x8080808080808080
+		gt := (low7 + 0x2525252525252525) & 0x8080808080808080
+		upper := ge &^ gt & ascii
+		binary.LittleEndian.PutUint64(o[i:], v|upper>>2)
+	}
+	for ; i < len(b); i++ {
+		c := b[i]
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}

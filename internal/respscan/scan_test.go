@@ -224,3 +224,38 @@ func split(b []byte, n int) [][]byte {
 	}
 	return append(out, b)
 }
+
+// BenchmarkScan: one window of ordinary prose with the rules' trigger
+// words in it, one core.
+func BenchmarkScan(b *testing.B) {
+	s := mustNew(b)
+	text := bytes.Repeat([]byte("<p>Follow the instructions in the guide; the system model and the agent's developer settings are below. Previous versions ignored it.</p>\n"), 64<<10/140)
+	if f := s.Scan(text); len(f) != 0 {
+		b.Fatalf("flagged: %v", f)
+	}
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		s.Scan(text)
+	}
+}
+
+func TestLowerASCII(t *testing.T) {
+	var all []byte
+	for c := range 256 {
+		all = append(all, byte(c))
+	}
+	all = append(all, "Hello WORLD \u00c9t\u00c9 ZAaz@[`{"...)
+	for off := range 9 {
+		b := all[off:]
+		got := lowerASCII(b)
+		for i, c := range b {
+			want := c
+			if 'A' <= c && c <= 'Z' {
+				want = c + 32
+			}
+			if got[i] != want {
+				t.Fatalf("offset %d: byte %#x -> %#x, want %#x", off, c, got[i], want)
+			}
+		}
+	}
+}

@@ -27,10 +27,10 @@ var Modes = []Mode{Warn, Strip, Block, Off}
 // and none is passed on before it was seen whole. MaxPending bounds what
 // is buffered (an SSE event longer than it is scanned in windows).
 const (
-	Overlap    = 8 << 10
+	Overlap    = 4 << 10
 	MaxPending = 256 << 10
 	readChunk  = 32 << 10
-	scanMin    = 16 << 10
+	scanMin    = 64 << 10
 	// sseContext: events are scanned with less context, since a stream of
 	// small events would otherwise rescan Overlap bytes per event.
 	sseContext = 1 << 10
