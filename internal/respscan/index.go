@@ -73,3 +73,13 @@ func (ix *index) at(l []byte) []int {
 	}
 	return ix.pos[id]
 }
+
+// empty: no literal occurs at all.
+func (ix *index) empty() bool {
+	for _, p := range ix.pos {
+		if len(p) > 0 {
+			return false
+		}
+	}
+	return true
+}

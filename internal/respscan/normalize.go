@@ -239,6 +239,9 @@ var signingParams = map[string]bool{
 // placeholder for the agent to fill in, or a long random value in the
 // query (the data itself).
 func exfilURL(raw []byte) bool {
+	if !mightExfil(raw) {
+		return false
+	}
 	s := string(raw)
 	dec, err := url.PathUnescape(s)
 	if err != nil {
@@ -269,6 +272,32 @@ func exfilURL(raw []byte) bool {
 			if randomValue(v) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// mightExfil is the cheap test in front of exfilURL: a template or escape
+// mark, a slot word, or a run of 64+ characters between separators.
+func mightExfil(u []byte) bool {
+	if bytes.ContainsAny(u, "{$<[%") {
+		return true
+	}
+	run := 0
+	for _, c := range u {
+		switch c {
+		case '&', '=', '?', '#', '/', ';':
+			run = 0
+		default:
+			if run++; run >= 64 {
+				return true
+			}
+		}
+	}
+	l := bytes.ToLower(u)
+	for _, w := range []string{"insert", "paste", "append", "add", "put", "your", "user"} {
+		if bytes.Contains(l, []byte(w)) {
+			return true
 		}
 	}
 	return false

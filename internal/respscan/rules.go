@@ -573,6 +573,9 @@ func followedByDirective(low []byte, end int) bool {
 func instructs(t []byte) bool {
 	nt := append([]byte{'\n'}, t...)
 	ix := newIndex(nt)
+	if ix.empty() {
+		return false // no trigger of any rule, addressees included
+	}
 	if len(overrides(nt, ix)) > 0 || len(authorities(nt, ix)) > 0 || len(roles(nt, ix)) > 0 {
 		return true
 	}

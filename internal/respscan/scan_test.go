@@ -259,3 +259,18 @@ func TestLowerASCII(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkScanHTML: 64 KiB of an ordinary HTML page (entities, links,
+// comments, code), one core.
+func BenchmarkScanHTML(b *testing.B) {
+	s := mustNew(b)
+	unit := []byte(`<h2>Install</h2><!-- section --><p>Download the archive &amp; unpack it; see <a href="https://example.com/docs/install?os=linux">the guide</a>. The model reads its system prompt from config.</p><pre><code>make &amp;&amp; make install</code></pre>` + "\n")
+	text := bytes.Repeat(unit, 64<<10/len(unit))
+	if f := s.Scan(text); len(f) != 0 {
+		b.Fatalf("flagged: %v", f)
+	}
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		s.Scan(text)
+	}
+}
