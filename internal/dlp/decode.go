@@ -109,6 +109,95 @@ func decodeOnce(b []byte, cut bool) (text, bin [][]byte) {
 	if d := decodeUTF16(b); d != nil {
 		addT(d)
 	}
+	if !binaryLike(b) {
+		text = append(text, textOnly(b)...)
+	} else if r := printableRuns(b); len(r) > 0 {
+		// Text inside binary data (an escaped secret between control
+		// bytes) is still unescaped, from its runs alone.
+		text = append(text, textOnly(r)...)
+	}
+	t, bi := decodeRuns(b, cut)
+	if len(t) > 0 {
+		text = append(text, t)
+	}
+	bin = append(bin, bi...)
+	if u := unwrapLines(b); u != nil {
+		t, bi := decodeRuns(u, cut)
+		if len(t) > 0 {
+			text = append(text, t)
+		}
+		bin = append(bin, bi...)
+	}
+	return text, bin
+}
+
+// binaryLike: more than 1 % control bytes (other than tab and line
+// breaks), which text in any encoding but UTF-16 never has. It samples
+// every 7th byte: a wrong "binary" only sends the input through
+// printableRuns, which keeps its text.
+func binaryLike(b []byte) bool {
+	bad, limit := 0, len(b)/700
+	for i := 0; i < len(b); i += 7 {
+		if c := b[i]; c < 0x20 && c != '\n' && c != '\r' && c != '\t' || c == 0x7f {
+			bad++
+			if bad > limit {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// minPrintableRun is the shortest text run printableRuns keeps: shorter
+// than any escaped credential, longer than most chance runs in random
+// bytes.
+const minPrintableRun = 8
+
+// printableRuns returns the runs of text (printable ASCII, tab, line
+// breaks and whole UTF-8 sequences) of at least minPrintableRun bytes in
+// binary data, one a line, like strings(1).
+func printableRuns(b []byte) []byte {
+	var out []byte
+	start := -1
+	flush := func(end int) {
+		if start >= 0 && end-start >= minPrintableRun {
+			out = append(append(out, b[start:end]...), '\n')
+		}
+		start = -1
+	}
+	for i := 0; i < len(b); {
+		c := b[i]
+		n := 1
+		ok := c >= 0x20 && c < 0x7f || c == '\n' || c == '\r' || c == '\t'
+		if c >= 0x80 {
+			r, size := utf8.DecodeRune(b[i:])
+			ok, n = r != utf8.RuneError, size
+		}
+		if ok {
+			if start < 0 {
+				start = i
+			}
+		} else {
+			flush(i)
+		}
+		i += n
+	}
+	flush(len(b))
+	return out
+}
+
+// textOnly undoes the escapes of text (percent, JSON, HTML, quoted-
+// printable, zero-width characters). Input that is not text (random bytes,
+// an archive) skips them: each would copy all of it into one more layer of
+// noise, decoded again to the budget, at several times the scan's cost;
+// the rules still read it raw, and its base64/hex runs and UTF-16 are
+// still decoded.
+func textOnly(b []byte) (text [][]byte) {
+	addT := func(d []byte) {
+		if d != nil && !bytes.Equal(d, b) {
+			text = append(text, d)
+		}
+	}
 	if hasPercentEscape(b) {
 		addT(percentDecodeAll(b))
 	}
@@ -124,19 +213,7 @@ func decodeOnce(b []byte, cut bool) (text, bin [][]byte) {
 	if d := stripInvisible(b); d != nil {
 		addT(d)
 	}
-	t, bi := decodeRuns(b, cut)
-	if len(t) > 0 {
-		text = append(text, t)
-	}
-	bin = append(bin, bi...)
-	if u := unwrapLines(b); u != nil {
-		t, bi := decodeRuns(u, cut)
-		if len(t) > 0 {
-			text = append(text, t)
-		}
-		bin = append(bin, bi...)
-	}
-	return text, bin
+	return text
 }
 
 func head(d []byte) []byte { return d[:min(len(d), 512)] }

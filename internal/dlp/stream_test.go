@@ -200,3 +200,32 @@ func FuzzBodyStream(f *testing.F) {
 		}
 	})
 }
+
+// Binary input skips the text-only decoders on the whole (they would copy
+// random bytes into layers of noise) but not on its text runs: an escaped
+// credential between control bytes is still found, and random bytes stay
+// clean.
+func TestBinaryInputKeepsItsText(t *testing.T) {
+	in := streamInspector(t)
+	g := secrettest.New(8)
+	pat := "gh" + "p_" + g.Str("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 36)
+	var pct strings.Builder
+	for i := range len(pat) {
+		fmt.Fprintf(&pct, "%%%02X", pat[i])
+	}
+	junk := string(g.Bytes(20000))
+	ctrl := strings.Repeat("\x00\x01\x02\x03", 2000)
+	for name, c := range map[string]struct {
+		body string
+		want string
+	}{
+		"percent-encoded after control bytes": {ctrl + "k=" + pct.String() + "\x00" + ctrl, "dlp.github"},
+		"JSON-escaped in random bytes":        {junk + `"\u0067hp_` + pat[4:] + `"` + junk, "dlp.github"},
+		"random bytes":                        {junk + junk, ""},
+	} {
+		v := in.CheckBody("application/octet-stream", []byte(c.body))
+		if c.want == "" && v != nil || c.want != "" && (v == nil || v.Rule != c.want) {
+			t.Errorf("%s: verdict %v, want %q", name, v, c.want)
+		}
+	}
+}
