@@ -63,6 +63,14 @@ Rules, in order (a block is HTTP 403, body "blocked: <reason> (rule: <rule>)"):
   sni-mismatch     on a passthrough tunnel, a TLS SNI other than the CONNECT
                    host (the tunnel is closed: the 200 was already sent)
 
+Responses from inspected hosts are read for prompt injection as they
+stream (docs/DLP.md): inject.override, inject.role, inject.authority,
+inject.hidden-comment, inject.css-hidden, inject.invisible,
+inject.exfil-link. "responses" says what a finding does: warn (default:
+logged), strip (overwritten, same length) or block (a 403, or the stream
+cut); off reads none. response-encoding: in block mode, a response whose
+Content-Encoding cannot be undone.
+
 Built-in allowlist: %s
 Built-in passthrough (not intercepted): %s
 Every other allowed host is intercepted with the pipelock CA.
@@ -82,9 +90,11 @@ Config (--config, JSON, unknown keys are errors):
                                           //   bottle's own secrets
     "allow_ip_literals": ["1.1.1.1"],     // IP hosts the bottle may name
                                           //   (internal ones stay blocked: ssrf)
-    "max_body_bytes": 104857600           // request body cap (default none);
+    "max_body_bytes": 104857600,          // request body cap (default none);
                                           //   with Content-Length over it the
                                           //   body is refused before it is read
+    "responses": "warn",                  // warn, strip, block or off
+    "responses_off": ["css-hidden"]       // response rule kinds turned off
   }
 
 Upstream TLS is verified against the system roots, or SSL_CERT_FILE.
