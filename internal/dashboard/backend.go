@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/internal/approve"
+	"github.com/claude-bottle/claude-bottle/internal/kubelaunch"
 	"github.com/claude-bottle/claude-bottle/internal/launch"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 	"github.com/claude-bottle/claude-bottle/internal/queue"
@@ -47,19 +48,38 @@ type FileBackend struct {
 	Applier *approve.Applier
 	Editor  string // $EDITOR; "" means vi
 	TempDir string // for edit documents; "" means os.TempDir()
+	// SyncKube mirrors the queues of bottles on Kubernetes at each Load;
+	// SyncErr is the last sync's failure (a cluster that does not answer
+	// hides only its own bottles' new proposals).
+	SyncKube bool
+	SyncErr  error
 }
 
-// NewFileBackend signals through the engine and stops a bottle with the
-// launcher's one teardown (logs saved, keys removed).
+// NewFileBackend signals through the engine (or, for a bottle on
+// Kubernetes, through its ConfigMaps and kubectl exec) and stops a bottle
+// with the launcher's one teardown (logs saved, keys removed). The queues
+// of bottles on Kubernetes are mirrored from their sidecars Pods at each
+// Load.
 func NewFileBackend(paths layout.Paths) *FileBackend {
-	return &FileBackend{Paths: paths, Applier: approve.New(paths, launch.Teardowner{Paths: paths}), Editor: os.Getenv("EDITOR")}
+	a := approve.New(paths, launch.Teardowner{Paths: paths})
+	a.Signaller = kubelaunch.Signaller{Paths: paths}
+	return &FileBackend{Paths: paths, Applier: a, Editor: os.Getenv("EDITOR"), SyncKube: true}
 }
 
 // Load scans every bottle's queue and plans each pending proposal.
 func (b *FileBackend) Load() ([]Item, []queue.Problem, error) {
+	if b.SyncKube {
+		// Answers written since the last Load reach their Pods here too.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		b.SyncErr = kubelaunch.SyncAll(ctx, b.Paths)
+		cancel()
+	}
 	entries, probs, err := queue.Pending(b.Paths.QueueRoot())
 	if err != nil {
 		return nil, nil, fmt.Errorf("scanning %s: %w", b.Paths.QueueRoot(), err)
+	}
+	if b.SyncErr != nil {
+		probs = append(probs, queue.Problem{Path: b.Paths.QueueRoot(), Err: "the queues of bottles on Kubernetes were not all read: " + b.SyncErr.Error()})
 	}
 	items := make([]Item, 0, len(entries))
 	for _, e := range entries {

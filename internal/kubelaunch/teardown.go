@@ -19,6 +19,8 @@ import (
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
 
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
 // Teardown stops a bottle on its cluster: the Pods' logs go to the state
 // dir's compose.log (as on Docker, so `logs` reads them after stop), the
 // bottle's namespace (or, in the operator's namespace, its root object,
