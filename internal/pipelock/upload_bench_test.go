@@ -102,17 +102,29 @@ func uploadText(n int) string {
 	return b.String()[:n]
 }
 
-// sinkOrigin is a TLS origin that reads a body and answers its length.
+// sinkOrigin is a TLS origin that reads a body and answers its length; it
+// records each body's length and read error.
 type sinkOrigin struct {
 	url, caFile string
 	pool        *x509.CertPool
+	got         chan sunk
 }
 
-func newSinkOrigin(b *testing.B) *sinkOrigin {
+type sunk struct {
+	n   int64
+	err error
+}
+
+func newSinkOrigin(b testing.TB) *sinkOrigin {
+	got := make(chan sunk, 64)
 	oca := testca.New(b, "upload origin CA")
 	leaf := oca.Leaf(b, "localhost", "127.0.0.1")
 	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, err := io.Copy(io.Discard, r.Body)
+		select {
+		case got <- sunk{n, err}:
+		default:
+		}
 		if err != nil {
 			http.Error(w, err.Error(), 400)
 			return
@@ -122,7 +134,7 @@ func newSinkOrigin(b *testing.B) *sinkOrigin {
 	s.TLS = &tls.Config{Certificates: []tls.Certificate{leaf}}
 	s.StartTLS()
 	b.Cleanup(s.Close)
-	return &sinkOrigin{url: "https://localhost:" + portOf(s.URL), caFile: oca.WriteCert(b, filepath.Join(b.TempDir(), "origin-ca.pem")), pool: oca.Pool}
+	return &sinkOrigin{url: "https://localhost:" + portOf(s.URL), caFile: oca.WriteCert(b, filepath.Join(b.TempDir(), "origin-ca.pem")), pool: oca.Pool, got: got}
 }
 
 // pipelockProc is the real pipelock daemon.
@@ -133,7 +145,7 @@ type pipelockProc struct {
 	caKey  string
 }
 
-func startPipelockBinary(b *testing.B, org *sinkOrigin) *pipelockProc {
+func startPipelockBinary(b testing.TB, org *sinkOrigin) *pipelockProc {
 	bin := testkit.Binary(b, "cmd/claude-bottle-sidecar")
 	dir := b.TempDir()
 	caDir := filepath.Join(dir, "ca")
@@ -222,7 +234,7 @@ func (p *pipelockProc) peakMiB(b *testing.B) float64 {
 // egressChain is an agent client whose proxy is egress, whose upstream is
 // the pipelock daemon; localhost is a route host, so egress intercepts it
 // too.
-func egressChain(b *testing.B, pl *pipelockProc, org *sinkOrigin) *http.Client {
+func egressChain(b testing.TB, pl *pipelockProc, org *sinkOrigin) *http.Client {
 	dir := filepath.Join(b.TempDir(), "egress-ca")
 	if err := ca.WriteNew(dir, "upload bench egress CA", time.Hour); err != nil {
 		b.Fatal(err)

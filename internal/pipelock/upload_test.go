@@ -255,3 +255,49 @@ func TestStreamedUploadReason(t *testing.T) {
 		t.Fatalf("decision %v", d)
 	}
 }
+
+// Through the real chain (egress in process, the pipelock binary): a
+// secret 4 MiB into a 6 MiB upload aborts it; the agent gets the 403
+// naming the rule and the origin's read of the body fails short of its
+// end. A clean upload of the same size passes whole.
+func TestBinaryStreamedUpload(t *testing.T) {
+	org := newSinkOrigin(t)
+	pl := startPipelockBinary(t, org)
+	agent := egressChain(t, pl, org)
+	gh := secrettest.Kinds()[1].Make(secrettest.New(64))
+	clean := text(6 << 20)
+	leak := text(4<<20) + "token " + gh + "\n" + text(2<<20)
+	for _, c := range []struct {
+		name, body, rule string
+	}{{"clean", clean, ""}, {"credential at 4 MiB", leak, "dlp.github"}, {"known secret at 4 MiB", text(4<<20) + secretVal + text(2<<20), dlp.RuleKnownSecret}} {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest("PUT", org.url+"/upload", strings.NewReader(c.body))
+			resp, err := agent.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rb, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			select {
+			case got := <-org.got:
+				if c.rule == "" && (got.err != nil || got.n != int64(len(c.body))) {
+					t.Fatalf("clean upload: origin read %d of %d bytes (%v)", got.n, len(c.body), got.err)
+				}
+				if c.rule != "" && (got.err == nil || got.n >= int64(len(c.body))) {
+					t.Fatalf("origin read %d of %d bytes, error %v: want the body cut short", got.n, len(c.body), got.err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("the origin never saw the request")
+			}
+			if c.rule == "" {
+				if resp.StatusCode != 200 {
+					t.Fatalf("clean upload: %d %q", resp.StatusCode, rb)
+				}
+				return
+			}
+			if resp.StatusCode != 403 || !strings.Contains(string(rb), "(rule: "+c.rule+")") {
+				t.Fatalf("got %d %q, want the 403 of %s", resp.StatusCode, rb, c.rule)
+			}
+		})
+	}
+}
