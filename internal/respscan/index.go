@@ -83,3 +83,19 @@ func (ix *index) empty() bool {
 	}
 	return true
 }
+
+// anyTrigger: some literal occurs in low (newIndex without the index).
+func anyTrigger(low []byte) bool {
+	for i := 0; i+1 < len(low); i++ {
+		b := pairBucket[uint16(low[i])<<8|uint16(low[i+1])]
+		if b == 0 {
+			continue
+		}
+		for _, l := range buckets[b-1] {
+			if bytes.HasPrefix(low[i:], l.b) {
+				return true
+			}
+		}
+	}
+	return false
+}

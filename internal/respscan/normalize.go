@@ -23,12 +23,53 @@ func isInvisible(r rune) bool {
 	return false
 }
 
-// needsNormalizing: b holds an entity, an escape or a multi-byte lead
-// byte of an invisible character. Plain ASCII text skips the decoded view.
+// needsNormalizing: b holds an entity that can hide a letter or markup
+// (numeric ones, &lt;, &gt;, &quot;, names not in harmlessEntities), a
+// backslash escape, or an invisible character. Ordinary text and HTML
+// (&amp;, &nbsp;, curly quotes, dashes) skip the decoded view.
 func needsNormalizing(b []byte) bool {
-	return bytes.IndexByte(b, '&') >= 0 || bytes.IndexByte(b, '\\') >= 0 ||
-		bytes.IndexByte(b, 0xe2) >= 0 || bytes.IndexByte(b, 0xef) >= 0 || bytes.IndexByte(b, 0xf3) >= 0 ||
-		bytes.IndexByte(b, 0xc2) >= 0 || bytes.IndexByte(b, 0xe1) >= 0
+	for i := 0; i < len(b); {
+		for i < len(b) && !normLead[b[i]] {
+			i++
+		}
+		if i == len(b) {
+			return false
+		}
+		switch b[i] {
+		case '&':
+			if i+1 < len(b) && b[i+1] == '#' {
+				return true
+			}
+			k := i + 1
+			for k < len(b) && k-i <= 32 && (b[k] >= 'a' && b[k] <= 'z' || b[k] >= 'A' && b[k] <= 'Z' || b[k] >= '0' && b[k] <= '9') {
+				k++
+			}
+			if k > i+1 && !harmlessEntities[string(b[i+1:k])] {
+				return true
+			}
+		case '\\':
+			if i+1 < len(b) && strings.IndexByte("nrtux\"'/\\", b[i+1]) >= 0 {
+				return true
+			}
+		default:
+			r, _ := utf8.DecodeRune(b[i:])
+			if isInvisible(r) {
+				return true
+			}
+		}
+		i++
+	}
+	return false
+}
+
+// normLead are the bytes that may start what normalize undoes.
+var normLead = [256]bool{'&': true, '\\': true, 0xe2: true, 0xef: true, 0xf3: true, 0xc2: true, 0xe1: true}
+
+// harmlessEntities decode to punctuation or spaces only.
+var harmlessEntities = map[string]bool{
+	"amp": true, "nbsp": true, "copy": true, "reg": true, "trade": true, "mdash": true, "ndash": true,
+	"hellip": true, "rsquo": true, "lsquo": true, "ldquo": true, "rdquo": true, "middot": true,
+	"raquo": true, "laquo": true, "bull": true, "times": true, "deg": true, "rarr": true, "larr": true,
 }
 
 func hasInvisible(b []byte) bool {
@@ -239,9 +280,6 @@ var signingParams = map[string]bool{
 // placeholder for the agent to fill in, or a long random value in the
 // query (the data itself).
 func exfilURL(raw []byte) bool {
-	if !mightExfil(raw) {
-		return false
-	}
 	s := string(raw)
 	dec, err := url.PathUnescape(s)
 	if err != nil {
@@ -277,8 +315,9 @@ func exfilURL(raw []byte) bool {
 	return false
 }
 
-// mightExfil is the cheap test in front of exfilURL: a template or escape
-// mark, a slot word, or a run of 64+ characters between separators.
+// mightExfil is the cheap test in front of exfilURL, on the lower-cased
+// URL: a template or escape mark, a slot word, or a run of 64+ characters
+// between separators.
 func mightExfil(u []byte) bool {
 	if bytes.ContainsAny(u, "{$<[%") {
 		return true
@@ -294,9 +333,8 @@ func mightExfil(u []byte) bool {
 			}
 		}
 	}
-	l := bytes.ToLower(u)
 	for _, w := range []string{"insert", "paste", "append", "add", "put", "your", "user"} {
-		if bytes.Contains(l, []byte(w)) {
+		if bytes.Contains(u, []byte(w)) {
 			return true
 		}
 	}

@@ -193,7 +193,7 @@ func (s *Scanner) scanView(out []Finding, b, low []byte, pos []int32) []Finding 
 			add("css-hidden", m[0], m[1])
 		}
 	}
-	if s.on("exfil-link") {
+	if s.on("exfil-link") && pos == nil { // URLs are read as sent: offsets in b
 		for _, m := range exfilLinks(b, low, ix) {
 			add("exfil-link", m[0], m[1])
 		}
@@ -487,7 +487,7 @@ func exfilLinks(b, low []byte, ix *index) [][2]int {
 	var out [][2]int
 	for _, at := range ix.at(mdLink) {
 		u := linkURL(b, at+2)
-		if u == nil || !worthChecking(u) || !exfilURL(u) {
+		if u == nil || !mightExfil(urlIn(low, b, u)) || !exfilURL(u) {
 			continue
 		}
 		st := bytes.LastIndexByte(low[max(0, at-300):at], '[')
@@ -507,7 +507,7 @@ func exfilLinks(b, low []byte, ix *index) [][2]int {
 				k++
 			}
 			u := linkURL(b, k)
-			if u == nil || !worthChecking(u) {
+			if u == nil || !mightExfil(urlIn(low, b, u)) {
 				continue
 			}
 			lt := bytes.LastIndexByte(low[max(0, at-400):at], '<')
@@ -546,10 +546,10 @@ func linkURL(b []byte, k int) []byte {
 	return b[k:e]
 }
 
-// worthChecking: a URL with a query, fragment or template mark; a bare
-// path carries nothing exfilURL looks for.
-func worthChecking(u []byte) bool {
-	return bytes.ContainsAny(u, "?#{$<[%")
+// urlIn is u (a slice of b) in the lower-cased view low.
+func urlIn(low, b, u []byte) []byte {
+	off := cap(b) - cap(u)
+	return low[off : off+len(u)]
 }
 
 // followedByDirective: the 300 bytes after a marker read as an
@@ -571,11 +571,11 @@ func followedByDirective(low []byte, end int) bool {
 // instructs: hidden text that addresses the agent with a directive, or
 // carries an override, role or authority marker.
 func instructs(t []byte) bool {
-	nt := append([]byte{'\n'}, t...)
-	ix := newIndex(nt)
-	if ix.empty() {
+	if !anyTrigger(t) {
 		return false // no trigger of any rule, addressees included
 	}
+	nt := append([]byte{'\n'}, t...)
+	ix := newIndex(nt)
 	if len(overrides(nt, ix)) > 0 || len(authorities(nt, ix)) > 0 || len(roles(nt, ix)) > 0 {
 		return true
 	}
