@@ -280,7 +280,11 @@ func prepareBottle(ctx context.Context, name, slug string, dryRun bool, w, stder
 		b.detect = detectCompose(ctx)
 		b.runtime = launch.GVisorRuntime(ctx)
 	}
-	p, err := resolvePlanWith(name, slug, stderr, func(o *plan.Options) { o.Runtime = b.runtime })
+	p, err := resolvePlanWith(name, slug, stderr, func(o *plan.Options) {
+		o.Runtime = b.runtime
+		// A cluster always runs the sidecars as one Pod (kuberender).
+		o.Bundle = o.Bundle || b.kube != nil
+	})
 	if err != nil {
 		return nil, err
 	}
