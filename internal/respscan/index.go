@@ -74,16 +74,6 @@ func (ix *index) at(l []byte) []int {
 	return ix.pos[id]
 }
 
-// empty: no literal occurs at all.
-func (ix *index) empty() bool {
-	for _, p := range ix.pos {
-		if len(p) > 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // anyTrigger: some literal occurs in low (newIndex without the index).
 func anyTrigger(low []byte) bool {
 	for i := 0; i+1 < len(low); i++ {
