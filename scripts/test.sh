@@ -9,7 +9,14 @@
 #      installed with apt-get when running as root; otherwise listed.
 #   2. The project's images (scripts/build-images.sh), made without any
 #      registry: a missing debian:bookworm-slim is debootstrapped locally.
-#   3. go test over the whole module.
+#   3. The local Kubernetes cluster (scripts/k8s-cluster.sh): tier netpol as
+#      root, otherwise api when its binaries exist or can be built. Built once
+#      per machine (cold: ~10 min of 2 cores), cached under
+#      $CLAUDE_BOTTLE_K8S_ROOT. A cluster already up is used as it is and left
+#      up; one this script brought up goes down afterwards, and then the root
+#      netns must be as before (scripts/k8s/rootns.sh), or the run fails.
+#      CLAUDE_BOTTLE_K8S=0 leaves the cluster out (the k8s tests skip).
+#   4. go test over the whole module.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,11 +53,57 @@ else
   log "no Docker Engine reachable: the integration tests will skip"
 fi
 
-# 3. Tests.
+# 3. The local Kubernetes cluster.
+k8s=scripts/k8s-cluster.sh
+k8s_ours=0 k8s_snap=""
+if [ "$(id -u)" = 0 ]; then k8s_tier=netpol; else k8s_tier=api; fi
+k8s_have=$($k8s status)
+if [ "${CLAUDE_BOTTLE_K8S:-1}" = 0 ]; then
+  if [ "${CI:-}" = true ]; then echo "test.sh: CI=true and CLAUDE_BOTTLE_K8S=0: CI runs the k8s tests" >&2; exit 1; fi
+  log "CLAUDE_BOTTLE_K8S=0: no cluster; the k8s tests will skip"
+elif [ -n "$k8s_have" ] && { [ "$k8s_have" = "$k8s_tier" ] || [ "$k8s_tier" = api ]; }; then
+  log "the local Kubernetes cluster is up at tier $k8s_have already: using it, leaving it up"
+else
+  if [ -n "$k8s_have" ] || [ "$(id -u)" != 0 ]; then
+    : # an api cluster going up a tier, or no root: nothing to compare against
+  else
+    k8s_snap=$(mktemp -d)
+    scripts/k8s/rootns.sh snapshot "$k8s_snap/before"
+  fi
+  log "bringing the local Kubernetes cluster up at tier $k8s_tier (cold build ~10 min, then cached)"
+  if $k8s up "$k8s_tier"; then
+    k8s_ours=1
+  elif [ "${CI:-}" = true ]; then
+    echo "test.sh: CI=true and '$k8s up $k8s_tier' failed (its logs: ${CLAUDE_BOTTLE_K8S_ROOT:-/var/lib/claude-bottle-k8s}/logs)" >&2
+    $k8s down >&2 || true
+    exit 1
+  else
+    log "the cluster did not come up: the k8s tests will skip"
+    $k8s down >/dev/null 2>&1 || true
+  fi
+fi
+# down the cluster this script brought up, then check the root netns
+k8s_down() {
+  [ "$k8s_ours" = 1 ] || return 0
+  log "taking the local Kubernetes cluster down"
+  $k8s down || return 1
+  if [ -n "$k8s_snap" ]; then
+    scripts/k8s/rootns.sh snapshot "$k8s_snap/after"
+    scripts/k8s/rootns.sh compare "$k8s_snap/before" "$k8s_snap/after" || return 1
+    rm -rf "$k8s_snap"
+  fi
+}
+
+trap 'k8s_down; exit 130' INT TERM
+
+# 4. Tests.
 if [ $# -eq 0 ]; then
   set -- ./...
 fi
 log "go test -count=1 $*"
 # -count=1: the Docker tests depend on the engine, which the test cache
 # does not track; a cached pass proves nothing about this machine.
-exec go test -count=1 -timeout 40m "$@"
+rc=0
+go test -count=1 -timeout 40m "$@" || rc=$?
+k8s_down || { echo "test.sh: the local cluster's tear-down left the machine changed (above)" >&2; [ $rc != 0 ] || rc=1; }
+exit $rc
