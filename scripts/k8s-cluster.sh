@@ -281,7 +281,7 @@ make_pki() {
 kubeconfig() { # user file server
   local token
   token=$(awk -F, -v u="$1" '$2==u {print $1}' "$PKI/tokens.csv")
-  umask 077
+  (umask 077; : >"$2.tmp")
   cat >"$2.tmp" <<EOF
 apiVersion: v1
 kind: Config
@@ -317,10 +317,10 @@ make_netns() {
   [ -e "/run/netns/$NETNS" ] || ip netns add "$NETNS"
   ip link del "$VETH" 2>/dev/null || true
   ip link add "$VETH" type veth peer name eth0 netns "$NETNS"
-  sysctl -qw "net.ipv6.conf.$VETH.disable_ipv6=1"
+  sysctl -qw "net.ipv6.conf.$VETH.disable_ipv6=1" 2>/dev/null || true   # no IPv6 on our link at all
   ip addr add "$CP_IP/30" dev "$VETH"
   ip link set "$VETH" up
-  "${NSX[@]}" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  "${NSX[@]}" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 2>/dev/null || true
   ip -n "$NETNS" addr add "$NODE_IP/30" dev eth0
   ip -n "$NETNS" link set lo up
   ip -n "$NETNS" link set eth0 up
@@ -582,6 +582,7 @@ root_netns_leftovers() {
 
 down() {
   lock_cluster
+  set +e   # best effort to the end: every step runs even when one fails; the check at the end decides
   mkdir -p "$RUN"
   local K="$BIN/kubectl --kubeconfig $PKI/admin.kubeconfig --request-timeout=10s"
   # 1. let the kubelet tear pods down properly (CNI DEL, unmounts) while it still runs

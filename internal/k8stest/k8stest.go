@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,7 +120,41 @@ func Require(t testing.TB, want string) *Cluster {
 	if out, err := c.Run(ctx, nil, "get", "--raw", "/readyz"); err != nil {
 		t.Fatalf("the local cluster (tier %s) runs but kube-apiserver is not ready: %v\n%s\nlogs: %s/logs/kube-apiserver.log", have, err, out, Root())
 	}
+	sweepOnce.Do(func() { c.sweepStale(ctx) })
 	return c
+}
+
+var sweepOnce sync.Once
+
+// sweepStale deletes namespaces of other test runs older than
+// dockertest.StaleAfter: a run killed by a test timeout skips its cleanups,
+// and its pods would hold the shared node. Best effort.
+func (c *Cluster) sweepStale(ctx context.Context) {
+	out, err := c.Run(ctx, nil, "get", "namespaces", "-l", dockertest.LabelTest, "-o",
+		`jsonpath={range .items[*]}{.metadata.name}{"\t"}{.metadata.creationTimestamp}{"\t"}{.metadata.labels.dev\.claude-bottle\.test}{"\t"}{.status.phase}{"\n"}{end}`)
+	if err != nil {
+		return
+	}
+	for _, name := range staleNamespaces(out, dockertest.RunID(), time.Now()) {
+		_, _ = c.Run(ctx, nil, "delete", "namespace", name, "--wait=false", "--ignore-not-found")
+	}
+}
+
+// staleNamespaces picks from "name<TAB>created<TAB>run<TAB>phase" lines the
+// active namespaces of other runs created more than StaleAfter before now.
+func staleNamespaces(lines, run string, now time.Time) []string {
+	var stale []string
+	for _, line := range strings.Split(lines, "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 4 || f[2] == run || f[3] != "Active" {
+			continue
+		}
+		created, err := time.Parse(time.RFC3339, f[1])
+		if err == nil && now.Sub(created) > dockertest.StaleAfter {
+			stale = append(stale, f[0])
+		}
+	}
+	return stale
 }
 
 // findScript walks up from the working directory (a package directory under

@@ -33,6 +33,23 @@ func TestVerdict(t *testing.T) {
 	}
 }
 
+func TestStaleNamespaces(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	lines := strings.Join([]string{
+		"old-other\t2026-12-02T10:00:00Z\ttaaaa\tActive",      // stale: another run, 2 h old
+		"old-mine\t2026-12-02T10:00:00Z\ttmine\tActive",       // this run's own: never
+		"new-other\t2026-12-02T11:30:00Z\ttaaaa\tActive",      // 30 min: still maybe running
+		"old-going\t2026-12-02T10:00:00Z\ttaaaa\tTerminating", // already being deleted
+		"bad-time\tyesterday\ttaaaa\tActive",                  // unparsable: left alone
+		"short\t2026-12-02T10:00:00Z",                         // malformed line
+		"",
+	}, "\n")
+	got := staleNamespaces(lines, "tmine", now)
+	if len(got) != 1 || got[0] != "old-other" {
+		t.Errorf("staleNamespaces = %q, want [old-other]", got)
+	}
+}
+
 // TestNamespaceRoundTrip: a labelled namespace made by Namespace is on the
 // real API server, holds an object applied server-side, and is being
 // deleted once its test's cleanups ran.
