@@ -56,35 +56,10 @@ fi
 # 3. The local Kubernetes cluster.
 k8s=scripts/k8s-cluster.sh
 k8s_ours=0 k8s_snap=""
-if [ "$(id -u)" = 0 ]; then k8s_tier=netpol; else k8s_tier=api; fi
-k8s_have=$($k8s status)
-if [ "${CLAUDE_BOTTLE_K8S:-1}" = 0 ]; then
-  if [ "${CI:-}" = true ]; then echo "test.sh: CI=true and CLAUDE_BOTTLE_K8S=0: CI runs the k8s tests" >&2; exit 1; fi
-  log "CLAUDE_BOTTLE_K8S=0: no cluster; the k8s tests will skip"
-elif [ -n "$k8s_have" ] && { [ "$k8s_have" = "$k8s_tier" ] || [ "$k8s_tier" = api ]; }; then
-  log "the local Kubernetes cluster is up at tier $k8s_have already: using it, leaving it up"
-else
-  if [ -n "$k8s_have" ] || [ "$(id -u)" != 0 ]; then
-    : # an api cluster going up a tier, or no root: nothing to compare against
-  else
-    k8s_snap=$(mktemp -d)
-    scripts/k8s/rootns.sh snapshot "$k8s_snap/before"
-  fi
-  log "bringing the local Kubernetes cluster up at tier $k8s_tier (cold build ~10 min, then cached)"
-  if $k8s up "$k8s_tier"; then
-    k8s_ours=1
-  elif [ "${CI:-}" = true ]; then
-    echo "test.sh: CI=true and '$k8s up $k8s_tier' failed (its logs: ${CLAUDE_BOTTLE_K8S_ROOT:-/var/lib/claude-bottle-k8s}/logs)" >&2
-    $k8s down >&2 || true
-    exit 1
-  else
-    log "the cluster did not come up: the k8s tests will skip"
-    $k8s down >/dev/null 2>&1 || true
-  fi
-fi
 # down the cluster this script brought up, then check the root netns
 k8s_down() {
   [ "$k8s_ours" = 1 ] || return 0
+  k8s_ours=0
   log "taking the local Kubernetes cluster down"
   $k8s down || return 1
   if [ -n "$k8s_snap" ]; then
@@ -93,6 +68,34 @@ k8s_down() {
     rm -rf "$k8s_snap"
   fi
 }
+if [ "$(id -u)" = 0 ]; then k8s_tier=netpol; else k8s_tier=api; fi
+k8s_have=$($k8s status)
+if [ "${CLAUDE_BOTTLE_K8S:-1}" = 0 ]; then
+  if [ "${CI:-}" = true ]; then echo "test.sh: CI=true and CLAUDE_BOTTLE_K8S=0: CI runs the k8s tests" >&2; exit 1; fi
+  log "CLAUDE_BOTTLE_K8S=0: no cluster; the k8s tests will skip"
+elif [ -n "$k8s_have" ] && { [ "$k8s_have" = "$k8s_tier" ] || [ "$k8s_tier" = api ]; }; then
+  log "the local Kubernetes cluster is up at tier $k8s_have already: using it, leaving it up"
+else
+  # Only a cluster this script starts from nothing is taken down (and the
+  # root netns compared) afterwards; one already up at a lower tier is
+  # raised and left up for whoever started it.
+  if [ -z "$k8s_have" ]; then
+    k8s_ours=1
+    if [ "$(id -u)" = 0 ]; then
+      k8s_snap=$(mktemp -d)
+      scripts/k8s/rootns.sh snapshot "$k8s_snap/before"
+    fi
+  fi
+  log "bringing the local Kubernetes cluster up at tier $k8s_tier (cold build ~10 min, then cached)"
+  if ! $k8s up "$k8s_tier"; then
+    k8s_down >&2 || true
+    if [ "${CI:-}" = true ]; then
+      echo "test.sh: CI=true and '$k8s up $k8s_tier' failed (its logs: ${CLAUDE_BOTTLE_K8S_ROOT:-/var/lib/claude-bottle-k8s}/logs)" >&2
+      exit 1
+    fi
+    log "the cluster did not come up: the k8s tests will skip"
+  fi
+fi
 
 trap 'k8s_down; exit 130' INT TERM
 
