@@ -191,6 +191,28 @@ const PollInterval = 250 * time.Millisecond
 // container's last output, and says what it still waited for when ctx
 // ends.
 func (c *Client) WaitPodReady(ctx context.Context, ns, name string, progress io.Writer) (PodStatus, error) {
+	return c.WaitPod(ctx, ns, name, progress, nil)
+}
+
+// Running reports whether every container of the Pod runs (none waiting
+// or exited): what a caller's own readiness check needs first.
+func (st PodStatus) Running() bool {
+	if st.Phase != "Running" || len(st.Containers) == 0 {
+		return false
+	}
+	for _, c := range st.Containers {
+		if c.Waiting != "" || c.Terminated {
+			return false
+		}
+	}
+	return true
+}
+
+// WaitPod is WaitPodReady that also takes ready(st) returning true as
+// ready: the kubelet runs a readiness probe a whole period after a
+// container it first found not started, and the caller may run the same
+// check sooner itself.
+func (c *Client) WaitPod(ctx context.Context, ns, name string, progress io.Writer, ready func(PodStatus) bool) (PodStatus, error) {
 	tick := time.NewTicker(PollInterval)
 	defer tick.Stop()
 	last := ""
@@ -217,6 +239,12 @@ func (c *Client) WaitPodReady(ctx context.Context, ns, name string, progress io.
 			}
 			if perr := st.Problem(); perr != nil {
 				return st, fmt.Errorf("%w%s", perr, c.lastWords(ctx, ns, st))
+			}
+			if ready != nil && ready(st) {
+				if progress != nil {
+					fmt.Fprintf(progress, "  pod %s: %s, its readiness check passed when run now\n", name, st.Summary())
+				}
+				return st, nil
 			}
 		}
 		select {

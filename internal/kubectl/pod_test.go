@@ -12,13 +12,14 @@ func TestParsePod(t *testing.T) {
 		summary string
 		ip      string
 		problem string // "" when waiting may still help
+		running bool
 	}{
-		{"pod-ready.json", "Running/Ready", "10.244.0.7", ""},
-		{"pod-imageneverpull.json", "Pending/ErrImageNeverPull", "", "scripts/k8s-cluster.sh import claude-bottle-agent-test:latest"},
-		{"pod-crashloop.json", "Running/CrashLoopBackOff", "10.244.0.8", "keeps exiting (last exit code 2, restarted 3 times)"},
-		{"pod-unschedulable.json", "Pending", "", ""},
-		{"pod-configerror.json", "Pending/CreateContainerConfigError", "", `secret "agent-env" not found`},
-		{"pod-exited.json", "Failed", "", "agent exited with code 137"},
+		{"pod-ready.json", "Running/Ready", "10.244.0.7", "", true},
+		{"pod-imageneverpull.json", "Pending/ErrImageNeverPull", "", "scripts/k8s-cluster.sh import claude-bottle-agent-test:latest", false},
+		{"pod-crashloop.json", "Running/CrashLoopBackOff", "10.244.0.8", "keeps exiting (last exit code 2, restarted 3 times)", false},
+		{"pod-unschedulable.json", "Pending", "", "", false},
+		{"pod-configerror.json", "Pending/CreateContainerConfigError", "", `secret "agent-env" not found`, false},
+		{"pod-exited.json", "Failed", "", "agent exited with code 137", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -35,6 +36,9 @@ func TestParsePod(t *testing.T) {
 			}
 			if st.IP != tc.ip {
 				t.Errorf("IP = %q, want %q", st.IP, tc.ip)
+			}
+			if st.Running() != tc.running {
+				t.Errorf("Running = %v, want %v", st.Running(), tc.running)
 			}
 			perr := st.Problem()
 			switch {

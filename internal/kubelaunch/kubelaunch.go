@@ -150,7 +150,17 @@ func (l *Launcher) Up(ctx context.Context, p *plan.Plan, s *launch.Secrets) (err
 		return err
 	}
 	l.step("waiting for the sidecars Pod to be Ready")
-	st, err := l.waitReady(ctx, ns, sidecars)
+	st, err := l.waitReady(ctx, ns, sidecars, func(st kubectl.PodStatus) bool {
+		// The readiness probe's own command, run now (the kubelet's
+		// first probe may come a whole period late).
+		if !st.Running() {
+			return false
+		}
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_, err := l.Kube.ExecOutput(pctx, kubectl.ExecSpec{Namespace: ns, Pod: sidecars, Container: kuberender.SidecarsContainer}, plan.SidecarInitBinary, "health")
+		return err == nil
+	})
 	if err != nil {
 		return err
 	}
@@ -163,7 +173,7 @@ func (l *Launcher) Up(ctx context.Context, p *plan.Plan, s *launch.Secrets) (err
 		return err
 	}
 	l.step("waiting for the agent Pod to be Ready")
-	if _, err := l.waitReady(ctx, ns, agent); err != nil {
+	if _, err := l.waitReady(ctx, ns, agent, nil); err != nil {
 		return err
 	}
 	l.step("provisioning the agent")
@@ -197,14 +207,14 @@ func (l *Launcher) apply(ctx context.Context, p *plan.Plan, in kuberender.Inputs
 	return l.Kube.Apply(ctx, doc, l.Progress)
 }
 
-func (l *Launcher) waitReady(ctx context.Context, ns, pod string) (kubectl.PodStatus, error) {
+func (l *Launcher) waitReady(ctx context.Context, ns, pod string, ready func(kubectl.PodStatus) bool) (kubectl.PodStatus, error) {
 	timeout := l.ReadyTimeout
 	if timeout <= 0 {
 		timeout = DefaultReadyTimeout
 	}
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return l.Kube.WaitPodReady(wctx, ns, pod, l.Progress)
+	return l.Kube.WaitPod(wctx, ns, pod, l.Progress, ready)
 }
 
 // readStateFiles reads the state dir files the objects carry.
