@@ -77,8 +77,10 @@ func (s *Server) scanResponse(p *Policy, req *http.Request, resp *http.Response,
 	if binaryType(mt) {
 		return resp // images, archives, media: no text for the agent to take as instructions
 	}
-	if mt == "" || mt == "application/octet-stream" {
-		// Unlabelled: read as text only if it starts like text.
+	if !textType(mt) {
+		// Unlabelled, octet-stream or an application type not known to
+		// be text (a git pack, protobuf, msgpack): read as text only if it
+		// starts like text.
 		br := bufio.NewReaderSize(body, 512)
 		head, _ := br.Peek(512)
 		body = struct {
@@ -168,6 +170,21 @@ func binaryType(mt string) bool {
 		"application/zstd", "application/x-bzip2", "application/x-7z-compressed", "application/java-archive",
 		"application/pdf", "application/wasm", "application/x-executable", "application/vnd.oci.image.layer.v1.tar+gzip",
 		"application/vnd.docker.image.rootfs.diff.tar.gzip", "application/x-debian-package", "application/x-rpm":
+		return true
+	}
+	return false
+}
+
+// textType: a media type known to be text.
+func textType(mt string) bool {
+	switch {
+	case strings.HasPrefix(mt, "text/"), strings.HasSuffix(mt, "+json"), strings.HasSuffix(mt, "+xml"), strings.HasSuffix(mt, "+yaml"):
+		return true
+	}
+	switch mt {
+	case "application/json", "application/xml", "application/javascript", "application/ecmascript", "application/x-javascript",
+		"application/x-ndjson", "application/ndjson", "application/jsonl", "application/yaml", "application/x-yaml", "application/toml",
+		"application/x-www-form-urlencoded", "application/graphql", "application/markdown", "application/x-sh", "application/x-httpd-php":
 		return true
 	}
 	return false

@@ -252,6 +252,9 @@ func TestResponseTypes(t *testing.T) {
 		{"ct=application/octet-stream&bin=1", false},
 		{"", true},
 		{"bin=1", false},
+		{"ct=application/x-git-upload-pack-result&bin=1", false},
+		{"ct=application/x-unknown-text", true},
+		{"ct=application/problem%2Bjson", true},
 	} {
 		st, _, _, _ := fetch(t, r, r.httpsURL("/t?"+c.query))
 		if (st == 403) != c.blocked {
