@@ -3,6 +3,7 @@ package pipelock
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/internal/dockertest"
+	"github.com/claude-bottle/claude-bottle/internal/secretscan/secrettest"
 	"github.com/claude-bottle/claude-bottle/internal/sidecarconfig"
 )
 
@@ -38,6 +40,39 @@ func TestCurlRefusedLargeUpload(t *testing.T) {
 			if err != nil || !strings.Contains(string(out), " 403") || !strings.Contains(string(out), "blocked: ") ||
 				!strings.Contains(string(out), RuleBodyTooLarge) {
 				t.Errorf("curl %s (header %q): %v\n%.1500s", u, expect, err, out)
+			}
+		}
+	}
+}
+
+// TestCurlStreamedUpload: curl (which sends "Expect: 100-continue" for
+// bodies this large) uploads 8 MiB with no cap set: a clean body reaches
+// the origin whole; one with a credential 5 MiB in gets pipelock's 403
+// naming the rule, and the origin's read of it fails.
+func TestCurlStreamedUpload(t *testing.T) {
+	curl := dockertest.Tool(t, "curl")
+	r := newRig(t, rigOpts{})
+	gh := secrettest.Kinds()[1].Make(secrettest.New(65))
+	for i, c := range []struct{ body, want string }{
+		{text(8 << 20), " 200"},
+		{text(5<<20) + gh + "\n" + text(3<<20), "(rule: dlp.github)"},
+	} {
+		data := filepath.Join(t.TempDir(), "upload.txt")
+		if err := os.WriteFile(data, []byte(c.body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []string{r.httpsURL(fmt.Sprintf("/curl/%d", i)), r.httpURL(fmt.Sprintf("/curl/%d", i))} {
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			out, err := exec.CommandContext(ctx, curl, "-sS", "-i", "--http1.1", "--max-time", "60", "--proxy", r.proxy.URL,
+				"--cacert", r.caPath, "--data-binary", "@"+data, u).CombinedOutput()
+			cancel()
+			if err != nil || !strings.Contains(string(out), c.want) {
+				t.Fatalf("curl %s: %v\n%.1500s", u, err, out)
+			}
+		}
+		for _, g := range r.origin.waitFor(t, fmt.Sprintf("/curl/%d", i)) {
+			if complete := g.BodyErr == nil && g.Body == c.body; complete != (c.want == " 200") {
+				t.Fatalf("origin got %d of %d bytes (read error %v)", len(g.Body), len(c.body), g.BodyErr)
 			}
 		}
 	}
