@@ -107,7 +107,7 @@ func TestDaemonsLinkNoHostSide(t *testing.T) {
 
 // TestNoProgramLinksTestHelpers: the test helpers stay out of every binary.
 func TestNoProgramLinksTestHelpers(t *testing.T) {
-	forbidden := withModule([]string{"internal/testkit", "internal/testca", "internal/dockertest", "internal/plantest"})
+	forbidden := withModule([]string{"internal/testkit", "internal/testca", "internal/dockertest", "internal/plantest", "internal/k8stest"})
 	for _, prog := range []string{"cmd/claude-bottle", "cmd/claude-bottle-sidecar", "cmd/claude-bottle-sidecar-init", "cmd/claude-bottle-testupstream"} {
 		for _, p := range deps(t, prog) {
 			if pre, bad := hasPrefix(p, forbidden); bad {
