@@ -250,3 +250,19 @@ func TestRestartsInOneContainer(t *testing.T) {
 		t.Errorf("kinds %v, want %v", kinds, want)
 	}
 }
+
+// pipelock's response findings show as WARN / STRIP with their rule, not
+// as an ALLOW.
+func TestHumanResponseFindings(t *testing.T) {
+	for _, dec := range []string{"warn", "strip"} {
+		e := Event{Time: time.Now(), Daemon: "pipelock", Kind: KindRequest, Decision: dec, Method: "GET", Host: "docs.example.com",
+			Rule: "inject.override", Reason: "prompt injection in the response"}
+		var b bytes.Buffer
+		if err := Human(&b, e); err != nil {
+			t.Fatal(err)
+		}
+		if out := strings.Join(strings.Fields(b.String()), " "); !strings.Contains(out, "pipelock "+strings.ToUpper(dec)+" GET docs.example.com rule=inject.override") {
+			t.Errorf("%s: %q", dec, out)
+		}
+	}
+}

@@ -60,6 +60,9 @@ func Human(w io.Writer, e Event) error {
 			verdict = "BLOCK"
 		case e.Decision == "error":
 			verdict = "ERROR"
+		case e.Decision == "warn", e.Decision == "strip":
+			// pipelock's response scan: prompt injection passed or stripped
+			verdict = strings.ToUpper(e.Decision)
 		}
 		fmt.Fprintf(&b, "  %-5s", verdict)
 		target := e.Host
