@@ -97,7 +97,7 @@ var credRules = []credRule{
 	{id: "dlp.stripe", desc: "Stripe restricted key", prefix: "rk_live_", tail: tAlnumU, minTail: 10},
 	{id: "dlp.stripe", desc: "Stripe restricted test key", prefix: "rk_test_", tail: tAlnumU, minTail: 10},
 	{id: "dlp.stripe", desc: "Stripe webhook secret", prefix: "whsec_", tail: tAlnum, minTail: 20},
-	{id: "dlp.google", desc: "Google API key", prefix: "AIza", tail: tAlnumUD, minTail: 30},
+	{id: "dlp.google", desc: "Google API key", prefix: "AIza", match: matchGoogleKey},
 	{id: "dlp.google", desc: "Google OAuth client secret", prefix: "GOCSPX-", tail: tAlnumUD, minTail: 20},
 	{id: "dlp.google", desc: "Google OAuth token", prefix: "ya29.", tail: tAlnumUD, minTail: 30},
 	{id: "dlp.sendgrid", desc: "SendGrid API key", prefix: "SG.", match: matchSendGrid},
@@ -207,6 +207,19 @@ func matchOpenAIMarker(b []byte, i int) bool {
 		back++
 	}
 	return back >= 8 && runLen(b, i+8, tAlnumUD) >= 8
+}
+
+// AIza + 35 (here 30 to 60): a Google API key standing as its own token.
+// "AIza" is four base64 characters, so a long random base64 run (an image,
+// an archive upload) holds one followed by 30 more token characters about
+// twice per 100 MB; a real key is never glued to the characters before it
+// and never runs on for hundreds more.
+func matchGoogleKey(b []byte, i int) bool {
+	if i > 0 && tAlnumUD[b[i-1]] {
+		return false
+	}
+	n := runLen(b, i+4, tAlnumUD)
+	return n >= 30 && n <= 60
 }
 
 // SK + 32 hex: Twilio API key sids.

@@ -94,13 +94,14 @@ func (in *Inspector) checkData(b []byte, where string) *Verdict {
 		numPlus bool     // the group started with '+'
 		numFmt  bool     // phone punctuation: parentheses or two separators
 		numSeps int
-		numDot  bool  // a '.' joined groups: a decimal or a phone, not a card
-		numMinG int   // the shortest group
+		numDot  bool     // a '.' joined groups: a decimal or a phone, not a card
+		groups  [8]uint8 // the group lengths (cards: 4-4-4-4, 4-6-5, ...)
+		ng      int
 		words   []int // BIP-39 word indices in a row
 		phones  map[string]bool
 	)
 	flushNum := func() *Verdict {
-		if nd >= 13 && nd <= 19 && fin && !numDot && numMinG >= 3 && issuer(num[:nd]) && luhn(num[:nd]) {
+		if nd >= 13 && nd <= 19 && fin && !numDot && cardGrouping(groups[:min(ng, len(groups))], ng) && issuer(num[:nd]) && luhn(num[:nd]) {
 			return &Verdict{Rule: RuleCard, Reason: "payment card number (Luhn-valid) in " + where}
 		}
 		if pii && (numPlus && nd >= 10 && nd <= 15 || !numPlus && nd == 10 && (numFmt || numSeps == 2) && num[0] >= 2 && num[3] >= 2) {
@@ -109,7 +110,7 @@ func (in *Inspector) checkData(b []byte, where string) *Verdict {
 			}
 			phones[string(num[:nd])] = true
 		}
-		nd, numSep, numPlus, numFmt, numSeps, numDot, numMinG = 0, 0, false, false, 0, false, 0
+		nd, numSep, numPlus, numFmt, numSeps, numDot, ng = 0, 0, false, false, 0, false, 0
 		return nil
 	}
 	for i := 0; i < len(b); {
@@ -155,9 +156,10 @@ func (in *Inspector) checkData(b []byte, where string) *Verdict {
 				}
 				numSeps++
 			}
-			if numMinG == 0 || len(tok) < numMinG {
-				numMinG = len(tok)
+			if ng < len(groups) {
+				groups[ng] = uint8(min(len(tok), 255))
 			}
+			ng++
 			for _, d := range tok {
 				if nd < len(num) {
 					num[nd] = d - '0'
@@ -263,6 +265,33 @@ func cryptoToken(tok []byte) (rule, what string) {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 func isAlnum(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// cardGrouping reports whether digit groups are laid out the way card
+// numbers are printed: one run, groups of four (the last may be shorter:
+// a 13- or 19-digit number), Amex's 4-6-5, Diners' 4-6-4 or Visa-13's
+// 4-3-3-3. Other layouts of 13-19 digits are not cards: the 8-4-4 head of
+// a UUID whose next group has a letter, dates and times, version numbers,
+// which otherwise pass issuer and Luhn one time in ten.
+func cardGrouping(g []uint8, n int) bool {
+	if n == 1 {
+		return true
+	}
+	if n > len(g) {
+		return false
+	}
+	switch {
+	case n == 3 && g[0] == 4 && g[1] == 6 && (g[2] == 5 || g[2] == 4):
+		return true
+	case n == 4 && g[0] == 4 && g[1] == 3 && g[2] == 3 && g[3] == 3:
+		return true
+	}
+	for i := range n - 1 {
+		if g[i] != 4 {
+			return false
+		}
+	}
+	return g[n-1] >= 1 && g[n-1] <= 4
+}
 
 // issuer: the number starts like a card of a major network and has one of
 // its lengths.

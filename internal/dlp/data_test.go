@@ -123,3 +123,43 @@ func numbered(p string) string {
 	}
 	return b.String()
 }
+
+// Card numbers are caught in the layouts cards are printed in, and a
+// Luhn-valid run of digits in another layout (a UUID's 8-4-4 head, which
+// a 100 MB body of UUIDs hit by chance) is not a card.
+func TestCardGrouping(t *testing.T) {
+	in := inspector(t)
+	g := secrettest.New(72)
+	card := func(n int) string { // a Luhn- and issuer-valid number of n digits
+		for {
+			if c := g.Card(""); len(c) == n {
+				return c
+			}
+		}
+	}
+	layout := func(d string, sizes ...int) string {
+		var parts []string
+		for _, n := range sizes {
+			parts, d = append(parts, d[:n]), d[n:]
+		}
+		return strings.Join(parts, "-")
+	}
+	for _, tc := range []struct {
+		name string
+		s    string
+		want bool
+	}{
+		{"4-4-4-4", layout(card(16), 4, 4, 4, 4), true},
+		{"4-6-5 amex", layout(card(15), 4, 6, 5), true},
+		{"4-3-3-3 visa13", layout(card(13), 4, 3, 3, 3), true},
+		{"4-4-4-1 visa13", layout(card(13), 4, 4, 4, 1), true},
+		{"uuid head 8-4-4", layout(card(16), 8, 4, 4) + "-a" + g.Str("0123456789abcdef", 3) + "-" + g.Str("0123456789abcdef", 12), false},
+		{"8-8", layout(card(16), 8, 8), false},
+		{"2-2-4-8", layout(card(16), 2, 2, 4, 8), false},
+	} {
+		v := in.CheckBody("text/plain", []byte("id "+tc.s+"\n"))
+		if got := v != nil && v.Rule == dlp.RuleCard; got != tc.want {
+			t.Errorf("%s %q: card=%v, want %v (%v)", tc.name, tc.s, got, tc.want, v)
+		}
+	}
+}

@@ -299,3 +299,28 @@ func mustScannerT(t testing.TB) *secretscan.Scanner {
 	}
 	return sc
 }
+
+// A Google key stands as its own token; "AIza" and 30 token characters
+// inside a long random base64 run (an image upload) are chance, not a key:
+// 100 MB of random base64 held about six of them.
+func TestGoogleKeyBoundaries(t *testing.T) {
+	in := inspector(t)
+	g := secrettest.New(43)
+	const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	key := "AI" + "za" + g.Str(alnum, 35)
+	for _, tc := range []struct {
+		name, s string
+		want bool
+	}{
+		{"alone", key, true},
+		{"in JSON", `{"key":"` + key + `"}`, true},
+		{"in a URL path", "https://maps.example/api/" + key + "/tile", true},
+		{"glued inside a base64 run", g.Str(alnum, 200) + key + g.Str(alnum, 200), false},
+		{"run on far past a key's length", key + g.Str(alnum, 40), false},
+	} {
+		v := in.CheckBody("text/plain", []byte(tc.s))
+		if got := v != nil && v.Rule == "dlp.google"; got != tc.want {
+			t.Errorf("%s: dlp.google=%v, want %v (%v)", tc.name, got, tc.want, v)
+		}
+	}
+}
