@@ -229,7 +229,14 @@ func Reload(ctx context.Context, k *kubectl.Client, m *state.Metadata, sd layout
 		if err != nil {
 			return err
 		}
-		if _, err := k.Output(ctx, nil, "-n", ns, "patch", "configmap", c[0], "--type=merge", "--field-manager="+kubectl.FieldManager, "-p", string(patch)); err != nil {
+		_, err = k.Output(ctx, nil, "-n", ns, "patch", "configmap", c[0], "--type=merge", "--field-manager="+kubectl.FieldManager, "-p", string(patch))
+		var ke *kubectl.Error
+		if errors.As(err, &ke) && ke.NotFound {
+			// The state dir has the file for every bottle; the cluster
+			// has the ConfigMap only when the daemon runs.
+			continue
+		}
+		if err != nil {
 			return err
 		}
 		waits = append(waits, want{c[3], string(data)})
