@@ -339,3 +339,36 @@ func TestSuperviseQueueK8s(t *testing.T) {
 		t.Errorf("after the approval the firewall still refuses %s", host)
 	}
 }
+
+// TestCleanupK8s: cleanup --backend k8s finds a bottle's namespace by
+// label, stops it through its teardown (logs saved) and removes its state
+// dir; a second cleanup finds nothing.
+func TestCleanupK8s(t *testing.T) {
+	c, ctx := k8sSetup(t, k8stest.TierNode, 10*time.Minute)
+	home := t.TempDir()
+	t.Setenv("CLAUDE_BOTTLE_HOME", home)
+	t.Chdir(t.TempDir())
+	os.MkdirAll(filepath.Join(home, "bottles"), 0o755)
+	os.MkdirAll(filepath.Join(home, "agents"), 0o755)
+	os.WriteFile(filepath.Join(home, "bottles", "cl.md"), []byte("---\nimage: "+images.AgentTest+"\n---\n"), 0o644)
+	os.WriteFile(filepath.Join(home, "agents", "cl.md"), []byte("---\nbottle: cl\n---\n"), 0o644)
+	slug := fmt.Sprintf("cl-%05d", time.Now().UnixNano()%100000)
+	ns := layout.ProjectName(slug)
+	t.Cleanup(func() { _, _ = c.Run(context.Background(), nil, "delete", "namespace", ns, "--ignore-not-found", "--wait=false") })
+	if _, e, err := run(t, "start", "--detach", "cl", "--slug", slug); err != nil {
+		t.Fatalf("start: %v\n%s", err, e)
+	}
+	out, e, err := run(t, "cleanup", "--yes", slug)
+	if err != nil || !strings.Contains(out, "namespace "+ns) || !strings.Contains(out, "removed 1 cluster objects and 1 state dirs") {
+		t.Fatalf("cleanup: %v\n%s\n%s", err, out, e)
+	}
+	if got, _ := c.Run(ctx, nil, "get", "namespace", ns, "--ignore-not-found", "-o", "name"); strings.TrimSpace(got) != "" {
+		t.Errorf("namespace %s is still there after cleanup", ns)
+	}
+	if _, err := os.Stat(filepath.Join(home, "state", slug)); !os.IsNotExist(err) {
+		t.Errorf("the state dir is still there: %v", err)
+	}
+	if _, _, err := run(t, "cleanup", "--yes", slug); err == nil || !strings.Contains(err.Error(), "nothing to clean up") {
+		t.Errorf("a second cleanup: %v", err)
+	}
+}
