@@ -354,7 +354,9 @@ func TestCleanupK8s(t *testing.T) {
 	os.WriteFile(filepath.Join(home, "agents", "cl.md"), []byte("---\nbottle: cl\n---\n"), 0o644)
 	slug := fmt.Sprintf("cl-%05d", time.Now().UnixNano()%100000)
 	ns := layout.ProjectName(slug)
-	t.Cleanup(func() { _, _ = c.Run(context.Background(), nil, "delete", "namespace", ns, "--ignore-not-found", "--wait=false") })
+	t.Cleanup(func() {
+		_, _ = c.Run(context.Background(), nil, "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
+	})
 	if _, e, err := run(t, "start", "--detach", "cl", "--slug", slug); err != nil {
 		t.Fatalf("start: %v\n%s", err, e)
 	}
