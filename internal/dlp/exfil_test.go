@@ -310,7 +310,7 @@ func TestGoogleKeyBoundaries(t *testing.T) {
 	key := "AI" + "za" + g.Str(alnum, 35)
 	for _, tc := range []struct {
 		name, s string
-		want bool
+		want    bool
 	}{
 		{"alone", key, true},
 		{"in JSON", `{"key":"` + key + `"}`, true},
