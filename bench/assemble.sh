@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 {
   cat bench/summary.md
-  for part in egress pipelock upload responses gitgate supervise sidecars bottles run escape binaries logs k8s-bottles; do
+  for part in egress pipelock upload responses gitgate supervise sidecars bottles run escape binaries logs k8s k8s-bottles; do
     anchor=$part
     [ "$part" = gitgate ] && anchor=git-gate
     printf '\n<a id="%s"></a>\n\n' "$anchor"
