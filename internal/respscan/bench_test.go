@@ -1,0 +1,86 @@
+package respscan
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// docsHTML is about 1 MB of documentation HTML of the shape pipelock's
+// BenchmarkResponseDownload serves: prose, code, comments, links and the
+// words the rules start from, none of it an attack.
+func docsHTML() []byte {
+	r := rand.New(rand.NewPCG(1, 2))
+	filler := []string{
+		"The build now caches module downloads between runs.",
+		"Configuration lives in config.yaml next to the binary.",
+		"Use the --verbose flag to see every request the client sends.",
+		"Our team reviewed the design with the maintainers last week.",
+		"Results are sorted by date, newest first, and paginated.",
+		"Install the package with your system's package manager.",
+		"The API returns JSON objects with an id and a name.",
+		"See the reference section for every option and its default.",
+		"This release drops support for the legacy configuration format.",
+		"Questions are welcome on the forum or in the issue tracker.",
+	}
+	extra := []string{
+		"Follow the instructions in the install guide; the system service starts on boot.",
+		"The model field names the language model the agent calls; developers set it in agent.yaml.",
+		"Set ignore_errors to skip a failed step; previous versions ignored it.",
+		`<a href="https://example.com/docs/config?tab=yaml#model">configuration reference</a> and <code>run --dry-run</code>.`,
+		"<pre><code>func main() {\n\tif err := run(os.Args); err != nil {\n\t\tlog.Fatal(err)\n\t}\n}</code></pre>",
+		"The assistant panel shows the admin settings; see the developer notes for the operator role.",
+	}
+	pick := func(xs []string) string { return xs[r.IntN(len(xs))] }
+	var b strings.Builder
+	b.WriteString("<!doctype html><html><head><title>Docs</title><!-- Google Tag Manager --></head><body>\n")
+	for b.Len() < 1_000_000 {
+		fmt.Fprintf(&b, "<h2>Section %d</h2>\n<p>%s %s %s %s</p>\n<p>%s</p>\n", r.IntN(1000), pick(filler), pick(filler), pick(extra), pick(filler), pick(extra))
+	}
+	b.WriteString("</body></html>\n")
+	return []byte(b.String())
+}
+
+// BenchmarkScanDocs scans 64 KiB windows of docsHTML (what a Reader
+// hands Scan on a long text download).
+func BenchmarkScanDocs(b *testing.B) {
+	s := mustNew(b)
+	page := docsHTML()
+	var wins [][]byte
+	for i := 0; i+scanMin <= len(page); i += scanMin {
+		wins = append(wins, page[i:i+scanMin])
+	}
+	for _, w := range wins {
+		if f := s.Scan(w); len(f) != 0 {
+			b.Fatalf("flagged: %v", f)
+		}
+	}
+	b.SetBytes(scanMin)
+	i := 0
+	for b.Loop() {
+		s.Scan(wins[i%len(wins)])
+		i++
+	}
+}
+
+// BenchmarkReaderDocs streams 8 MB of docsHTML through a Reader in each
+// mode (the window, overlap and hold-back costs on top of Scan).
+func BenchmarkReaderDocs(b *testing.B) {
+	s := mustNew(b)
+	page := bytes.Repeat(docsHTML(), 8)
+	for _, m := range []Mode{Warn, Strip, Block} {
+		b.Run(string(m), func(b *testing.B) {
+			b.SetBytes(int64(len(page)))
+			for b.Loop() {
+				r := s.NewReader(io.NopCloser(bytes.NewReader(page)), Options{Mode: m})
+				n, err := io.Copy(io.Discard, r)
+				if err != nil || n != int64(len(page)) {
+					b.Fatalf("read %d of %d: %v", n, len(page), err)
+				}
+			}
+		})
+	}
+}
