@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Kinds are the rule kinds, each rule named "inject.<kind>". A bottle
@@ -128,7 +129,12 @@ func (s *Scanner) Scan(b []byte) []Finding {
 		return nil
 	}
 	var out []Finding
-	low := lowerASCII(b)
+	// The lower-cased view is scratch: no finding points into it, so its
+	// buffer is reused across windows instead of a new 64 KiB per Scan.
+	bp := lowBufs.Get().(*[]byte)
+	defer lowBufs.Put(bp)
+	low := lowerInto((*bp)[:0], b)
+	*bp = low
 	out = s.scanView(out, b, low, nil)
 	// Decoded view: HTML entities and JSON escapes undone, invisible
 	// characters dropped. Matches only it has are mapped back to b; one
@@ -759,8 +765,19 @@ func excerpt(b []byte) string {
 // lowerASCII lower-cases ASCII letters only, so offsets are unchanged.
 // Eight bytes at a time (SWAR): the copy runs over every byte of every
 // scanned body.
-func lowerASCII(b []byte) []byte {
-	o := make([]byte, len(b))
+func lowerASCII(b []byte) []byte { return lowerInto(nil, b) }
+
+// lowBufs holds the buffers of Scan's lower-cased views.
+var lowBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// lowerInto is lowerASCII into dst's storage when it is large enough.
+func lowerInto(dst, b []byte) []byte {
+	o := dst[:0]
+	if cap(o) >= len(b) {
+		o = o[:len(b)]
+	} else {
+		o = make([]byte, len(b))
+	}
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
 		v := binary.LittleEndian.Uint64(b[i:])
