@@ -12,8 +12,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -405,75 +403,12 @@ func TestResponseCorpus(t *testing.T) {
 	tr := &http.Transport{Proxy: http.ProxyURL(pu), TLSClientConfig: &tls.Config{RootCAs: r.caPool}}
 	defer tr.CloseIdleConnections()
 	r.client = &http.Client{Transport: tr, Timeout: 20 * time.Second}
-	type tally struct{ mal, malHit, ben, benHit int }
-	by := map[string]*tally{}
-	var missed, falsePos []string
+	gate := newCorpusGate("flagged")
 	for i, c := range cases {
 		hit, why := fetchRespCase(t, r, i)
-		for _, k := range []string{"class " + c.class, "wire " + c.wire, "all"} {
-			tl := by[k]
-			if tl == nil {
-				tl = &tally{}
-				by[k] = tl
-			}
-			if c.malicious {
-				tl.mal++
-				if hit {
-					tl.malHit++
-				}
-			} else {
-				tl.ben++
-				if hit {
-					tl.benHit++
-				}
-			}
-		}
-		if c.malicious && !hit {
-			missed = append(missed, c.name)
-		}
-		if !c.malicious && hit {
-			falsePos = append(falsePos, c.name+" ("+why+")")
-		}
+		gate.add(c.name, c.malicious, hit, why, "class "+c.class, "wire "+c.wire)
 	}
-	pct := func(a, b int) float64 {
-		if b == 0 {
-			return 0
-		}
-		return 100 * float64(a) / float64(b)
-	}
-	keys := make([]string, 0, len(by))
-	for k := range by {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var tbl strings.Builder
-	tbl.WriteString("| group | malicious | flagged | benign | flagged |\n|---|---|---|---|---|\n")
-	for _, k := range keys {
-		tl := by[k]
-		fmt.Fprintf(&tbl, "| %s | %d | %.1f%% | %d | %.1f%% |\n", k, tl.mal, pct(tl.malHit, tl.mal), tl.ben, pct(tl.benHit, tl.ben))
-	}
-	t.Logf("response corpus: %d cases\n%s", len(cases), tbl.String())
-	if len(missed) > 0 {
-		t.Logf("missed: %v", missed)
-	}
-	if len(falsePos) > 0 {
-		t.Logf("false positives: %v", falsePos)
-	}
-	if out := os.Getenv("PIPELOCK_RESPONSE_CORPUS_OUT"); out != "" {
-		_ = os.WriteFile(out, []byte(tbl.String()), 0o644)
-	}
-	if len(cases) < 1500 {
-		t.Fatalf("response corpus has %d cases, want at least 1500", len(cases))
-	}
-	for _, k := range keys {
-		tl := by[k]
-		if tl.mal > 0 && pct(tl.malHit, tl.mal) < 99 {
-			t.Errorf("%s: attacks flagged %.1f%% < 99%%", k, pct(tl.malHit, tl.mal))
-		}
-		if tl.ben > 0 && pct(tl.benHit, tl.ben) > 1 {
-			t.Errorf("%s: look-alikes flagged %.1f%% > 1%%", k, pct(tl.benHit, tl.ben))
-		}
-	}
+	gate.check(t, "response corpus", 1500, "PIPELOCK_RESPONSE_CORPUS_OUT")
 }
 
 // serveRespCase answers /case/<i> with case i, on its wire.

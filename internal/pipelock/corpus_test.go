@@ -10,7 +10,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -277,79 +276,12 @@ func TestCorpus(t *testing.T) {
 		cfg: sidecarconfig.Pipelock{Allowlist: []string{"localhost", "*.wild.test"}, KnownSecretEnv: []string{"PIPELOCK_SECRET_0"}},
 		env: map[string]string{"PIPELOCK_SECRET_0": corpusKnown},
 	})
-	type tally struct{ mal, malBlocked, ben, benBlocked int }
-	by := map[string]*tally{}
-	var missed, falsePos []string
+	gate := newCorpusGate("blocked")
 	for _, c := range cases {
 		blocked, why := runCase(t, r, c)
-		for _, k := range []string{"place " + c.place, "class " + c.class, "all"} {
-			tl := by[k]
-			if tl == nil {
-				tl = &tally{}
-				by[k] = tl
-			}
-			if c.malicious {
-				tl.mal++
-				if blocked {
-					tl.malBlocked++
-				}
-			} else {
-				tl.ben++
-				if blocked {
-					tl.benBlocked++
-				}
-			}
-		}
-		if c.malicious && !blocked {
-			missed = append(missed, c.name)
-		}
-		if !c.malicious && blocked {
-			falsePos = append(falsePos, c.name+" ("+why+")")
-		}
+		gate.add(c.name, c.malicious, blocked, why, "place "+c.place, "class "+c.class)
 	}
-	pct := func(a, b int) float64 {
-		if b == 0 {
-			return 0
-		}
-		return 100 * float64(a) / float64(b)
-	}
-	keys := make([]string, 0, len(by))
-	for k := range by {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var tbl strings.Builder
-	tbl.WriteString("| group | malicious | blocked | benign | blocked |\n|---|---|---|---|---|\n")
-	for _, k := range keys {
-		tl := by[k]
-		fmt.Fprintf(&tbl, "| %s | %d | %.1f%% | %d | %.1f%% |\n", k, tl.mal, pct(tl.malBlocked, tl.mal), tl.ben, pct(tl.benBlocked, tl.ben))
-	}
-	t.Logf("corpus: %d cases\n%s", len(cases), tbl.String())
-	if len(missed) > 0 {
-		t.Logf("missed: %v", missed)
-	}
-	if len(falsePos) > 0 {
-		t.Logf("false positives: %v", falsePos)
-	}
-	if out := os.Getenv("PIPELOCK_CORPUS_OUT"); out != "" {
-		_ = os.WriteFile(out, []byte(tbl.String()), 0o644)
-	}
-	if len(cases) < 1000 {
-		t.Fatalf("corpus has %d cases, want at least 1000", len(cases))
-	}
-	for _, k := range keys {
-		tl := by[k]
-		if tl.mal > 0 {
-			if p := pct(tl.malBlocked, tl.mal); p < 99 {
-				t.Errorf("%s: malicious blocked %.1f%% < 99%%", k, p)
-			}
-		}
-		if tl.ben > 0 {
-			if p := pct(tl.benBlocked, tl.ben); p > 1 {
-				t.Errorf("%s: benign blocked %.1f%% > 1%%", k, p)
-			}
-		}
-	}
+	gate.check(t, "corpus", 1000, "PIPELOCK_CORPUS_OUT")
 }
 
 // runCase sends one case and reports whether it was blocked (and why).
