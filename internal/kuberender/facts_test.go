@@ -1,6 +1,7 @@
 package kuberender
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -166,7 +167,8 @@ func sameSet(a, b []string) bool {
 // its env, and a way to the test upstream pods; real bottles none of it.
 func TestTestUpstream(t *testing.T) {
 	p := plantest.Plan(t, plantest.Combo{Routes: true, Bundle: true})
-	p.TestUpstream = &plan.TestUpstream{CAFile: "/tmp/up/ca.crt", AllowPrivate: []string{"10.244.0.0/24"}}
+	p.TestUpstream = &plan.TestUpstream{CAFile: "/tmp/up/ca.crt", AllowPrivate: []string{"10.244.0.0/24"},
+		Hosts: map[string]string{"c.up.test": "10.244.0.8", "b.up.test": "10.244.0.7", "a.up.test": "10.244.0.7"}}
 	objs, out := render(t, p, Inputs{TestUpstreamCA: []byte("PEM")})
 	sp, _ := pods(objs)
 	c := sp.Spec.Containers[0]
@@ -190,6 +192,16 @@ func TestTestUpstream(t *testing.T) {
 			r.To[0].NamespaceSelector != nil && len(r.To[0].NamespaceSelector.MatchLabels) == 0
 	}) {
 		t.Errorf("sidecars-egress has no rule to the test upstream pods: %+v", eg.Spec.Egress)
+	}
+	// The upstream's names resolve in the sidecars Pod only, grouped by
+	// address and sorted by name; the agent gets none of them.
+	if got := sp.Spec.HostAliases[1:]; len(got) != 2 || got[0].IP != "10.244.0.7" || !slices.Equal(got[0].Hostnames, []string{"a.up.test", "b.up.test"}) ||
+		got[1].IP != "10.244.0.8" || !slices.Equal(got[1].Hostnames, []string{"c.up.test"}) {
+		t.Errorf("sidecars hostAliases for the upstream: %+v", got)
+	}
+	objs, _ = render(t, p, Inputs{SidecarsIP: "10.244.0.9"})
+	if _, ap := pods(objs); strings.Contains(fmt.Sprint(ap.Spec.HostAliases), "up.test") {
+		t.Errorf("the agent Pod resolves the upstream: %+v", ap.Spec.HostAliases)
 	}
 	_, real := render(t, plantest.Plan(t, plantest.Combo{Routes: true, Bundle: true}), Inputs{})
 	for _, s := range []string{"PIPELOCK_ALLOW_PRIVATE_UPSTREAM", TestUpstreamCA, RoleTestUpstream, "SSL_CERT_FILE=/etc/claude-bottle"} {

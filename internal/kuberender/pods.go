@@ -2,6 +2,8 @@ package kuberender
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -197,6 +199,11 @@ func podSecurity(uid int64) *corev1.PodSecurityContext {
 // daemons.
 const terminationGrace int64 = 10
 
+// agentGrace is the agent Pod's: nothing in it saves state on SIGTERM
+// (claude runs under exec, which ends with the Pod), so a stop need not
+// wait out the sidecars' grace.
+const agentGrace int64 = 1
+
 // probe is the init's health command, as compose's healthcheck runs it.
 func probe(period, failures int32) *corev1.Probe {
 	return &corev1.Probe{
@@ -275,24 +282,32 @@ func (r *renderer) sidecarsPod() *corev1.Pod {
 // sidecarsHostAliases: the daemons reach each other by their names (egress
 // dials pipelock by its long name), which on Docker resolve to the bundle
 // itself; here they are this Pod's loopback. Then the gate's extra_hosts,
-// one entry per address in first-seen order.
+// one entry per address in first-seen order, then the test upstream's
+// names (by name: a map has no order of its own).
 func (r *renderer) sidecarsHostAliases() []corev1.HostAlias {
 	out := []corev1.HostAlias{{IP: "127.0.0.1", Hostnames: names(r.p)}}
-	if !r.p.Has(layout.DaemonGitGate) {
-		return out
-	}
 	at := map[string]int{}
-	for _, g := range r.p.Bottle.Git {
-		for _, h := range g.ExtraHosts {
-			i, ok := at[h.IP]
-			if !ok {
-				i = len(out)
-				at[h.IP] = i
-				out = append(out, corev1.HostAlias{IP: h.IP})
+	add := func(ip, host string) {
+		i, ok := at[ip]
+		if !ok {
+			i = len(out)
+			at[ip] = i
+			out = append(out, corev1.HostAlias{IP: ip})
+		}
+		if !contains(out[i].Hostnames, host) {
+			out[i].Hostnames = append(out[i].Hostnames, host)
+		}
+	}
+	if r.p.Has(layout.DaemonGitGate) {
+		for _, g := range r.p.Bottle.Git {
+			for _, h := range g.ExtraHosts {
+				add(h.IP, h.Host)
 			}
-			if !contains(out[i].Hostnames, h.Host) {
-				out[i].Hostnames = append(out[i].Hostnames, h.Host)
-			}
+		}
+	}
+	if tu := r.p.TestUpstream; tu != nil {
+		for _, host := range slices.Sorted(maps.Keys(tu.Hosts)) {
+			add(tu.Hosts[host], host)
 		}
 	}
 	return out
@@ -367,7 +382,7 @@ func (r *renderer) agentPod() *corev1.Pod {
 		// behind, and `sleep infinity` ends on SIGTERM.
 		ShareProcessNamespace:         ptr(true),
 		RestartPolicy:                 corev1.RestartPolicyNever,
-		TerminationGracePeriodSeconds: ptr(terminationGrace),
+		TerminationGracePeriodSeconds: ptr(agentGrace),
 		SecurityContext:               podSecurity(AgentUID),
 		// No resolver at all (Docker's CVE-2024-29018 concern, and here
 		// cluster DNS would answer for every Service in the cluster): the

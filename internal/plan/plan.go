@@ -72,6 +72,11 @@ type TestUpstream struct {
 	CAFile string
 	// AllowPrivate lists CIDRs exempt from pipelock's SSRF guard.
 	AllowPrivate []string
+	// Hosts maps upstream names to addresses for the sidecars to resolve
+	// where there is no shared network to alias them on: on a cluster
+	// they become the sidecars Pod's hostAliases. Docker gives the
+	// upstream container network aliases instead and leaves this empty.
+	Hosts map[string]string
 }
 
 // Plan is everything a backend needs to bring a bottle up.
