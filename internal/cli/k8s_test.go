@@ -2,7 +2,10 @@ package cli
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,21 +13,28 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/claude-bottle/claude-bottle/internal/dashboard"
+	"github.com/claude-bottle/claude-bottle/internal/demo/upstream"
 	"github.com/claude-bottle/claude-bottle/internal/images"
 	"github.com/claude-bottle/claude-bottle/internal/k8stest"
 	"github.com/claude-bottle/claude-bottle/internal/kubectl"
+	"github.com/claude-bottle/claude-bottle/internal/kuberender"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
+	"github.com/claude-bottle/claude-bottle/internal/plan"
+	"github.com/claude-bottle/claude-bottle/internal/testca"
 )
 
 // k8sSetup is dockerSetup for the cluster tests: the node tier runs, the
 // images are built on the engine and imported into the cluster's
 // containerd, and the CLI's kubectl and kubeconfig are the cluster's.
-func k8sSetup(t *testing.T, tier string, timeout time.Duration) (*k8stest.Cluster, context.Context) {
+func k8sSetup(t *testing.T, tier string, timeout time.Duration, extra ...string) (*k8stest.Cluster, context.Context) {
 	t.Helper()
 	c := k8stest.Require(t, tier)
-	ctx := dockerSetup(t, timeout)
-	c.ImportImages(t, images.Sidecars, images.AgentTest)
+	imgs := append([]string{images.Sidecars, images.AgentTest}, extra...)
+	ctx := dockerSetup(t, timeout, imgs...)
+	c.ImportImages(t, imgs...)
 	t.Setenv(kubectl.EnvKubectl, c.Kubectl)
 	t.Setenv("KUBECONFIG", c.Kubeconfig)
 	t.Setenv("CLAUDE_BOTTLE_BACKEND", "k8s")
@@ -188,17 +198,91 @@ spec:
 `)
 }
 
+// Names the k8s test upstream answers to: one on the bottle's allowlist,
+// one not (it resolves in the sidecars Pod too, so only the allowlist
+// stops it), and the token its API wants.
+const (
+	upAllowed = "up.allowed.test"
+	upBlocked = "up.blocked.test"
+	upToken   = "k8s-upstream-token-qwertyuiop"
+	upPort    = "8443" // a non-root pod cannot bind 443 on containerd 1.6
+)
+
+// startUpstream runs the demo's fake upstream (claude-bottle-testupstream)
+// in its own namespace, labelled as the test upstream the sidecars-egress
+// policy admits, serving HTTPS for upAllowed and upBlocked with a leaf of
+// a fresh internal/testca CA. It returns the Pod's IP and the CA file.
+func startUpstream(t *testing.T, ctx context.Context, c *k8stest.Cluster) (ns, ip, caFile string) {
+	t.Helper()
+	ns = c.Namespace(t, "escape-upstream")
+	c.Must(t, ctx, nil, "label", "namespace", ns, layout.LabelRole+"="+kuberender.RoleTestUpstream)
+	ca := testca.New(t, "claude-bottle k8s test upstream")
+	leaf, key := ca.LeafPEM(t, upAllowed, upBlocked)
+	hostKey, authorized := sshKeyPair(t), sshKeyPair(t)
+	secret, _ := json.Marshal(map[string]any{
+		"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "upstream"},
+		"data": map[string][]byte{
+			upstream.TLSCert: leaf, upstream.TLSKey: key,
+			upstream.HostKey: hostKey.priv, upstream.AuthorizedKey: authorized.pub,
+		},
+	})
+	c.Apply(t, ctx, ns, secret)
+	c.Apply(t, ctx, ns, []byte(`apiVersion: v1
+kind: Pod
+metadata: {name: upstream, labels: {`+layout.LabelRole+`: `+kuberender.RoleTestUpstream+`}}
+spec:
+  automountServiceAccountToken: false
+  enableServiceLinks: false
+  securityContext: {runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000}
+  containers:
+  - name: main
+    image: `+images.UpstreamTest+`
+    imagePullPolicy: Never
+    command: [/usr/local/bin/claude-bottle-testupstream, -https, ":`+upPort+`", -ssh, ":2222", -repos, /srv/repos]
+    env: [{name: `+upstream.TokenEnv+`, value: `+upToken+`}]
+    readinessProbe: {tcpSocket: {port: `+upPort+`}, periodSeconds: 2}
+    securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+    volumeMounts:
+    - {name: keys, mountPath: /etc/demo-upstream, readOnly: true}
+    - {name: repos, mountPath: /srv/repos}
+  volumes:
+  - {name: keys, secret: {secretName: upstream, defaultMode: 0440}}
+  - {name: repos, emptyDir: {}}
+`))
+	ip = c.WaitReady(t, ns, "upstream", 2*time.Minute)
+	return ns, ip, ca.WriteCert(t, filepath.Join(t.TempDir(), "upstream-ca.crt"))
+}
+
+type sshKey struct{ pub, priv []byte }
+
+func sshKeyPair(t *testing.T) sshKey {
+	t.Helper()
+	pk, sk, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := ssh.NewPublicKey(pk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, err := ssh.MarshalPrivateKey(sk, "k8s test upstream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sshKey{pub: ssh.MarshalAuthorizedKey(sp), priv: pem.EncodeToMemory(blk)}
+}
+
 // TestEscapeK8s is the escape suite's network and credential attacks
 // against a bottle on the local cluster with NetworkPolicy enforced: the
 // agent's only way anywhere is its sidecars Pod's ports.
 func TestEscapeK8s(t *testing.T) {
-	c, ctx := k8sSetup(t, k8stest.TierNetpol, 15*time.Minute)
+	c, ctx := k8sSetup(t, k8stest.TierNetpol, 15*time.Minute, images.UpstreamTest)
 	home := t.TempDir()
 	t.Setenv("CLAUDE_BOTTLE_HOME", home)
 	t.Chdir(t.TempDir())
 	os.MkdirAll(filepath.Join(home, "bottles"), 0o755)
 	os.MkdirAll(filepath.Join(home, "agents"), 0o755)
-	os.WriteFile(filepath.Join(home, "bottles", "esc.md"), []byte("---\nimage: "+images.AgentTest+"\nenv:\n  FAKE_CLAUDE_NO_MODEL: \"1\"\n  ESC_SECRET: ${ESC_SECRET}\negress:\n  allowlist: [allowed.invalid]\n---\n"), 0o644)
+	os.WriteFile(filepath.Join(home, "bottles", "esc.md"), []byte("---\nimage: "+images.AgentTest+"\nenv:\n  FAKE_CLAUDE_NO_MODEL: \"1\"\n  ESC_SECRET: ${ESC_SECRET}\negress:\n  allowlist: [allowed.invalid, "+upAllowed+"]\n---\n"), 0o644)
 	os.WriteFile(filepath.Join(home, "agents", "esc.md"), []byte("---\nbottle: esc\n---\n"), 0o644)
 	t.Setenv("ESC_SECRET", "escape-secret-value-0123456789")
 
@@ -211,6 +295,20 @@ func TestEscapeK8s(t *testing.T) {
 	if out, err := c.Run(ctx, nil, "-n", other, "exec", "client", "--", "nc", "-z", "-w", "5", targetIP, "8080"); err != nil {
 		t.Fatalf("control: the target does not answer its neighbour: %v\n%s", err, out)
 	}
+
+	// The test upstream, and the control: a pod outside any bottle
+	// reaches it directly, so only the bottle's policy stops the agent.
+	upNS, upIP, upCA := startUpstream(t, ctx, c)
+	whoami := "curl -sS -m 20 -H 'Authorization: Bearer " + upToken + "' https://"
+	if out, err := c.Run(ctx, nil, "-n", other, "exec", "client", "--", "sh", "-c", whoami+upIP+":"+upPort+"/v1/whoami -k"); err != nil || !strings.Contains(out, `"user":"demo-agent"`) {
+		t.Fatalf("control: the upstream does not answer a pod beside the bottle: %v\n%s", err, out)
+	}
+	// The CLI's start, with the upstream wired in as the Docker escape
+	// suite wires its own (plan.Options.TestUpstream): pipelock trusts
+	// its CA, may dial its one address, resolves its names to it.
+	testUpstream = &plan.TestUpstream{CAFile: upCA, AllowPrivate: []string{upIP + "/32"},
+		Hosts: map[string]string{upAllowed: upIP, upBlocked: upIP}}
+	t.Cleanup(func() { testUpstream = nil })
 
 	slug := fmt.Sprintf("esc-%05d", time.Now().UnixNano()%100000)
 	ns := layout.ProjectName(slug)
@@ -225,7 +323,21 @@ func TestEscapeK8s(t *testing.T) {
 	if code, _, _ := run(t, "exec", slug, "--", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://not-allowed.invalid/"); strings.TrimSpace(code) != "403" {
 		t.Fatalf("the agent does not reach its firewall: %q", code)
 	}
+	// The allowed host through the sidecars: the upstream's own answer.
+	if out, e, err := run(t, "exec", slug, "--", "sh", "-c", whoami+upAllowed+":"+upPort+"/v1/whoami"); err != nil || !strings.Contains(out, `"user":"demo-agent"`) {
+		t.Errorf("the allowed upstream through the proxy: %v\n%s\n%s", err, out, e)
+	}
+	// The host off the allowlist through the sidecars: refused, and
+	// logs shows it, though it resolves to the same upstream.
+	if code, _, _ := run(t, "exec", slug, "--", "curl", "-s", "-m", "20", "-o", "/dev/null", "-w", "%{http_code}", "https://"+upBlocked+":"+upPort+"/v1/whoami"); strings.TrimSpace(code) != "403" && strings.TrimSpace(code) != "000" {
+		t.Errorf("%s through the proxy: HTTP %s", upBlocked, code)
+	}
+	if lg, e, err := run(t, "logs", "--blocked", slug); err != nil || !strings.Contains(lg, upBlocked) {
+		t.Errorf("logs --blocked lacks %s: %v\n%s\n%s", upBlocked, err, lg, e)
+	}
 	fails := []struct{ name, cmd string }{
+		{"the test upstream by its Pod IP, past the proxy", whoami + upIP + ":" + upPort + "/v1/whoami -k --noproxy '*' -m 5"},
+		{"the test upstream by its name, past the proxy", whoami + upAllowed + ":" + upPort + "/v1/whoami -k --noproxy '*' -m 5"},
 		{"direct egress to a public address", "curl --noproxy '*' -sS -m 5 http://93.184.216.34/"},
 		{"another namespace's pod", "nc -z -w 5 " + targetIP + " 8080"},
 		{"the node's kubelet 10.250.0.2:10250", "nc -z -w 5 10.250.0.2 10250"},
@@ -253,6 +365,12 @@ func TestEscapeK8s(t *testing.T) {
 	}
 	if lg, _, _ := run(t, "logs", "--blocked", slug); !strings.Contains(lg, "169.254.169.254") {
 		t.Errorf("the metadata request is not in logs --blocked:\n%s", lg)
+	}
+	// The upstream saw the allowed request (from the sidecars Pod: the
+	// only one its namespace admits from the bottle) and nothing for the
+	// refused name.
+	if lg := c.Must(t, ctx, nil, "-n", upNS, "logs", "upstream"); !strings.Contains(lg, `"host":"`+upAllowed) || strings.Contains(lg, upBlocked) {
+		t.Errorf("the upstream's log:\n%s", lg)
 	}
 	// The secret reached the agent (from its own Secret) and no sidecar
 	// Secret is referenced by the agent Pod.

@@ -243,6 +243,12 @@ func execCode(ctx context.Context, a launch.Agent, s engine.ExecSpec, argv []str
 	return -1, err
 }
 
+// testUpstream is plan.Options.TestUpstream for every bottle this process
+// starts. Only this package's cluster tests set it (the Docker escape
+// suite sets the option through launch.Launcher instead): the binary has
+// no flag for it, so a real bottle never trusts a test CA.
+var testUpstream *plan.TestUpstream
+
 var nonAlnum = regexp.MustCompile(`[^A-Za-z0-9]`)
 
 // hasConversation reports whether claude keeps a transcript for the
@@ -284,6 +290,7 @@ func prepareBottle(ctx context.Context, name, slug string, dryRun bool, w, stder
 		o.Runtime = b.runtime
 		// A cluster always runs the sidecars as one Pod (kuberender).
 		o.Bundle = o.Bundle || b.kube != nil
+		o.TestUpstream = testUpstream
 	})
 	if err != nil {
 		return nil, err
