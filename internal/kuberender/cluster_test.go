@@ -168,8 +168,15 @@ spec:
 	c.Must(t, ctx, rest, "apply", "--server-side", fieldManager, "-f", "-")
 	second := versions(t, ctx, c, ns)
 	for k, v := range first {
-		if second[k] != v {
-			t.Errorf("%s changed on an identical apply: generation/resourceVersion %v -> %v", k, v, second[k])
+		w := second[k]
+		if strings.HasPrefix(k, "Pod/") {
+			// On a cluster with a node the kubelet writes each Pod's
+			// status between the two applies, which moves its
+			// resourceVersion; only a spec change moves its generation.
+			v[1], w[1] = "", ""
+		}
+		if w != v {
+			t.Errorf("%s changed on an identical apply: generation/resourceVersion %v -> %v", k, v, w)
 		}
 	}
 
