@@ -200,24 +200,7 @@ func describeBottle(ctx context.Context, m *state.Metadata, sd layout.StateDir) 
 		}
 	}
 	evs, _ := activity.History(ctx, src)
-	for _, e := range evs {
-		switch e.Kind {
-		case activity.KindRequest:
-			if e.Blocked() {
-				info.Requests.Blocked++
-			} else if e.Decision == activity.Allow {
-				info.Requests.Allowed++
-			}
-		case activity.KindPush:
-			if e.Blocked() {
-				info.Pushes.Refused++
-			} else {
-				info.Pushes.Accepted++
-			}
-		case activity.KindRestart:
-			restarts[e.Daemon]++
-		}
-	}
+	tallyActivity(info, restarts, evs)
 	for _, d := range bottleDaemons(ctx, m, engErr == nil && running) {
 		di := daemonInfo{Name: d, Container: m.Containers[d], Restarts: restarts[d]}
 		if m.Bundle {
@@ -322,4 +305,27 @@ func printInfo(out io.Writer, in *bottleInfo) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\trestarts %d\n", c.Role, c.Name, st, up, c.Restarts)
 	}
 	tw.Flush()
+}
+
+// tallyActivity counts a bottle's history into info's request and push
+// counts and restarts (per daemon), the same for either backend.
+func tallyActivity(info *bottleInfo, restarts map[string]int, evs []activity.Event) {
+	for _, e := range evs {
+		switch e.Kind {
+		case activity.KindRequest:
+			if e.Blocked() {
+				info.Requests.Blocked++
+			} else if e.Decision == activity.Allow {
+				info.Requests.Allowed++
+			}
+		case activity.KindPush:
+			if e.Blocked() {
+				info.Pushes.Refused++
+			} else {
+				info.Pushes.Accepted++
+			}
+		case activity.KindRestart:
+			restarts[e.Daemon]++
+		}
+	}
 }

@@ -76,24 +76,7 @@ func describeKubeBottle(ctx context.Context, m *state.Metadata, sd layout.StateD
 	src, _ := kubeLogSource(ctx, m, sd)
 	evs, _ := activity.History(ctx, src)
 	restarts := map[string]int{}
-	for _, e := range evs {
-		switch e.Kind {
-		case activity.KindRequest:
-			if e.Blocked() {
-				info.Requests.Blocked++
-			} else if e.Decision == activity.Allow {
-				info.Requests.Allowed++
-			}
-		case activity.KindPush:
-			if e.Blocked() {
-				info.Pushes.Refused++
-			} else {
-				info.Pushes.Accepted++
-			}
-		case activity.KindRestart:
-			restarts[e.Daemon]++
-		}
-	}
+	tallyActivity(info, restarts, evs)
 	for _, d := range daemons {
 		di := daemonInfo{Name: d, Container: m.Containers["sidecars"], Restarts: restarts[d]}
 		switch {
