@@ -357,20 +357,12 @@ dev.claude-bottle.managed=true in every namespace of the cluster
 				fmt.Fprintln(out, "nothing to clean up")
 				return nil
 			}
+			var found []string
 			for _, r := range rs {
-				fmt.Fprintf(out, "  %s %s\n", r.Kind, r.Name)
+				found = append(found, r.Kind+" "+r.Name)
 			}
-			for _, d := range dead {
-				fmt.Fprintf(out, "  state dir %s\n", d)
-			}
-			if !yes {
-				ok, err := confirm(cmd.InOrStdin(), cmd.ErrOrStderr(), "Remove all of the above?")
-				if err != nil {
-					return err
-				}
-				if !ok {
-					return errors.New("nothing removed")
-				}
+			if err := confirmCleanup(cmd, found, dead, yes); err != nil {
+				return err
 			}
 			var errs []error
 			removed := len(rs)
@@ -508,4 +500,28 @@ when it does not.`,
 	c.Flags().BoolVar(&force, "force", false, "rebuild even when the inputs did not change")
 	c.Flags().BoolVar(&agent, "agent", false, "build the Claude Code agent image ("+images.Agent+"; needs the npm registry)")
 	return c
+}
+
+// confirmCleanup lists what cleanup found (one line each, then the dead
+// state dirs) and, unless yes, asks before anything is removed; either
+// backend's cleanup asks the same way.
+func confirmCleanup(cmd *cobra.Command, found, deadDirs []string, yes bool) error {
+	out := cmd.OutOrStdout()
+	for _, f := range found {
+		fmt.Fprintf(out, "  %s\n", f)
+	}
+	for _, d := range deadDirs {
+		fmt.Fprintf(out, "  state dir %s\n", d)
+	}
+	if yes {
+		return nil
+	}
+	ok, err := confirm(cmd.InOrStdin(), cmd.ErrOrStderr(), "Remove all of the above?")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("nothing removed")
+	}
+	return nil
 }

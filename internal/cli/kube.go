@@ -332,24 +332,19 @@ func kubeCleanup(cmd *cobra.Command, k *kubectl.Client, slugs []string, yes bool
 		fmt.Fprintln(out, "nothing to clean up")
 		return nil
 	}
+	var found, deadDirs []string
 	for _, l := range left {
 		if l.ns != "" {
-			fmt.Fprintf(out, "  %s %s/%s (bottle %s)\n", l.kind, l.ns, l.name, l.slug)
+			found = append(found, fmt.Sprintf("%s %s/%s (bottle %s)", l.kind, l.ns, l.name, l.slug))
 		} else {
-			fmt.Fprintf(out, "  %s %s (bottle %s)\n", l.kind, l.name, l.slug)
+			found = append(found, fmt.Sprintf("%s %s (bottle %s)", l.kind, l.name, l.slug))
 		}
 	}
 	for _, d := range dead {
-		fmt.Fprintf(out, "  state dir %s\n", d)
+		deadDirs = append(deadDirs, string(d))
 	}
-	if !yes {
-		ok, err := confirm(cmd.InOrStdin(), cmd.ErrOrStderr(), "Remove all of the above?")
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return errors.New("nothing removed")
-		}
+	if err := confirmCleanup(cmd, found, deadDirs, yes); err != nil {
+		return err
 	}
 	var errs []error
 	stopped := map[string]bool{}
