@@ -160,20 +160,7 @@ func describeBottle(ctx context.Context, m *state.Metadata, sd layout.StateDir) 
 		return describeKubeBottle(ctx, m, sd, info)
 	}
 	live, engErr := engine.LiveProjects(ctx)
-	switch {
-	case engErr != nil:
-		info.Status, info.Why = "unknown", engErr.Error()
-	case live[m.Project]:
-		info.Status = "running"
-	default:
-		info.Status = "stopped"
-	}
-	running := info.Status == "running"
-	act, _ := state.ReadActivity(sd)
-	info.Activity = act.Describe(running)
-	if engErr != nil {
-		info.Activity = "unknown"
-	}
+	running := setStatus(info, sd, live[m.Project], engErr)
 	restarts := map[string]int{}
 	src := activity.Source{Slug: m.Slug, StateDir: sd, Logs: engine.StreamLogs}
 	for _, role := range slices.Sorted(maps.Keys(m.Containers)) {
@@ -328,4 +315,25 @@ func tallyActivity(info *bottleInfo, restarts map[string]int, evs []activity.Eve
 			restarts[e.Daemon]++
 		}
 	}
+}
+
+// setStatus fills info's status and activity from whether the backend
+// sees the bottle up (err: it could not tell), the same for either
+// backend, and reports whether it runs.
+func setStatus(info *bottleInfo, sd layout.StateDir, up bool, err error) bool {
+	switch {
+	case err != nil:
+		info.Status, info.Why = "unknown", err.Error()
+	case up:
+		info.Status = "running"
+	default:
+		info.Status = "stopped"
+	}
+	running := info.Status == "running"
+	act, _ := state.ReadActivity(sd)
+	info.Activity = act.Describe(running)
+	if err != nil {
+		info.Activity = "unknown"
+	}
+	return running
 }

@@ -30,20 +30,7 @@ func describeKubeBottle(ctx context.Context, m *state.Metadata, sd layout.StateD
 	ns := m.Kube.Namespace
 	var root kubectl.Meta
 	found, kerr := k.Get(ctx, ns, "configmap", kuberender.RootName, &root)
-	switch {
-	case kerr != nil:
-		info.Status, info.Why = "unknown", kerr.Error()
-	case found && root.Metadata.DeletionTimestamp == nil:
-		info.Status = "running"
-	default:
-		info.Status = "stopped"
-	}
-	running := info.Status == "running"
-	act, _ := state.ReadActivity(sd)
-	info.Activity = act.Describe(running)
-	if kerr != nil {
-		info.Activity = "unknown"
-	}
+	running := setStatus(info, sd, found && root.Metadata.DeletionTimestamp == nil, kerr)
 	daemons := []string{layout.DaemonPipelock}
 	for _, role := range slices.Sorted(maps.Keys(m.Containers)) {
 		name := m.Containers[role]
