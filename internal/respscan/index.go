@@ -34,6 +34,7 @@ func init() {
 		all = append(all, set...)
 	}
 	seen := map[string]bool{}
+	var lits [][]byte
 	for _, l := range all {
 		if len(l) < 2 || seen[string(l)] {
 			continue
@@ -46,7 +47,9 @@ func init() {
 			pairBucket[k] = uint8(len(buckets))
 		}
 		buckets[pairBucket[k]-1] = append(buckets[pairBucket[k]-1], literal{l, literalID[string(l)]})
+		lits = append(lits, l)
 	}
+	teddy, _ = buildTeddy(lits, teddyHint)
 }
 
 func newIndex(low []byte) *index {
