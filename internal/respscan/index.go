@@ -1,6 +1,11 @@
 package respscan
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+	"sync"
+)
 
 var (
 	hidingTriggers = [][]byte{[]byte("style"), []byte("hidden")}
@@ -9,9 +14,11 @@ var (
 )
 
 // index holds where each trigger literal of every rule occurs in one
-// lower-cased view, found in one pass: a table of the literals' first two
-// bytes says where to compare. One pass instead of one bytes.Index per
-// literal is most of the scanner's speed on ordinary text.
+// lower-cased view, found in one pass: the Teddy scan (teddy.go) marks
+// the few positions whose first 3 bytes may start a literal, 32 bytes at
+// a time, and a table of the literals' first two bytes says which to
+// compare there. One pass instead of one bytes.Index per literal is most
+// of the scanner's speed on ordinary text.
 type index struct {
 	pos [][]int // by literal id
 }
@@ -26,6 +33,21 @@ var (
 type literal struct {
 	b  []byte
 	id int
+	// pre, mask: the literal's first up to 8 bytes as a little-endian
+	// word and the mask of those bytes, so most candidates are settled
+	// by one load and compare instead of a bytes.HasPrefix call.
+	pre, mask uint64
+}
+
+// at reports whether l starts at low[i:].
+func (l *literal) at(low []byte, i int) bool {
+	if i+8 > len(low) {
+		return bytes.HasPrefix(low[i:], l.b)
+	}
+	if binary.LittleEndian.Uint64(low[i:])&l.mask != l.pre {
+		return false
+	}
+	return len(l.b) <= 8 || bytes.HasPrefix(low[i+8:], l.b[8:])
 }
 
 func init() {
@@ -46,26 +68,126 @@ func init() {
 			buckets = append(buckets, nil)
 			pairBucket[k] = uint8(len(buckets))
 		}
-		buckets[pairBucket[k]-1] = append(buckets[pairBucket[k]-1], literal{l, literalID[string(l)]})
+		buckets[pairBucket[k]-1] = append(buckets[pairBucket[k]-1], newLiteral(l, literalID[string(l)]))
 		lits = append(lits, l)
 	}
 	teddy, _ = buildTeddy(lits, teddyHint)
 }
 
+// newIndex indexes low, which is lower-cased already.
 func newIndex(low []byte) *index {
-	ix := &index{pos: make([][]int, len(literalID))}
-	for i := 0; i+1 < len(low); i++ {
-		b := pairBucket[uint16(low[i])<<8|uint16(low[i+1])]
-		if b == 0 {
-			continue
-		}
-		for _, l := range buckets[b-1] {
-			if bytes.HasPrefix(low[i:], l.b) {
-				ix.pos[l.id] = append(ix.pos[l.id], i)
+	sc := scratchPool.Get().(*indexScratch)
+	defer scratchPool.Put(sc)
+	lowerMark(nil, low, sc.marksFor(len(low)))
+	return sc.index(low)
+}
+
+// lowerIndex lower-cases src into dst's storage when it is large enough
+// (as lowerInto does) and indexes the lower-cased view in the same pass.
+// nonASCII: src holds a byte >= 0x80.
+func lowerIndex(dst, src []byte) (low []byte, ix *index, nonASCII bool) {
+	low = dst[:0]
+	if cap(low) >= len(src) {
+		low = low[:len(src)]
+	} else {
+		low = make([]byte, len(src))
+	}
+	sc := scratchPool.Get().(*indexScratch)
+	defer scratchPool.Put(sc)
+	nonASCII = lowerMark(low, src, sc.marksFor(len(src)))
+	return low, sc.index(low), nonASCII
+}
+
+// indexScratch: the candidate marks and the verified hits of one index,
+// kept across calls (8 KB of marks per 64 KiB window).
+type indexScratch struct {
+	marks []uint64
+	hits  []hit
+	count []int
+}
+
+type hit struct{ at, id int }
+
+var scratchPool = sync.Pool{New: func() any { return new(indexScratch) }}
+
+func (sc *indexScratch) marksFor(n int) []uint64 {
+	nw := (n + 63) / 64
+	if cap(sc.marks) < nw {
+		sc.marks = make([]uint64, nw)
+	}
+	sc.marks = sc.marks[:nw]
+	return sc.marks
+}
+
+// index checks every candidate of sc.marks against the literals sharing
+// its first two bytes, then lays the positions out by literal in one
+// allocation: the same positions in the same order as comparing at every
+// byte would give.
+func (sc *indexScratch) index(low []byte) *index {
+	hits := sc.hits[:0]
+	for w, m := range sc.marks {
+		for m != 0 {
+			i := w*64 + bits.TrailingZeros64(m)
+			m &= m - 1
+			if i+1 >= len(low) {
+				continue
+			}
+			b := pairBucket[uint16(low[i])<<8|uint16(low[i+1])]
+			if b == 0 {
+				continue
+			}
+			bl := buckets[b-1]
+			if i+8 > len(low) {
+				for j := range bl {
+					if bytes.HasPrefix(low[i:], bl[j].b) {
+						hits = append(hits, hit{i, bl[j].id})
+					}
+				}
+				continue
+			}
+			v := binary.LittleEndian.Uint64(low[i:])
+			for j := range bl {
+				l := &bl[j]
+				if v&l.mask == l.pre && (len(l.b) <= 8 || bytes.HasPrefix(low[i+8:], l.b[8:])) {
+					hits = append(hits, hit{i, l.id})
+				}
 			}
 		}
 	}
+	sc.hits = hits
+	ix := &index{pos: make([][]int, len(literalID))}
+	if len(hits) == 0 {
+		return ix
+	}
+	if cap(sc.count) < len(literalID) {
+		sc.count = make([]int, len(literalID))
+	}
+	count := sc.count[:len(literalID)]
+	clear(count)
+	for _, h := range hits {
+		count[h.id]++
+	}
+	flat := make([]int, len(hits))
+	off := 0
+	for id, c := range count {
+		if c > 0 {
+			ix.pos[id] = flat[off : off : off+c]
+			off += c
+		}
+	}
+	for _, h := range hits {
+		ix.pos[h.id] = append(ix.pos[h.id], h.at)
+	}
 	return ix
+}
+
+func newLiteral(b []byte, id int) literal {
+	l := literal{b: b, id: id}
+	for j := range min(8, len(b)) {
+		l.pre |= uint64(b[j]) << (8 * j)
+		l.mask |= 0xff << (8 * j)
+	}
+	return l
 }
 
 // at lists where literal l starts, in order.
@@ -79,14 +201,26 @@ func (ix *index) at(l []byte) []int {
 
 // anyTrigger: some literal occurs in low (newIndex without the index).
 func anyTrigger(low []byte) bool {
-	for i := 0; i+1 < len(low); i++ {
-		b := pairBucket[uint16(low[i])<<8|uint16(low[i+1])]
-		if b == 0 {
-			continue
-		}
-		for _, l := range buckets[b-1] {
-			if bytes.HasPrefix(low[i:], l.b) {
-				return true
+	sc := scratchPool.Get().(*indexScratch)
+	defer scratchPool.Put(sc)
+	marks := sc.marksFor(len(low))
+	lowerMark(nil, low, marks)
+	for w, m := range marks {
+		for m != 0 {
+			i := w*64 + bits.TrailingZeros64(m)
+			m &= m - 1
+			if i+1 >= len(low) {
+				continue
+			}
+			b := pairBucket[uint16(low[i])<<8|uint16(low[i+1])]
+			if b == 0 {
+				continue
+			}
+			bl := buckets[b-1]
+			for j := range bl {
+				if bl[j].at(low, i) {
+					return true
+				}
 			}
 		}
 	}
