@@ -58,27 +58,21 @@ func Candidates(b []byte) []Span {
 		out = append(out, Span{lo, hi})
 	}
 	for i := 0; i < len(b); {
-		if class[b[i]]&cTok == 0 {
-			i++
-			continue
+		s, j := nextLongToken(b, i)
+		if s >= len(b) {
+			break
 		}
-		j := i
 		var acc uint8
-		for j < len(b) {
-			c := class[b[j]]
-			if c&cTok == 0 {
-				break
-			}
-			acc |= c
-			j++
+		for _, c := range b[s:j] {
+			acc |= class[c]
 		}
-		if j-i >= minTokenLen && acc&cNonHex != 0 {
+		if acc&cNonHex != 0 {
 			up, lo, dg := acc&cUpper != 0, acc&cLower != 0, acc&cDigit != 0
 			if (up && (lo || dg)) || (lo && dg) {
-				add(i-windowPad, j+windowPad)
+				add(s-windowPad, j+windowPad)
 			}
 		}
-		i = j
+		i = j + 1 // b[j] is not a token byte
 	}
 	// PEM blocks: "-----BEGIN" splits into short tokens, so look for it.
 	for off := 0; ; {
@@ -91,6 +85,35 @@ func Candidates(b []byte) []Span {
 		off = p + 10
 	}
 	return out
+}
+
+// nextLongToken returns the first maximal token [s, e) of at least
+// minTokenLen bytes starting at or after from (b[from-1], if any, is not a
+// token byte); s = e = len(b) if there is none. A token that long holds one
+// of every minTokenLen consecutive positions, so only every minTokenLen-th
+// byte is probed: a probe that lands in a short word costs that word, and
+// the rest of prose is not read.
+func nextLongToken(b []byte, from int) (s, e int) {
+	for p := from + minTokenLen - 1; p < len(b); {
+		if class[b[p]]&cTok == 0 {
+			p += minTokenLen
+			continue
+		}
+		s = p
+		for s > from && class[b[s-1]]&cTok != 0 {
+			s--
+		}
+		e = p + 1
+		for e < len(b) && class[b[e]]&cTok != 0 {
+			e++
+		}
+		if e-s >= minTokenLen {
+			return s, e
+		}
+		from = e + 1
+		p = from + minTokenLen - 1
+	}
+	return len(b), len(b)
 }
 
 // mergeInto inserts s into the sorted, disjoint list and merges overlaps.
