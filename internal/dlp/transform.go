@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -35,7 +36,19 @@ func inflate(b []byte) ([]byte, bool) {
 	case b[0] == 0x1f && b[1] == 0x8b:
 		r, err = gzip.NewReader(bytes.NewReader(b))
 	case isZlib(b):
-		r, err = zlib.NewReader(bytes.NewReader(b))
+		// Random binary layers (hex digests) pass the 16-bit header check
+		// one time in 31; a new reader would allocate and clear deflate's
+		// 32 KiB window each time, so readers are reused.
+		zr, _ := zlibPool.Get().(io.ReadCloser)
+		if zr == nil {
+			zr, err = zlib.NewReader(bytes.NewReader(b))
+		} else {
+			err = zr.(zlib.Resetter).Reset(bytes.NewReader(b), nil)
+		}
+		if zr != nil {
+			defer zlibPool.Put(zr)
+		}
+		r = zr
 	case !textLike(head(b)):
 		d, _ := readCapped(brotli.NewReader(bytes.NewReader(b)), maxInflate)
 		if len(d) >= 8 && textLike(head(d)) {
@@ -51,6 +64,8 @@ func inflate(b []byte) ([]byte, bool) {
 	d, _ := readCapped(r, maxInflate)
 	return d, len(d) > 0
 }
+
+var zlibPool sync.Pool // of zlib readers (io.ReadCloser, zlib.Resetter)
 
 // isZlib: b starts with a zlib header (deflate, window <= 32 KiB, check
 // bits right).
