@@ -56,24 +56,26 @@ func checkAssignments(b []byte) *Verdict {
 	// characters with upper and lower case, or three classes. Only the
 	// bytes up to assignMaxLead before such a run can start a match, so
 	// only those are searched for key words.
+	// Only runs of AssignMinLen or more matter: nextLongRun finds them
+	// without reading most of the bytes between.
 	done := 0
 	for i := 0; i < len(b); {
-		if valClass[b[i]] == 0 {
-			i++
-			continue
+		runStart, j := nextLongRun(b, &valClass, AssignMinLen, i)
+		if runStart >= len(b) {
+			break
 		}
-		j := i
+		i = j + 1 // b[j] is not a value character
 		var acc uint8
-		for j < len(b) && valClass[b[j]] != 0 {
-			acc |= valClass[b[j]]
-			j++
+		for _, c := range b[runStart:j] {
+			acc |= valClass[c]
 		}
-		runStart := i
-		i = j
-		if j-runStart < AssignMinLen || !(acc&vUpper != 0 && acc&vLower != 0 || bits3(acc)) {
+		if !(acc&vUpper != 0 && acc&vLower != 0 || bits3(acc)) {
 			continue
 		}
 		for k := max(done, runStart-assignMaxLead); k < j; k++ {
+			if !assignFirst[b[k]] {
+				continue // no key word starts here: spare the call
+			}
 			if v := assignmentAt(b, k); v != nil {
 				return v
 			}
@@ -168,6 +170,14 @@ func assignWordAt(b []byte, i int) string {
 	}
 	return ""
 }
+
+// assignFirst: the first letters of the key words, in either case.
+var assignFirst = func() (t [256]bool) {
+	for _, w := range assignWords {
+		t[w[0]], t[w[0]-32] = true, true
+	}
+	return t
+}()
 
 // assignByFirst lists the key words by their first letter.
 var assignByFirst = func() (t [26][]string) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	_ "embed"
+	"encoding/binary"
 	"math/big"
 	"strings"
 )
@@ -97,7 +98,8 @@ func (in *Inspector) checkData(b []byte, where string) *Verdict {
 		numDot  bool     // a '.' joined groups: a decimal or a phone, not a card
 		groups  [8]uint8 // the group lengths (cards: 4-4-4-4, 4-6-5, ...)
 		ng      int
-		words   []int // BIP-39 word indices in a row
+		wordBuf [24]int
+		words   = wordBuf[:0] // BIP-39 word indices in a row
 		phones  map[string]bool
 	)
 	flushNum := func() *Verdict {
@@ -185,13 +187,7 @@ func (in *Inspector) checkData(b []byte, where string) *Verdict {
 		// BIP-39: words of 3-8 letters, one case.
 		if cry {
 			if acc&gDigit == 0 && len(tok) >= 3 && len(tok) <= 8 {
-				var buf [8]byte
-				for k, x := range tok {
-					buf[k] = x | 0x20
-				}
-				lw := buf[:len(tok)]
-				idx := int(bip39ByPrefix[prefixKey(lw)]) - 1
-				if idx >= 0 && bip39Words[idx] == string(lw) {
+				if idx := bip39Index(lowerWord(b, i, j)); idx >= 0 {
 					words = append(words, idx)
 					if len(words) >= 12 && bip39Tail(words) {
 						return &Verdict{Rule: RuleBIP39, Reason: "BIP-39 seed phrase (checksum-valid) in " + where}
@@ -484,24 +480,55 @@ var bip39Text string
 
 var bip39Words = strings.Fields(bip39Text)
 
-// bip39ByPrefix maps a word's first four letters (BIP-39 words are unique
-// by them) to its index + 1, so a token costs one load and one compare.
-var bip39ByPrefix = func() *[26 * 26 * 26 * 27]uint16 {
-	var t [26 * 26 * 26 * 27]uint16
+// bip39Set finds a BIP-39 word by its letters packed in a uint64 (words
+// have 3 to 8 letters): an open-addressed table of 4096 slots, small enough
+// to stay in cache, where one multiply and usually one compare settle a
+// token.
+var bip39Set = func() (t struct {
+	keys [4096]uint64
+	idx  [4096]uint16
+}) {
 	for i, w := range bip39Words {
-		t[prefixKey([]byte(w))] = uint16(i + 1)
+		var k uint64
+		for j := len(w) - 1; j >= 0; j-- {
+			k = k<<8 | uint64(w[j])
+		}
+		h := bip39Hash(k)
+		for t.keys[h] != 0 {
+			h = (h + 1) & 4095
+		}
+		t.keys[h], t.idx[h] = k, uint16(i)
 	}
-	return &t
+	return t
 }()
 
-// prefixKey numbers a word of three or more lower-case letters by its
-// first four (a three-letter word has a fourth "letter" 0).
-func prefixKey(w []byte) int {
-	k := (int(w[0]-'a')*26+int(w[1]-'a'))*26 + int(w[2]-'a')
-	if len(w) > 3 {
-		return k*27 + int(w[3]-'a') + 1
+func bip39Hash(k uint64) uint64 { return k * 0x9e3779b97f4a7c15 >> 52 }
+
+// bip39Index is the index of the word packed in k, or -1.
+func bip39Index(k uint64) int {
+	for h := bip39Hash(k); ; h = (h + 1) & 4095 {
+		switch bip39Set.keys[h] {
+		case k:
+			return int(bip39Set.idx[h])
+		case 0:
+			return -1
+		}
 	}
-	return k * 27
+}
+
+// lowerWord packs the letters b[i:j] (at most 8), lower-cased, into a
+// uint64, first letter in the low byte.
+func lowerWord(b []byte, i, j int) uint64 {
+	n := uint(j - i)
+	if i+8 <= len(b) {
+		mask := uint64(1)<<(8*n) - 1 // all ones at n = 8: Go's shift by 64 is 0
+		return (binary.LittleEndian.Uint64(b[i:]) | 0x2020202020202020) & mask
+	}
+	var k uint64
+	for p := j - 1; p >= i; p-- {
+		k = k<<8 | uint64(b[p]|0x20)
+	}
+	return k
 }
 
 // bip39Sep: characters that may stand between the words of a written-down

@@ -359,11 +359,12 @@ func unescapeJSONish(b []byte) []byte {
 
 // Character classes for the run finder: one table load per byte.
 const (
-	clB64  = 1 << iota // base64 (standard or URL) alphabet
-	clHex              // hex digit
-	clDash             // '-'
-	clB32U             // upper-case base32 alphabet
-	clB32L             // lower-case base32 alphabet
+	clB64     = 1 << iota // base64 (standard or URL) alphabet
+	clHex                 // hex digit
+	clDash                // '-'
+	clB32U                // upper-case base32 alphabet
+	clB32L                // lower-case base32 alphabet
+	clHexDash             // hex digit or '-' (UUID-like runs)
 )
 
 var charClass = func() (t [256]uint8) {
@@ -379,7 +380,10 @@ var charClass = func() (t [256]uint8) {
 	for _, c := range "abcdefghijklmnopqrstuvwxyz234567" {
 		t[c] |= clB32L
 	}
-	t['-'] |= clDash
+	t['-'] |= clDash | clHexDash
+	for _, c := range "0123456789abcdefABCDEF" {
+		t[c] |= clHexDash
+	}
 	return t
 }()
 
@@ -394,19 +398,33 @@ func decodeRuns(b []byte, cut bool) (text []byte, bin [][]byte) {
 	// has many digests and ids, and one allocation each would dominate.
 	var binBuf, scratch []byte
 	var ends []int
+	// Only some stretches of b can decode to anything: base64 runs of
+	// minRun or more; delimited hex without "0x", which lies inside a run
+	// of minDelimHex hex digits and separators; and "0x"/"0X" (hexRunAt
+	// then skips each pair's two prefix bytes unread, so no class bounds
+	// it). They are found by skipping (nextLongRun, IndexByte). Every
+	// other run is too short to decode and cannot start delimited hex, so
+	// the walk jumps over them: the words of prose are not read at all.
+	long := longRuns{b: b, in: &charClass, n: minRun}
+	hexy := longRuns{b: b, in: &hexishClass, n: minDelimHex}
+	x0 := prefixes{b: b, x: 'x'}
+	X0 := prefixes{b: b, x: 'X'}
 	for i := 0; i < len(b); {
+		r := min(max(i, long.after(i)), max(i, hexy.after(i)), max(i, x0.after(i)), max(i, X0.after(i)))
+		if r >= len(b) {
+			break
+		}
+		// Start at the start of the run r is in, as the full walk would.
+		for r > i && charClass[b[r-1]]&clB64 != 0 {
+			r--
+		}
+		i = r
 		if charClass[b[i]]&clB64 == 0 {
 			i++
 			continue
 		}
 		j := i
-		and := uint8(0xff)
-		for j < len(b) {
-			c := charClass[b[j]]
-			if c&clB64 == 0 {
-				break
-			}
-			and &= c
+		for j < len(b) && charClass[b[j]]&clB64 != 0 {
 			j++
 		}
 		run := b[i:j]
@@ -418,8 +436,8 @@ func decodeRuns(b []byte, cut bool) (text []byte, bin [][]byte) {
 		// Delimited hex ("de:ad:be:ef", "0x41,0x42", "de-ad-be-ef") is
 		// found here, from the runs it is made of, so it costs no pass of
 		// its own.
-		if j < len(b) && hexSep[b[j]] && (len(run) == 2 && and&clHex != 0 || len(run) == 4 && run[0] == '0' && run[1]|0x20 == 'x') ||
-			len(run) >= 23 && hexOrDash(run) && run[2] == '-' && run[5] == '-' {
+		if j < len(b) && hexSep[b[j]] && (len(run) == 2 && charClass[run[0]]&charClass[run[1]]&clHex != 0 || len(run) == 4 && run[0] == '0' && run[1]|0x20 == 'x') ||
+			len(run) >= 23 && run[2] == '-' && run[5] == '-' && hexOrDash(run) {
 			if n, d := hexRunAt(b, runStart); n > 0 {
 				if textLike(d) {
 					text = append(append(text, d...), '\n')
@@ -434,8 +452,12 @@ func decodeRuns(b []byte, cut bool) (text []byte, bin [][]byte) {
 		if len(run) < minRun {
 			continue
 		}
+		and := uint8(0xff)
+		for _, c := range run {
+			and &= charClass[c]
+		}
 		allHex := and&clHex != 0
-		if !allHex && hexOrDash(run) {
+		if !allHex && and&clHexDash != 0 {
 			continue // UUID-like: hex groups, never encoded text
 		}
 		if cut && runStart == 0 {
@@ -462,11 +484,84 @@ func decodeRuns(b []byte, cut bool) (text []byte, bin [][]byte) {
 		}
 	}
 	start := 0
+	if len(ends) > 0 {
+		bin = make([][]byte, 0, len(ends))
+	}
 	for _, e := range ends {
 		bin = append(bin, binBuf[start:e:e])
 		start = e
 	}
 	return text, bin
+}
+
+// minDelimHex is the shortest delimited hex hexRunAt accepts: 8 pairs and
+// 7 one-character separators.
+const minDelimHex = 8*2 + 7
+
+// hexishClass is what delimited hex without "0x" is made of: hex digits
+// and hexRunAt's separators.
+var hexishClass = func() (t [256]uint8) {
+	for c := range t {
+		if isHex(byte(c)) || hexSep[c] {
+			t[c] = 1
+		}
+	}
+	return t
+}()
+
+// longRuns walks the maximal runs of at least n bytes of a class, in
+// order (see nextLongRun).
+type longRuns struct {
+	b    []byte
+	in   *[256]uint8
+	n    int
+	s, e int // the current run
+	next int // where to look for the one after it
+}
+
+// after returns the start of the first run that ends after i (i <
+// len(b)), or len(b).
+func (r *longRuns) after(i int) int {
+	for r.e <= i {
+		if r.next >= len(r.b) {
+			r.s, r.e = len(r.b), len(r.b)
+			break
+		}
+		r.s, r.e = nextLongRun(r.b, r.in, r.n, r.next)
+		r.next = r.e + 1 // b[e] is not in the class
+	}
+	return r.s
+}
+
+// prefixes walks the occurrences of "0" followed by x (x0 for 'x', X0 for
+// 'X'). It looks for the letter, much rarer than the digit.
+type prefixes struct {
+	b    []byte
+	x    byte
+	p    int // the current one, len(b) if none; it covers b[p:p+2]
+	next int // where to look for the letter of the one after it
+	init bool
+}
+
+// after returns the first occurrence that ends after i, or len(b).
+func (x *prefixes) after(i int) int {
+	for !x.init || x.p+2 <= i && x.p < len(x.b) {
+		x.init = true
+		for {
+			k := bytes.IndexByte(x.b[x.next:], x.x)
+			if k < 0 {
+				x.p, x.next = len(x.b), len(x.b)
+				return x.p
+			}
+			k += x.next
+			x.next = k + 1
+			if k > 0 && x.b[k-1] == '0' {
+				x.p = k - 1
+				break
+			}
+		}
+	}
+	return x.p
 }
 
 // minBinRun: a run shorter than this that does not decode to text is an
