@@ -60,20 +60,19 @@ func checkAssignments(b []byte) *Verdict {
 	// without reading most of the bytes between.
 	done := 0
 	for i := 0; i < len(b); {
-		runStart, j := nextLongRun(b, &valClass, AssignMinLen, i)
+		runStart, j, acc := nextLongRun(b, &valClass, AssignMinLen, i)
 		if runStart >= len(b) {
 			break
 		}
 		i = j + 1 // b[j] is not a value character
-		var acc uint8
-		for _, c := range b[runStart:j] {
-			acc |= valClass[c]
-		}
 		if !(acc&vUpper != 0 && acc&vLower != 0 || bits3(acc)) {
 			continue
 		}
 		for k := max(done, runStart-assignMaxLead); k < j; k++ {
-			if !assignFirst[b[k]] {
+			if k+1 >= len(b) {
+				break // key words have three letters or more
+			}
+			if p := uint32(b[k])<<8 | uint32(b[k+1]); assignPairs[p>>6]&(1<<(p&63)) == 0 {
 				continue // no key word starts here: spare the call
 			}
 			if v := assignmentAt(b, k); v != nil {
@@ -171,10 +170,16 @@ func assignWordAt(b []byte, i int) string {
 	return ""
 }
 
-// assignFirst: the first letters of the key words, in either case.
-var assignFirst = func() (t [256]bool) {
+// assignPairs has a bit for the first two letters of every key word, in
+// either case, indexed by the two bytes.
+var assignPairs = func() (t [1 << 16 / 64]uint64) {
 	for _, w := range assignWords {
-		t[w[0]], t[w[0]-32] = true, true
+		for _, a := range caseForms(w[0]) {
+			for _, c := range caseForms(w[1]) {
+				k := uint32(a)<<8 | uint32(c)
+				t[k>>6] |= 1 << (k & 63)
+			}
+		}
 	}
 	return t
 }()

@@ -527,7 +527,7 @@ func (r *longRuns) after(i int) int {
 			r.s, r.e = len(r.b), len(r.b)
 			break
 		}
-		r.s, r.e = nextLongRun(r.b, r.in, r.n, r.next)
+		r.s, r.e, _ = nextLongRun(r.b, r.in, r.n, r.next)
 		r.next = r.e + 1 // b[e] is not in the class
 	}
 	return r.s

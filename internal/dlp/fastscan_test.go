@@ -118,14 +118,14 @@ func TestNextLongRun(t *testing.T) {
 	for range 300 {
 		b := make([]byte, r.IntN(200))
 		for i := range b {
-			b[i] = "aaaab -"[r.IntN(7)]
+			b[i] = "aaaAb -9+"[r.IntN(9)]
 		}
 		for _, n := range []int{1, 2, 3, 14, 16, 23} {
 			for from := 0; from <= len(b); from++ {
 				if from > 0 && valClass[b[from-1]] != 0 {
 					continue // not a valid start (see nextLongRun)
 				}
-				ws, we := len(b), len(b)
+				ws, we, wacc := len(b), len(b), uint8(0)
 				for i := from; i < len(b); {
 					if valClass[b[i]] == 0 {
 						i++
@@ -137,12 +137,15 @@ func TestNextLongRun(t *testing.T) {
 					}
 					if j-i >= n {
 						ws, we = i, j
+						for _, c := range b[i:j] {
+							wacc |= valClass[c]
+						}
 						break
 					}
 					i = j
 				}
-				if s, e := nextLongRun(b, &valClass, n, from); s != ws || e != we {
-					t.Fatalf("nextLongRun(%q, n=%d, from=%d) = %d, %d; want %d, %d", b, n, from, s, e, ws, we)
+				if s, e, acc := nextLongRun(b, &valClass, n, from); s != ws || e != we || acc != wacc {
+					t.Fatalf("nextLongRun(%q, n=%d, from=%d) = %d, %d, %b; want %d, %d, %b", b, n, from, s, e, acc, ws, we, wacc)
 				}
 			}
 		}
@@ -174,5 +177,49 @@ func TestBIP39Index(t *testing.T) {
 				t.Fatalf("bip39Index(%q) = %d, want %d", s, got, want)
 			}
 		}
+	}
+}
+
+// TestFindWithCredsMatchesReference: findWithCreds, stepping two bytes
+// where no match can start, finds what the walk of every position found,
+// on text made of pieces of known-secret variants, credential prefixes
+// (with and without valid tails) and prose.
+func TestFindWithCredsMatchesReference(t *testing.T) {
+	ks := []KnownSecret{NewKnownSecret("A", "Zebra-Quartz-7731-Mango"), NewKnownSecret("B", "kx9Q2mW7pL4vT8bN")}
+	s := newKnownSet(ks)
+	var pieces []string
+	for _, k := range ks {
+		for _, v := range k.variants {
+			pieces = append(pieces, string(v.s), strings.ToUpper(string(v.s)), string(v.s[:len(v.s)/2]))
+		}
+	}
+	for _, r := range credRules {
+		pieces = append(pieces, r.prefix, r.prefix+strings.Repeat("aB3dE6gH9j", 4), r.prefix+strings.Repeat("0123456789abcdef", 2))
+	}
+	pieces = append(pieces, " ", "the ", "refactor ", "\n", "-", "_", ".", "x", "K", "SK")
+	r := rand.New(rand.NewPCG(7, 8))
+	known, creds := 0, 0
+	for range 5000 {
+		var sb strings.Builder
+		for n := r.IntN(12); n > 0; n-- {
+			sb.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		b := []byte(sb.String())
+		for _, wantCreds := range []bool{true, false} {
+			i, enc, ok, cr := s.findWithCreds(b, wantCreds)
+			ri, renc, rok, rcr := s.findWithCredsRef(b, wantCreds)
+			if i != ri || enc != renc || ok != rok || cr != rcr {
+				t.Fatalf("findWithCreds(%q, %v) = %d %q %v %v; reference %d %q %v %v", b, wantCreds, i, enc, ok, cr, ri, renc, rok, rcr)
+			}
+			if ok {
+				known++
+			}
+			if cr != nil {
+				creds++
+			}
+		}
+	}
+	if known < 100 || creds < 100 {
+		t.Fatalf("only %d known-secret and %d credential matches: the test text misses its shapes", known, creds)
 	}
 }

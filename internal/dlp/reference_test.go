@@ -273,3 +273,37 @@ func prefixKey(w []byte) int {
 	}
 	return k * 27
 }
+func (s *knownSet) findWithCredsRef(b []byte, creds bool) (ki int, enc string, ok bool, cr *credRule) {
+	x := credIdx
+	for i := 0; i+1 < len(b); i++ {
+		if k := uint32(b[i])<<8 | uint32(b[i+1]); s.any[k>>6]&(1<<(k&63)) == 0 {
+			continue
+		}
+		h := uint32(lowerTable[b[i]])<<8 | uint32(lowerTable[b[i+1]])
+		if s.bits[h>>6]&(1<<(h&63)) != 0 {
+			for _, r := range s.byPfx[[2]byte{lowerTable[b[i]], lowerTable[b[i+1]]}] {
+				n := len(r.v.s)
+				if i+n > len(b) {
+					continue
+				}
+				if r.v.fold && bytes.EqualFold(b[i:i+n], r.v.s) || !r.v.fold && bytes.Equal(b[i:i+n], r.v.s) {
+					return r.secret, r.v.enc, true, cr
+				}
+			}
+		}
+		if !creds || cr != nil {
+			continue
+		}
+		e := uint32(b[i])<<8 | uint32(b[i+1])
+		if x.bits[e>>6]&(1<<(e&63)) == 0 {
+			continue
+		}
+		for _, r := range x.byPfx[[2]byte{b[i], b[i+1]}] {
+			if credAt(r, b, i) {
+				cr = r
+				break
+			}
+		}
+	}
+	return 0, "", false, cr
+}
