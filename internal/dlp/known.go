@@ -97,8 +97,14 @@ type knownSet struct {
 	// any has a bit for every raw 2-byte start of a known variant (in
 	// every letter case) or of a credential prefix: one load rejects a
 	// position for both searches.
-	any   [1 << 16 / 64]uint64
-	byPfx map[[2]byte][]knownRef
+	any [1 << 16 / 64]uint64
+	// second has a bit for every pair of bytes 1 and 2 of a variant (in
+	// every letter case) or of a credential prefix, and either is any |
+	// second: a pair in neither rules out a match at its own position and
+	// at the one before, so findWithCreds steps two bytes at a time
+	// through prose.
+	second, either [1 << 16 / 64]uint64
+	byPfx          map[[2]byte][]knownRef
 }
 
 type knownRef struct {
@@ -137,8 +143,42 @@ func newKnownSet(ks []KnownSecret) *knownSet {
 		p := credRules[i].prefix
 		k := uint32(p[0])<<8 | uint32(p[1])
 		s.any[k>>6] |= 1 << (k & 63)
+		s.addSecond(p, false)
+	}
+	for i := range ks {
+		for j := range ks[i].variants {
+			s.addSecond(string(ks[i].variants[j].s), true)
+		}
+	}
+	for w := range s.either {
+		s.either[w] = s.any[w] | s.second[w]
 	}
 	return s
+}
+
+// addSecond sets the second bits for bytes 1 and 2 of p (in every letter
+// case if fold); a 2-byte p may be followed by anything.
+func (s *knownSet) addSecond(p string, fold bool) {
+	forms := func(c byte) []byte {
+		if fold {
+			return caseForms(c)
+		}
+		return []byte{c}
+	}
+	var thirds []byte
+	if len(p) >= 3 {
+		thirds = forms(p[2])
+	} else {
+		for c := range 256 {
+			thirds = append(thirds, byte(c))
+		}
+	}
+	for _, a := range forms(p[1]) {
+		for _, b := range thirds {
+			k := uint32(a)<<8 | uint32(b)
+			s.second[k>>6] |= 1 << (k & 63)
+		}
+	}
 }
 
 // caseForms is c in both letter cases (c alone if not a letter).
@@ -158,6 +198,14 @@ func caseForms(c byte) []byte {
 func (s *knownSet) findWithCreds(b []byte, creds bool) (ki int, enc string, ok bool, cr *credRule) {
 	x := credIdx
 	for i := 0; i+1 < len(b); i++ {
+		if i+2 < len(b) {
+			if k := uint32(b[i+1])<<8 | uint32(b[i+2]); s.either[k>>6]&(1<<(k&63)) == 0 {
+				i++ // no match starts at i (bytes 1-2) or at i+1 (bytes 0-1)
+				continue
+			} else if s.second[k>>6]&(1<<(k&63)) == 0 {
+				continue
+			}
+		}
 		if k := uint32(b[i])<<8 | uint32(b[i+1]); s.any[k>>6]&(1<<(k&63)) == 0 {
 			continue
 		}
