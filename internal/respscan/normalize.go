@@ -2,10 +2,14 @@ package respscan
 
 import (
 	"bytes"
+	"cmp"
+	"encoding/binary"
 	"html"
 	"math"
+	"math/bits"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -26,15 +30,12 @@ func isInvisible(r rune) bool {
 // needsNormalizing: b holds an entity that can hide a letter or markup
 // (numeric ones, &lt;, &gt;, &quot;, names not in harmlessEntities), a
 // backslash escape, or an invisible character. Ordinary text and HTML
-// (&amp;, &nbsp;, curly quotes, dashes) skip the decoded view.
+// (&amp;, &nbsp;, curly quotes, dashes) skip the decoded view. It jumps
+// from one '&', '\\' or non-ASCII byte to the next (nextLead), since it
+// reads every byte of every text body.
 func needsNormalizing(b []byte) bool {
-	for i := 0; i < len(b); {
-		for i < len(b) && !normLead[b[i]] {
-			i++
-		}
-		if i == len(b) {
-			return false
-		}
+	var lead leadFinder
+	for i := lead.next(b, 0); i < len(b); i = lead.next(b, i+1) {
 		switch b[i] {
 		case '&':
 			if i+1 < len(b) && b[i+1] == '#' {
@@ -52,18 +53,73 @@ func needsNormalizing(b []byte) bool {
 				return true
 			}
 		default:
-			r, _ := utf8.DecodeRune(b[i:])
-			if isInvisible(r) {
-				return true
+			if normLead[b[i]] {
+				r, _ := utf8.DecodeRune(b[i:])
+				if isInvisible(r) {
+					return true
+				}
 			}
 		}
-		i++
 	}
 	return false
 }
 
-// normLead are the bytes that may start what normalize undoes.
-var normLead = [256]bool{'&': true, '\\': true, 0xe2: true, 0xef: true, 0xf3: true, 0xc2: true, 0xe1: true}
+// normLead are the non-ASCII bytes that may start an invisible character.
+var normLead = [256]bool{0xe2: true, 0xef: true, 0xf3: true, 0xc2: true, 0xe1: true}
+
+// leadFinder finds the next '&', '\\' or non-ASCII byte of a text, the
+// bytes normalize may change. It remembers the next '&' and '\\' found by
+// bytes.IndexByte (SIMD) so that each is searched once per occurrence,
+// and skips ASCII eight bytes at a time for the rest.
+type leadFinder struct {
+	amp, bs int // next '&' / '\\' at or after the last query; -1 unknown, len(b) none
+	hi      int // next byte >= 0x80, same convention
+	init    bool
+}
+
+func (l *leadFinder) next(b []byte, i int) int {
+	if !l.init {
+		l.amp, l.bs, l.hi, l.init = -1, -1, -1, true
+	}
+	if l.amp < i {
+		l.amp = indexFrom(b, i, '&')
+	}
+	if l.bs < i {
+		l.bs = indexFrom(b, i, '\\')
+	}
+	if l.hi < i {
+		l.hi = nextNonASCII(b, i)
+	}
+	return min(l.amp, l.bs, l.hi)
+}
+
+// indexFrom is the index of the first c in b[i:] (as an offset in b), or
+// len(b).
+func indexFrom(b []byte, i int, c byte) int {
+	if i >= len(b) {
+		return len(b)
+	}
+	if k := bytes.IndexByte(b[i:], c); k >= 0 {
+		return i + k
+	}
+	return len(b)
+}
+
+// nextNonASCII is the index of the first byte >= 0x80 in b[i:], or
+// len(b): eight bytes at a time.
+func nextNonASCII(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		if v := binary.LittleEndian.Uint64(b[i:]) & 0x8080808080808080; v != 0 {
+			return i + bits.TrailingZeros64(v)/8
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= 0x80 {
+			return i
+		}
+	}
+	return len(b)
+}
 
 // harmlessEntities decode to punctuation or spaces only.
 var harmlessEntities = map[string]bool{
@@ -73,12 +129,12 @@ var harmlessEntities = map[string]bool{
 }
 
 func hasInvisible(b []byte) bool {
-	for len(b) > 0 {
-		r, n := utf8.DecodeRune(b)
+	for i := nextNonASCII(b, 0); i < len(b); i = nextNonASCII(b, i) {
+		r, n := utf8.DecodeRune(b[i:])
 		if isInvisible(r) {
 			return true
 		}
-		b = b[n:]
+		i += n
 	}
 	return false
 }
@@ -86,62 +142,125 @@ func hasInvisible(b []byte) bool {
 var reEntity = regexp.MustCompile(`^&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});?`)
 
 // normalize decodes HTML entities and JSON/JS string escapes and drops
-// invisible characters. pos[i] is the offset in b of the byte that
-// produced norm[i]; pos has one extra entry, len(b).
-func normalize(b []byte) (norm []byte, pos []int32) {
+// invisible characters. The map says which bytes of b each byte of norm
+// came from. Text between the bytes it may change ('&', '\\', non-ASCII)
+// is copied whole: a page of prose with a few entities costs a copy.
+func normalize(b []byte) (norm []byte, m *normMap) {
 	norm = make([]byte, 0, len(b))
-	pos = make([]int32, 0, len(b)+1)
-	emit := func(s []byte, at int) {
-		for _, c := range s {
-			norm = append(norm, c)
-			pos = append(pos, int32(at))
-		}
-	}
+	m = &normMap{srcLen: len(b)}
+	var lead leadFinder
 	var tmp [utf8.UTFMax]byte
-	for i := 0; i < len(b); {
+	i := 0
+	for i < len(b) {
+		j := lead.next(b, i)
+		if j > i { // plain ASCII run
+			m.add(len(norm), i, true)
+			norm = append(norm, b[i:j]...)
+			i = j
+			if i == len(b) {
+				break
+			}
+		}
 		c := b[i]
+		var out []byte // what b[i:i+n] decodes to
+		n := 0
 		switch {
 		case c == '&':
-			if m := reEntity.Find(b[i:min(len(b), i+40)]); m != nil {
-				d := html.UnescapeString(string(m))
-				if d != string(m) {
-					r, _ := utf8.DecodeRuneInString(d)
-					if !isInvisible(r) {
-						emit([]byte(d), i)
+			if e := reEntity.Find(b[i:min(len(b), i+40)]); e != nil {
+				if d := html.UnescapeString(string(e)); d != string(e) {
+					if r, _ := utf8.DecodeRuneInString(d); !isInvisible(r) {
+						out = []byte(d)
 					}
-					i += len(m)
-					continue
+					n = len(e)
 				}
 			}
 		case c == '\\' && i+1 < len(b):
-			if d, n := jsEscape(b[i:]); n > 0 {
-				r, _ := utf8.DecodeRune(d)
-				if !isInvisible(r) {
-					emit(d, i)
+			if d, k := jsEscape(b[i:]); k > 0 {
+				if r, _ := utf8.DecodeRune(d); !isInvisible(r) {
+					out = d
 				}
-				i += n
-				continue
+				n = k
 			}
 		case c >= 0x80:
-			r, n := utf8.DecodeRune(b[i:])
-			if isInvisible(r) {
-				i += n
-				continue
+			r, k := utf8.DecodeRune(b[i:])
+			n = k
+			if !isInvisible(r) {
+				w := utf8.EncodeRune(tmp[:], r)
+				if r == utf8.RuneError {
+					w = copy(tmp[:], b[i:i+k])
+				}
+				out = tmp[:w]
 			}
-			k := utf8.EncodeRune(tmp[:], r)
-			if r == utf8.RuneError {
-				k = copy(tmp[:], b[i:i+n])
-			}
-			emit(tmp[:k], i)
-			i += n
+		}
+		if n == 0 { // an '&' or '\\' that starts nothing: itself
+			m.add(len(norm), i, true)
+			norm = append(norm, c)
+			i++
 			continue
 		}
-		norm = append(norm, c)
-		pos = append(pos, int32(i))
-		i++
+		if len(out) > 0 {
+			m.add(len(norm), i, false)
+			norm = append(norm, out...)
+		}
+		i += n
 	}
-	pos = append(pos, int32(len(b)))
-	return norm, pos
+	m.viewLen = len(norm)
+	return norm, m
+}
+
+// normMap maps offsets of the normalized view back to the text. Segment
+// k covers view bytes [segs[k].v, segs[k+1].v) (the last one to the
+// view's end): an identity segment maps view byte v to src+(v-seg.v), a
+// decoded one (an entity, an escape, a non-ASCII character) maps all its
+// bytes to src, where what it decodes starts.
+type normMap struct {
+	segs            []normSeg
+	srcLen, viewLen int
+}
+
+type normSeg struct {
+	v, src int
+	ident  bool
+}
+
+func (m *normMap) add(v, src int, ident bool) {
+	if k := len(m.segs) - 1; ident && k >= 0 && m.segs[k].ident && m.segs[k].src+(v-m.segs[k].v) == src {
+		return // continues the identity segment before it
+	}
+	m.segs = append(m.segs, normSeg{v: v, src: src, ident: ident})
+}
+
+// seg is the index of the segment holding view byte v.
+func (m *normMap) seg(v int) int {
+	k, _ := slices.BinarySearchFunc(m.segs, v, func(s normSeg, v int) int { return cmp.Compare(s.v, v+1) })
+	return k - 1
+}
+
+func (m *normMap) src(v int) int {
+	if v >= m.viewLen {
+		return m.srcLen
+	}
+	s := m.segs[m.seg(v)]
+	if s.ident {
+		return s.src + (v - s.v)
+	}
+	return s.src
+}
+
+// span maps a span of the view back to the text: from the source of its
+// first byte to the source after its last (an entity decoded to several
+// bytes ends where the entity does; an invisible character dropped right
+// after the span is inside it).
+func (m *normMap) span(start, end int) (int, int) {
+	k := end
+	if k < m.viewLen && m.src(k) == m.src(end-1) { // inside one decoded segment
+		if sk := m.seg(end - 1); sk+1 < len(m.segs) {
+			k = m.segs[sk+1].v
+		} else {
+			k = m.viewLen
+		}
+	}
+	return m.src(start), m.src(k)
 }
 
 // jsEscape decodes one JSON/JS escape at the start of b (\n, \", \uXXXX
@@ -180,17 +299,6 @@ func jsEscape(b []byte) ([]byte, int) {
 	return nil, 0
 }
 
-// mapSpan maps a span of the normalized view back to b: from the source
-// of its first byte to the source after its last (an entity decoded to
-// several bytes ends where the entity does).
-func mapSpan(pos []int32, start, end, _ int) (int, int) {
-	k := end
-	for k < len(pos)-1 && pos[k] == pos[end-1] {
-		k++
-	}
-	return int(pos[start]), int(pos[k])
-}
-
 // invisibleRuns finds hidden characters that carry text: a run of tag
 // characters (ASCII smuggled as U+E0020..U+E007E) that is not an emoji
 // subdivision flag, four or more zero-width characters in a row (binary
@@ -203,7 +311,7 @@ func invisibleRuns(b []byte) []Finding {
 	add := func(s, e int) {
 		out = append(out, Finding{Rule: RulePrefix + "invisible", Start: s, End: e, Excerpt: excerpt(b[s:e])})
 	}
-	for i := 0; i < len(b); {
+	for i := nextNonASCII(b, 0); i < len(b); i = nextNonASCII(b, i) {
 		r, n := utf8.DecodeRune(b[i:])
 		switch {
 		case r >= 0xe0000 && r <= 0xe007f:

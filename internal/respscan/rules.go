@@ -140,8 +140,8 @@ func (s *Scanner) Scan(b []byte) []Finding {
 	// characters dropped. Matches only it has are mapped back to b; one
 	// whose span held invisible characters is inject.invisible.
 	if needsNormalizing(b) {
-		norm, pos := normalize(b)
-		out = s.scanView(out, b, lowerASCII(norm), pos)
+		norm, m := normalize(b)
+		out = s.scanView(out, b, lowerASCII(norm), m)
 	}
 	if s.on("invisible") {
 		out = append(out, invisibleRuns(b)...)
@@ -151,12 +151,12 @@ func (s *Scanner) Scan(b []byte) []Finding {
 
 // scanView runs the text rules on one view. pos maps view offsets to b's
 // (nil: the view is b itself).
-func (s *Scanner) scanView(out []Finding, b, low []byte, pos []int32) []Finding {
+func (s *Scanner) scanView(out []Finding, b, low []byte, pos *normMap) []Finding {
 	ix := newIndex(low)
 	add := func(kind string, start, end int) {
 		rs, re := start, end
 		if pos != nil {
-			rs, re = mapSpan(pos, start, end, len(b))
+			rs, re = pos.span(start, end)
 			if hasInvisible(b[rs:re]) && kind != "exfil-link" {
 				kind = "invisible"
 			}
