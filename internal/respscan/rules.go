@@ -323,7 +323,7 @@ func roles(low []byte, ix *index) [][2]int {
 	for _, tr := range roleTriggers {
 		for _, at := range ix.at(tr) {
 			for k := max(0, at-8); k <= at; k++ {
-				if c := low[k]; c != '<' && c != '[' && c != '\n' && c != '>' {
+				if !roleShape(low, k) {
 					continue
 				}
 				if m := reRole.FindIndex(low[k:min(len(low), k+96)]); m != nil && k+m[1] > at {
@@ -334,6 +334,49 @@ func roles(low []byte, ix *index) [][2]int {
 		}
 	}
 	return out
+}
+
+// roleShape is the cheap test in front of reRole at k: the marker's
+// opening byte and what must follow it (a tag or bracket name, a chat
+// token, a role word at a line start). HTML has a '>' or '<' before most
+// words, and the regexp's backtracker clears a bitmap per try.
+func roleShape(low []byte, k int) bool {
+	c := low[k]
+	rest := low[k+1:]
+	switch c {
+	case '<', '[':
+		rest = trimSpaceRE2(rest)
+		if len(rest) > 0 && (rest[0] == '/' || c == '<' && (rest[0] == '|' || rest[0] == '<')) {
+			return true
+		}
+		for _, w := range roleTagWords {
+			if bytes.HasPrefix(rest, w) {
+				return true
+			}
+		}
+		return false
+	case '\n', '>':
+		if c == '\n' && len(rest) > 0 && rest[0] == '\n' {
+			return true
+		}
+		for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t' || rest[0] == '>' || rest[0] == '#' || rest[0] == '*') {
+			rest = rest[1:]
+		}
+		return bytes.HasPrefix(rest, []byte("system")) || bytes.HasPrefix(rest, []byte("developer")) || bytes.HasPrefix(rest, []byte("admin"))
+	}
+	return false
+}
+
+// roleTagWords start every tag or bracket name reRole knows.
+var roleTagWords = [][]byte{[]byte("sys"), []byte("admin"), []byte("developer"), []byte("operator"), []byte("inst")}
+
+// trimSpaceRE2 drops what RE2's \s matches: tab, newline, form feed,
+// carriage return and space.
+func trimSpaceRE2(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\n' || b[0] == '\f' || b[0] == '\r') {
+		b = b[1:]
+	}
+	return b
 }
 
 // overrides finds instruction overrides in imperative position: at the
