@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Mode is what pipelock does with a finding in a response.
@@ -56,7 +57,9 @@ type Options struct {
 }
 
 // Reader scans a body as it streams through it. Memory is bounded by
-// MaxPending plus Overlap whatever the body's size.
+// MaxPending plus Overlap, and prefetchDepth chunks read ahead, whatever
+// the body's size. A Reader is used from one goroutine; Close may come
+// from another.
 type Reader struct {
 	s   *Scanner
 	src io.Reader
@@ -71,6 +74,10 @@ type Reader struct {
 	lastRep int64  // start of the last finding reported
 	eof     bool
 	err     error
+	total   int64       // bytes read from src
+	mu      sync.Mutex  // guards pf's start and closed against Close
+	pf      *prefetcher // set by the reading goroutine only
+	closed  bool
 }
 
 // NewReader wraps body. The Reader's Close closes body.
@@ -108,8 +115,16 @@ func (r *Reader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// Close closes the body.
-func (r *Reader) Close() error { return r.cl.Close() }
+// Close closes the body (which ends a read-ahead blocked on it).
+func (r *Reader) Close() error {
+	r.mu.Lock()
+	if r.pf != nil && !r.closed {
+		close(r.pf.done)
+	}
+	r.closed = true
+	r.mu.Unlock()
+	return r.cl.Close()
+}
 
 // fill reads more of the body, scans what is due and sets out (or err).
 func (r *Reader) fill() {
@@ -124,19 +139,7 @@ func (r *Reader) fill() {
 	}
 	for {
 		if !r.eof {
-			if cap(r.buf)-len(r.buf) < readChunk {
-				nb := make([]byte, len(r.buf), len(r.buf)+readChunk+len(r.buf)/2)
-				copy(nb, r.buf)
-				r.buf = nb
-			}
-			n, err := r.src.Read(r.buf[len(r.buf):cap(r.buf)])
-			r.buf = r.buf[:len(r.buf)+n]
-			if err == io.EOF {
-				r.eof = true
-			} else if err != nil {
-				r.err = err
-				r.eof = true
-			}
+			r.read()
 		}
 		scanTo, emitTo, ok := r.due()
 		if !ok {
@@ -155,6 +158,120 @@ func (r *Reader) fill() {
 		r.out = r.buf[r.emitted:emitTo]
 		r.emitted = emitTo
 		if len(r.out) > 0 || r.err != nil {
+			return
+		}
+	}
+}
+
+// read appends what the body has to buf. A body past prefetchAfter is
+// read ahead on its own goroutine (the upstream's decryption runs while
+// this one scans), and every chunk already waiting is taken, up to
+// scanMin pending: strip and block then scan a bulk download in scanMin
+// windows, not one per TLS record, and a trickle as soon as it stalls.
+func (r *Reader) read() {
+	if r.pf == nil && r.total >= prefetchAfter && !r.o.SSE {
+		r.mu.Lock()
+		if !r.closed {
+			r.pf = startPrefetch(r.src)
+		}
+		r.mu.Unlock()
+	}
+	if r.pf == nil {
+		r.grow(readChunk)
+		n, err := r.src.Read(r.buf[len(r.buf):cap(r.buf)])
+		r.buf = r.buf[:len(r.buf)+n]
+		r.got(n, err)
+		return
+	}
+	select {
+	case c := <-r.pf.ch:
+		r.take(c)
+	case <-r.pf.done:
+		r.got(0, errClosed)
+		return
+	}
+	for !r.eof && len(r.buf)-r.emitted < scanMin {
+		select {
+		case c := <-r.pf.ch:
+			r.take(c)
+		default:
+			return
+		}
+	}
+}
+
+var errClosed = errors.New("respscan: read after Close")
+
+func (r *Reader) grow(n int) {
+	if cap(r.buf)-len(r.buf) < n {
+		nb := make([]byte, len(r.buf), len(r.buf)+max(n, readChunk)+len(r.buf)/2)
+		copy(nb, r.buf)
+		r.buf = nb
+	}
+}
+
+// take appends a prefetched chunk and hands its buffer back.
+func (r *Reader) take(c chunk) {
+	r.grow(len(c.b))
+	r.buf = append(r.buf, c.b...)
+	r.got(len(c.b), c.err)
+	select {
+	case r.pf.free <- c.b[:cap(c.b)]:
+	default:
+	}
+}
+
+func (r *Reader) got(n int, err error) {
+	r.total += int64(n)
+	if err == io.EOF {
+		r.eof = true
+	} else if err != nil {
+		r.err = err
+		r.eof = true
+	}
+}
+
+// prefetchAfter is how much of a body is read in line before the rest is
+// read ahead: most responses are smaller and cost no goroutine.
+// prefetchDepth chunks of readChunk are read ahead at most.
+const (
+	prefetchAfter = scanMin
+	prefetchDepth = 4
+)
+
+type chunk struct {
+	b   []byte
+	err error
+}
+
+// prefetcher reads a body ahead into a bounded queue of chunks.
+type prefetcher struct {
+	ch   chan chunk
+	free chan []byte
+	done chan struct{} // closed by Reader.Close
+}
+
+func startPrefetch(src io.Reader) *prefetcher {
+	p := &prefetcher{ch: make(chan chunk, prefetchDepth), free: make(chan []byte, prefetchDepth+2), done: make(chan struct{})}
+	go p.run(src)
+	return p
+}
+
+func (p *prefetcher) run(src io.Reader) {
+	for {
+		var b []byte
+		select {
+		case b = <-p.free:
+		default:
+			b = make([]byte, readChunk)
+		}
+		n, err := src.Read(b)
+		select {
+		case p.ch <- chunk{b[:n], err}:
+		case <-p.done:
+			return
+		}
+		if err != nil {
 			return
 		}
 	}
