@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -46,25 +50,7 @@ func docsHTML() []byte {
 
 // BenchmarkScanDocs scans 64 KiB windows of docsHTML (what a Reader
 // hands Scan on a long text download).
-func BenchmarkScanDocs(b *testing.B) {
-	s := mustNew(b)
-	page := docsHTML()
-	var wins [][]byte
-	for i := 0; i+scanMin <= len(page); i += scanMin {
-		wins = append(wins, page[i:i+scanMin])
-	}
-	for _, w := range wins {
-		if f := s.Scan(w); len(f) != 0 {
-			b.Fatalf("flagged: %v", f)
-		}
-	}
-	b.SetBytes(scanMin)
-	i := 0
-	for b.Loop() {
-		s.Scan(wins[i%len(wins)])
-		i++
-	}
-}
+func BenchmarkScanDocs(b *testing.B) { benchWindows(b, docsHTML()) }
 
 // BenchmarkReaderDocs streams 8 MB of docsHTML through a Reader in each
 // mode (the window, overlap and hold-back costs on top of Scan).
@@ -83,4 +69,63 @@ func BenchmarkReaderDocs(b *testing.B) {
 			}
 		})
 	}
+}
+
+// goroot is the Go tree running the benchmark: its documentation and
+// sources are real text we did not write.
+func goroot(b *testing.B) string {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		b.Fatalf("go env GOROOT: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// benchWindows scans page in 64 KiB windows, after checking none is
+// flagged.
+func benchWindows(b *testing.B, page []byte) {
+	s := mustNew(b)
+	var wins [][]byte
+	for i := 0; i+scanMin <= len(page); i += scanMin {
+		wins = append(wins, page[i:i+scanMin])
+	}
+	for _, w := range wins {
+		if f := s.Scan(w); len(f) != 0 {
+			b.Fatalf("flagged: %v", f)
+		}
+	}
+	b.SetBytes(scanMin)
+	i := 0
+	for b.Loop() {
+		s.Scan(wins[i%len(wins)])
+		i++
+	}
+}
+
+// BenchmarkScanGoSpec: the Go specification's HTML (entities, code,
+// non-ASCII), so the decoded view is built for every window.
+func BenchmarkScanGoSpec(b *testing.B) {
+	p, err := os.ReadFile(filepath.Join(goroot(b), "doc", "go_spec.html"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchWindows(b, p)
+}
+
+// BenchmarkScanGoSource: net/http's Go sources, as a source download
+// (a raw file, a tarball listing) reaches the agent.
+func BenchmarkScanGoSource(b *testing.B) {
+	var p []byte
+	err := filepath.WalkDir(filepath.Join(goroot(b), "src", "net", "http"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && filepath.Ext(path) == ".go" {
+			x, err := os.ReadFile(path)
+			p = append(p, x...)
+			return err
+		}
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchWindows(b, p)
 }
