@@ -8,7 +8,6 @@ import (
 	"math"
 	"math/bits"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -139,7 +138,41 @@ func hasInvisible(b []byte) bool {
 	return false
 }
 
-var reEntity = regexp.MustCompile(`^&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});?`)
+// entityLen is the length of the character reference at the start of b
+// (b[0] is '&'), or 0: what ^&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|
+// [a-zA-Z][a-zA-Z0-9]{1,31});? matches, without a regexp run per '&'.
+func entityLen(b []byte) int {
+	k := 1
+	run := func(max int, ok func(byte) bool) int {
+		n := 0
+		for k+n < len(b) && n < max && ok(b[k+n]) {
+			n++
+		}
+		return n
+	}
+	switch {
+	case k+1 < len(b) && b[k] == '#' && isDigit(b[k+1]):
+		k++
+		k += run(7, isDigit)
+	case k+2 < len(b) && b[k] == '#' && (b[k+1] == 'x' || b[k+1] == 'X') && isHex(b[k+2]):
+		k += 2
+		k += run(6, isHex)
+	case k+1 < len(b) && isLetter(b[k]) && isAlnum(b[k+1]):
+		k++
+		k += run(31, isAlnum)
+	default:
+		return 0
+	}
+	if k < len(b) && b[k] == ';' {
+		k++
+	}
+	return k
+}
+
+func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
+func isLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+func isAlnum(c byte) bool  { return isDigit(c) || isLetter(c) }
+func isHex(c byte) bool    { return isDigit(c) || c|0x20 >= 'a' && c|0x20 <= 'f' }
 
 // normalize decodes HTML entities and JSON/JS string escapes and drops
 // invisible characters. The map says which bytes of b each byte of norm
@@ -166,7 +199,8 @@ func normalize(b []byte) (norm []byte, m *normMap) {
 		n := 0
 		switch {
 		case c == '&':
-			if e := reEntity.Find(b[i:min(len(b), i+40)]); e != nil {
+			if el := entityLen(b[i:]); el > 0 {
+				e := b[i : i+el]
 				if d := html.UnescapeString(string(e)); d != string(e) {
 					if r, _ := utf8.DecodeRuneInString(d); !isInvisible(r) {
 						out = []byte(d)

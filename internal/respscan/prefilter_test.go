@@ -2,6 +2,7 @@ package respscan
 
 import (
 	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -100,29 +101,46 @@ func TestAppendAuthorities(t *testing.T) {
 	}
 }
 
-func TestFirstBytes(t *testing.T) {
+func TestStartsOf(t *testing.T) {
 	tests := []struct {
-		pattern, in, out string
+		pattern string
+		in, out []string // two-byte starts
 	}{
-		{`(?:note|message) to`, "nm", "otx<"},
-		{`\bif you`, "i", "f "},
-		{`[a-c]x|(?i:z)`, "abczZ", "dx"},
-		{`a*b`, "ab", "c"},
-		{`x?`, "any\x00\xff", ""}, // matches empty: anything
-		{`$|q`, "q\n\xff", ""},    // end-of-text: anything
-		{`é|a`, "a\xc3\xff", "b"}, // non-ASCII: every high byte
+		{`(?:note|message) to`, []string{"no", "me"}, []string{"ne", "mo", "ot", "x "}},
+		{`\bif you`, []string{"if"}, []string{"i ", "fi"}},
+		{`[a-c]x|(?i:z)`, []string{"ax", "cx", "z1", "Z\xff"}, []string{"ay", "dx"}},
+		{`a*b`, []string{"ab", "aa", "b?"}, []string{"ca", "ac"}},
+		{`x?`, []string{"\x00\x00", "qq"}, nil},             // matches empty: anything
+		{`$|q`, []string{"\n\n", "\xff1"}, nil},             // end-of-text: anything
+		{`é|a`, []string{"\xc3\xa9", "ab"}, []string{"ba"}}, // non-ASCII: every high byte
 	}
 	for _, tc := range tests {
-		set := firstBytes(tc.pattern)
-		for _, c := range []byte(tc.in) {
-			if !set[c] {
-				t.Errorf("firstBytes(%q) lacks %q", tc.pattern, c)
+		set := startsOf(tc.pattern)
+		for _, p := range tc.in {
+			if !set.has(p[0], p[1]) {
+				t.Errorf("startsOf(%q) lacks %q", tc.pattern, p)
 			}
 		}
-		for _, c := range []byte(tc.out) {
-			if set[c] {
-				t.Errorf("firstBytes(%q) has %q", tc.pattern, c)
+		for _, p := range tc.out {
+			if set.has(p[0], p[1]) {
+				t.Errorf("startsOf(%q) has %q", tc.pattern, p)
 			}
 		}
 	}
+}
+
+var reEntityRef = regexp.MustCompile(`^&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});?`)
+
+// FuzzEntityLen: entityLen matches what the regexp it replaced matched.
+func FuzzEntityLen(f *testing.F) {
+	for _, s := range []string{"&amp;", "&#73;", "&#x49", "&#X4g", "&#", "&#x", "&a", "&ab1;", "&#12345678;", "&#x1234567", "&" + strings.Repeat("a", 40), "&a;", "&1a", "&nbsp"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		b = append([]byte{'&'}, b...)
+		want := len(reEntityRef.Find(b))
+		if got := entityLen(b); got != want {
+			t.Fatalf("entityLen(%q) = %d, the regexp matched %d", b, got, want)
+		}
+	})
 }

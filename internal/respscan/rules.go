@@ -230,13 +230,13 @@ func authorities(low []byte, ix *index) [][2]int {
 // appendAuthorities adds reAuthority's matches in the region around the
 // trigger [at, e) that overlap it: what FindAllIndex on the region
 // returns, found by trying the anchored pattern only where a match can
-// start (authorityFirst). The unanchored search runs every alternative's
+// start (authorityStarts). The unanchored search runs every alternative's
 // automaton at every byte, which cost a quarter of a page's scan for a
 // few triggers.
 func appendAuthorities(out [][2]int, low []byte, at, e int) [][2]int {
 	lo, hi := max(0, at-48), min(len(low), e+64)
 	for p := lo; p <= e && p < hi; {
-		if !authorityFirst[low[p]] {
+		if !authorityStarts.at(low, p) {
 			p++
 			continue
 		}
@@ -254,8 +254,8 @@ func appendAuthorities(out [][2]int, low []byte, at, e int) [][2]int {
 }
 
 var (
-	reAuthorityAt  = regexp.MustCompile(`^` + reAuthority.String())
-	authorityFirst = firstBytes(reAuthority.String())
+	reAuthorityAt   = regexp.MustCompile(`^` + reAuthority.String())
+	authorityStarts = startsOf(reAuthority.String())
 )
 
 // authorityShape is the cheap test in front of reAuthority: what follows
