@@ -83,7 +83,7 @@ func newIndex(low []byte) *index {
 }
 
 // lowerIndex lower-cases src into dst's storage when it is large enough
-// (as lowerInto does) and indexes the lower-cased view in the same pass.
+// (ASCII letters only, as lowerASCII in the tests) and indexes the lower-cased view in the same pass.
 // nonASCII: src holds a byte >= 0x80.
 func lowerIndex(dst, src []byte) (low []byte, ix *index, nonASCII bool) {
 	low = dst[:0]

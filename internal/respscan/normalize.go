@@ -32,8 +32,8 @@ func isInvisible(r rune) bool {
 // (&amp;, &nbsp;, curly quotes, dashes) skip the decoded view. It jumps
 // from one '&', '\\' or non-ASCII byte to the next (nextLead), since it
 // reads every byte of every text body.
-func needsNormalizing(b []byte) bool {
-	var lead leadFinder
+func needsNormalizing(b []byte, nonASCII bool) bool {
+	lead := leadFinder{noHigh: !nonASCII}
 	for i := lead.next(b, 0); i < len(b); i = lead.next(b, i+1) {
 		switch b[i] {
 		case '&':
@@ -74,6 +74,7 @@ type leadFinder struct {
 	amp, bs int // next '&' / '\\' at or after the last query; -1 unknown, len(b) none
 	hi      int // next byte >= 0x80, same convention
 	init    bool
+	noHigh  bool // the text is known to be ASCII
 }
 
 func (l *leadFinder) next(b []byte, i int) int {
@@ -87,7 +88,10 @@ func (l *leadFinder) next(b []byte, i int) int {
 		l.bs = indexFrom(b, i, '\\')
 	}
 	if l.hi < i {
-		l.hi = nextNonASCII(b, i)
+		l.hi = len(b)
+		if !l.noHigh {
+			l.hi = nextNonASCII(b, i)
+		}
 	}
 	return min(l.amp, l.bs, l.hi)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -14,11 +15,10 @@ type stallReader struct {
 	data    *bytes.Reader
 	release chan struct{}
 	closed  chan struct{}
-	exited  chan struct{} // closed when a Read returns after Close
 }
 
 func newStall(b []byte) *stallReader {
-	return &stallReader{data: bytes.NewReader(b), release: make(chan struct{}), closed: make(chan struct{}), exited: make(chan struct{})}
+	return &stallReader{data: bytes.NewReader(b), release: make(chan struct{}), closed: make(chan struct{})}
 }
 
 func (s *stallReader) Read(p []byte) (int, error) {
@@ -29,7 +29,6 @@ func (s *stallReader) Read(p []byte) (int, error) {
 	case <-s.release:
 		return 0, io.EOF
 	case <-s.closed:
-		close(s.exited)
 		return 0, errors.New("closed")
 	}
 }
@@ -89,24 +88,34 @@ func TestPrefetchStall(t *testing.T) {
 	}
 }
 
-// TestPrefetchClose: Close while the read-ahead waits on the upstream
-// ends it, and a Read then fails instead of hanging.
+// TestPrefetchClose: Close ends the read-ahead's goroutine whether it
+// waits on the upstream (stalled) or on a consumer that stopped reading
+// (its queue full), and a Read then fails instead of hanging.
 func TestPrefetchClose(t *testing.T) {
 	s := mustNew(t)
-	body := page(prefetchAfter+100_000, 0)[len(attack):]
-	src := newStall(body)
-	r := s.NewReader(src, Options{Mode: Block})
-	readAtLeast(t, r, len(body)-2*Overlap, "block")
-	if r.pf == nil {
-		t.Fatal("no read-ahead started past prefetchAfter")
-	}
-	r.Close()
-	select {
-	case <-src.exited:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the read-ahead did not end after Close")
-	}
-	if _, err := io.ReadAll(r); err == nil {
-		t.Fatal("Read after Close succeeded")
+	for _, tc := range []struct {
+		name       string
+		body, read int
+	}{
+		{"upstream stalled", prefetchAfter + 100_000, prefetchAfter + 100_000 - 2*Overlap},
+		{"consumer stopped", 4 << 20, prefetchAfter + 1000},
+	} {
+		before := runtime.NumGoroutine()
+		src := newStall(page(tc.body, 0)[len(attack):])
+		r := s.NewReader(src, Options{Mode: Block})
+		readAtLeast(t, r, tc.read, tc.name)
+		if r.pf == nil {
+			t.Fatalf("%s: no read-ahead started past prefetchAfter", tc.name)
+		}
+		time.Sleep(20 * time.Millisecond) // let the read-ahead fill its queue
+		r.Close()
+		for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() > before; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d goroutines 10 s after Close, %d before the Reader", tc.name, runtime.NumGoroutine(), before)
+			}
+		}
+		if _, err := io.ReadAll(r); err == nil {
+			t.Fatalf("%s: Read after Close succeeded", tc.name)
+		}
 	}
 }

@@ -14,7 +14,6 @@ package respscan
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"regexp"
 	"slices"
@@ -131,19 +130,21 @@ func (s *Scanner) Scan(b []byte) []Finding {
 	var out []Finding
 	// The lower-cased view is scratch: no finding points into it, so its
 	// buffer is reused across windows instead of a new 64 KiB per Scan.
+	// One pass lower-cases b and finds every trigger literal (lowerIndex).
 	bp := lowBufs.Get().(*[]byte)
 	defer lowBufs.Put(bp)
-	low := lowerInto((*bp)[:0], b)
+	low, ix, nonASCII := lowerIndex((*bp)[:0], b)
 	*bp = low
-	out = s.scanView(out, b, low, nil)
+	out = s.scanView(out, b, low, ix, nil)
 	// Decoded view: HTML entities and JSON escapes undone, invisible
 	// characters dropped. Matches only it has are mapped back to b; one
 	// whose span held invisible characters is inject.invisible.
-	if needsNormalizing(b) {
+	if needsNormalizing(b, nonASCII) {
 		norm, m := normalize(b)
-		out = s.scanView(out, b, lowerASCII(norm), m)
+		nlow, nix, _ := lowerIndex(norm, norm) // in place: norm is scratch
+		out = s.scanView(out, b, nlow, nix, m)
 	}
-	if s.on("invisible") {
+	if nonASCII && s.on("invisible") {
 		out = append(out, invisibleRuns(b)...)
 	}
 	return dedupe(out)
@@ -151,8 +152,7 @@ func (s *Scanner) Scan(b []byte) []Finding {
 
 // scanView runs the text rules on one view. pos maps view offsets to b's
 // (nil: the view is b itself).
-func (s *Scanner) scanView(out []Finding, b, low []byte, pos *normMap) []Finding {
-	ix := newIndex(low)
+func (s *Scanner) scanView(out []Finding, b, low []byte, ix *index, pos *normMap) []Finding {
 	add := func(kind string, start, end int) {
 		rs, re := start, end
 		if pos != nil {
@@ -831,41 +831,5 @@ func excerpt(b []byte) string {
 	return sb.String()
 }
 
-// lowerASCII lower-cases ASCII letters only, so offsets are unchanged.
-// Eight bytes at a time (SWAR): the copy runs over every byte of every
-// scanned body.
-func lowerASCII(b []byte) []byte { return lowerInto(nil, b) }
-
 // lowBufs holds the buffers of Scan's lower-cased views.
 var lowBufs = sync.Pool{New: func() any { return new([]byte) }}
-
-// lowerInto is lowerASCII into dst's storage when it is large enough.
-func lowerInto(dst, b []byte) []byte {
-	o := dst[:0]
-	if cap(o) >= len(b) {
-		o = o[:len(b)]
-	} else {
-		o = make([]byte, len(b))
-	}
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		v := binary.LittleEndian.Uint64(b[i:])
-		// For each byte c < 0x80: 0x80 set in (c+0x3f) iff c >= 'A', and
-		// in (c+0x25) iff c > 'Z'; bytes >= 0x80 are left alone.
-		const m = 0x7f7f7f7f7f7f7f7f
-		ascii := ^v & 0x8080808080808080
-		low7 := v & m
-		ge := (low7 + 0x3f3f3f3f3f3f3f3f) & 0x8080808080808080
-		gt := (low7 + 0x2525252525252525) & 0x8080808080808080
-		upper := ge &^ gt & ascii
-		binary.LittleEndian.PutUint64(o[i:], v|upper>>2)
-	}
-	for ; i < len(b); i++ {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		o[i] = c
-	}
-	return o
-}
