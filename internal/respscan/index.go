@@ -11,6 +11,7 @@ var (
 	hidingTriggers = [][]byte{[]byte("style"), []byte("hidden")}
 	linkAttrs      = [][]byte{[]byte("src="), []byte("href="), []byte("srcset="), []byte("data-src=")}
 	mdLink         = []byte("](")
+	commentOpen    = []byte("<!--")
 )
 
 // index holds where each trigger literal of every rule occurs in one
@@ -52,7 +53,7 @@ func (l *literal) at(low []byte, i int) bool {
 
 func init() {
 	var all [][]byte
-	for _, set := range [][][]byte{overrideTriggers, roleTriggers, authorityTriggers, hidingTriggers, linkAttrs, {mdLink}} {
+	for _, set := range [][][]byte{overrideTriggers, roleTriggers, authorityTriggers, hidingTriggers, linkAttrs, {mdLink, commentOpen}} {
 		all = append(all, set...)
 	}
 	seen := map[string]bool{}

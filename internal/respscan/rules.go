@@ -187,8 +187,8 @@ func (s *Scanner) scanView(out []Finding, b, low []byte, ix *index, pos *normMap
 			}
 		}
 	}
-	if (s.on("hidden-comment") || s.on("invisible")) && bytes.Contains(low, []byte("<!--")) {
-		for _, m := range comments(low) {
+	if (s.on("hidden-comment") || s.on("invisible")) && len(ix.at(commentOpen)) > 0 {
+		for _, m := range comments(low, ix) {
 			if instructs(low[m[0]+4 : m[1]-3]) {
 				add("hidden-comment", m[0], m[1])
 			}
@@ -659,24 +659,24 @@ func instructs(t []byte) bool {
 
 // comments finds the HTML comments in low, each at most 3 KiB (a longer
 // one is not a comment to this rule: its text is still read by the
-// others).
-func comments(low []byte) [][2]int {
+// others). The openings come from the index: on a page of markup a
+// search for "<!--" stops at every '<'.
+func comments(low []byte, ix *index) [][2]int {
 	var out [][2]int
-	for i := 0; ; {
-		j := bytes.Index(low[i:], []byte("<!--"))
-		if j < 0 {
-			return out
+	i := 0
+	for _, s := range ix.at(commentOpen) {
+		if s < i {
+			continue // inside the comment before
 		}
-		s := i + j
 		k := bytes.Index(low[s+4:min(len(low), s+4+3072)], []byte("-->"))
 		if k < 0 {
-			i = s + 4
 			continue
 		}
 		e := s + 4 + k + 3
 		out = append(out, [2]int{s, e})
 		i = e
 	}
+	return out
 }
 
 // stripTags drops markup so an element's text is read as text.
