@@ -38,6 +38,9 @@ type literal struct {
 	// word and the mask of those bytes, so most candidates are settled
 	// by one load and compare instead of a bytes.HasPrefix call.
 	pre, mask uint64
+	// wordStart: every rule that reads this literal skips it when a word
+	// byte precedes it ("ai" in "main"), so the index does.
+	wordStart bool
 }
 
 // at reports whether l starts at low[i:].
@@ -73,6 +76,24 @@ func init() {
 		lits = append(lits, l)
 	}
 	teddy, _ = buildTeddy(lits, teddyHint)
+	for _, bl := range buckets {
+		for j := range bl {
+			bl[j].wordStart = wordStartOnly(bl[j].b)
+		}
+	}
+}
+
+// wordStartOnly: l is a trigger of overrides or authorities only, which
+// both skip a trigger that does not start a word.
+func wordStartOnly(l []byte) bool {
+	for _, set := range [][][]byte{roleTriggers, hidingTriggers, linkAttrs, {mdLink, commentOpen}} {
+		for _, m := range set {
+			if bytes.Equal(m, l) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // newIndex indexes low, which is lower-cased already.
@@ -138,9 +159,10 @@ func (sc *indexScratch) index(low []byte) *index {
 				continue
 			}
 			bl := buckets[b-1]
+			inWord := i > 0 && isWordByte(low[i-1])
 			if i+8 > len(low) {
 				for j := range bl {
-					if bytes.HasPrefix(low[i:], bl[j].b) {
+					if bytes.HasPrefix(low[i:], bl[j].b) && !(inWord && bl[j].wordStart) {
 						hits = append(hits, hit{i, bl[j].id})
 					}
 				}
@@ -149,7 +171,7 @@ func (sc *indexScratch) index(low []byte) *index {
 			v := binary.LittleEndian.Uint64(low[i:])
 			for j := range bl {
 				l := &bl[j]
-				if v&l.mask == l.pre && (len(l.b) <= 8 || bytes.HasPrefix(low[i+8:], l.b[8:])) {
+				if v&l.mask == l.pre && (len(l.b) <= 8 || bytes.HasPrefix(low[i+8:], l.b[8:])) && !(inWord && l.wordStart) {
 					hits = append(hits, hit{i, l.id})
 				}
 			}
