@@ -73,7 +73,7 @@ func BenchmarkReaderDocs(b *testing.B) {
 
 // goroot is the Go tree running the benchmark: its documentation and
 // sources are real text we did not write.
-func goroot(b *testing.B) string {
+func goroot(b testing.TB) string {
 	out, err := exec.Command("go", "env", "GOROOT").Output()
 	if err != nil {
 		b.Fatalf("go env GOROOT: %v", err)

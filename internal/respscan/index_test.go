@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"testing"
 )
@@ -58,9 +57,11 @@ func indexTexts(t *testing.T) map[string][]byte {
 	page := docsHTML()
 	texts["docs-64k"] = page[:64<<10]
 	texts["docs-64k-odd"] = page[12345 : 12345+64<<10+7]
-	if spec, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "doc", "go_spec.html")); err == nil {
-		texts["go_spec"] = spec
+	spec, err := os.ReadFile(filepath.Join(goroot(t), "doc", "go_spec.html"))
+	if err != nil {
+		t.Fatal(err)
 	}
+	texts["go_spec"] = spec
 	ls := allLiterals()
 	var soup []byte
 	for len(soup) < 200_000 {
