@@ -3,7 +3,7 @@
 # download through pipelock with response scanning off, warn, strip and
 # block in one run (a binary file and documentation HTML), the scanner's
 # throughput on one core, and the response corpus table. Run from the
-# repository root; takes about 3 minutes.
+# repository root; takes about 5 minutes.
 set -eu
 echo "== machine"; nproc; grep -m1 'model name' /proc/cpuinfo; uptime; go version
 echo "== 100 MB download through pipelock, scanning off / warn / strip / block"
