@@ -464,28 +464,53 @@ func exfilURL(raw []byte) bool {
 // mightExfil is the cheap test in front of exfilURL, on the lower-cased
 // URL: a template or escape mark, a slot word, or a run of 64+ characters
 // between separators.
+//
+// One pass over u: it runs at every link of a page, and the search for
+// the marks and each slot word was a pass each.
 func mightExfil(u []byte) bool {
-	if bytes.ContainsAny(u, "{$<[%") {
-		return true
-	}
 	run := 0
-	for _, c := range u {
-		switch c {
-		case '&', '=', '?', '#', '/', ';':
+	for i, c := range u {
+		switch exfilClass[c] {
+		case exfilMark:
+			return true
+		case exfilSep:
 			run = 0
-		default:
-			if run++; run >= 64 {
-				return true
+			continue
+		case exfilWord:
+			for _, w := range slotWords {
+				if bytes.HasPrefix(u[i:], w) {
+					return true
+				}
 			}
 		}
-	}
-	for _, w := range []string{"insert", "paste", "append", "add", "put", "your", "user"} {
-		if bytes.Contains(u, []byte(w)) {
+		if run++; run >= 64 {
 			return true
 		}
 	}
 	return false
 }
+
+const (
+	exfilMark = 1 + iota // a template or escape mark
+	exfilSep             // ends a run
+	exfilWord            // may start a slot word
+)
+
+var (
+	slotWords  = [][]byte{[]byte("insert"), []byte("paste"), []byte("append"), []byte("add"), []byte("put"), []byte("your"), []byte("user")}
+	exfilClass = func() (t [256]uint8) {
+		for _, c := range []byte("{$<[%") {
+			t[c] = exfilMark
+		}
+		for _, c := range []byte("&=?#/;") {
+			t[c] = exfilSep
+		}
+		for _, w := range slotWords {
+			t[w[0]] = exfilWord
+		}
+		return t
+	}()
+)
 
 // randomValue: 64+ characters of a base64/base32 alphabet, not only hex
 // digits (digests), with 4.5+ bits of entropy per character.

@@ -275,12 +275,12 @@ func authorityShape(low []byte, at, e int) bool {
 	if k < len(low) && strings.IndexByte(",:!-", low[k]) >= 0 {
 		return true
 	}
-	switch wordAt(low, k) {
+	switch string(wordAt(low, k)) {
 	case "has", "have", "reading", "processing", "parsing", "summarizing", "summarising", "visiting", "browsing":
 		return true
 	}
 	// "... from Anthropic", "... by the developers", "from your operator"
-	switch p := prevWord(low, at); p {
+	switch p := prevWord(low, at); string(p) {
 	case "from", "by":
 		return true
 	case "the", "your":
@@ -288,7 +288,7 @@ func authorityShape(low []byte, at, e int) bool {
 		for k > 0 && low[k-1] == ' ' {
 			k--
 		}
-		switch prevWord(low, k-len(p)) {
+		switch string(prevWord(low, k-len(p))) {
 		case "from", "by":
 			return true
 		}
@@ -296,15 +296,20 @@ func authorityShape(low []byte, at, e int) bool {
 	return false
 }
 
-func wordAt(low []byte, k int) string {
+// wordAt is the run of lower-case letters at low[k:]. It is a slice, not
+// a string: the callers switch on it or look it up in a map, which the
+// compiler does without copying, and it runs at every authority hit.
+func wordAt(low []byte, k int) []byte {
 	e := k
 	for e < len(low) && low[e] >= 'a' && low[e] <= 'z' {
 		e++
 	}
-	return string(low[k:e])
+	return low[k:e]
 }
 
-func prevWord(low []byte, at int) string {
+// prevWord is the run of lower-case letters before at, over spaces and
+// tabs (a slice, as wordAt).
+func prevWord(low []byte, at int) []byte {
 	k := at
 	for k > 0 && (low[k-1] == ' ' || low[k-1] == '\t') {
 		k--
@@ -313,7 +318,7 @@ func prevWord(low []byte, at int) string {
 	for k > 0 && low[k-1] >= 'a' && low[k-1] <= 'z' {
 		k--
 	}
-	return string(low[k:e])
+	return low[k:e]
 }
 
 // roles finds fake system and role blocks: reRole tried at the tag,
@@ -323,7 +328,7 @@ func roles(low []byte, ix *index) [][2]int {
 	for _, tr := range roleTriggers {
 		for _, at := range ix.at(tr) {
 			for k := max(0, at-8); k <= at; k++ {
-				if !roleShape(low, k) {
+				if !roleOpener[low[k]] || !roleShape(low, k) {
 					continue
 				}
 				if m := reRole.FindIndex(low[k:min(len(low), k+96)]); m != nil && k+m[1] > at {
@@ -366,6 +371,10 @@ func roleShape(low []byte, k int) bool {
 	}
 	return false
 }
+
+// roleOpener: the bytes roleShape can accept at k, tested before the
+// call at each of the 9 places roles tries per trigger.
+var roleOpener = [256]bool{'<': true, '[': true, '\n': true, '>': true}
 
 // roleTagWords start every tag or bracket name reRole knows.
 var roleTagWords = [][]byte{[]byte("sys"), []byte("admin"), []byte("developer"), []byte("operator"), []byte("inst")}
@@ -424,7 +433,7 @@ func overrideShape(rest []byte) bool {
 	for k < len(rest) && (rest[k] == ' ' || rest[k] == '\t' || rest[k] == '\n' || rest[k] == '\r') {
 		k++
 	}
-	return overrideModWords[wordAt(rest, k)]
+	return overrideModWords[string(wordAt(rest, k))]
 }
 
 var overrideModWords = map[string]bool{}
