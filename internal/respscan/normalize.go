@@ -178,13 +178,18 @@ func isLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 func isAlnum(c byte) bool  { return isDigit(c) || isLetter(c) }
 func isHex(c byte) bool    { return isDigit(c) || c|0x20 >= 'a' && c|0x20 <= 'f' }
 
-// normalize decodes HTML entities and JSON/JS string escapes and drops
+// normalizeInto decodes HTML entities and JSON/JS string escapes and drops
 // invisible characters. The map says which bytes of b each byte of norm
 // came from. Text between the bytes it may change ('&', '\\', non-ASCII)
 // is copied whole: a page of prose with a few entities costs a copy.
-func normalize(b []byte) (norm []byte, m *normMap) {
-	norm = make([]byte, 0, len(b))
-	m = &normMap{srcLen: len(b)}
+// It writes into buf's storage and m (reset), so Scan reuses a window's
+// decoded view and map across windows instead of 64 KiB a window.
+func normalizeInto(buf []byte, m *normMap, b []byte) ([]byte, *normMap) {
+	norm := buf[:0]
+	if cap(norm) < len(b) {
+		norm = make([]byte, 0, len(b))
+	}
+	*m = normMap{segs: m.segs[:0], srcLen: len(b)}
 	var lead leadFinder
 	var tmp [utf8.UTFMax]byte
 	i := 0

@@ -140,9 +140,14 @@ func (s *Scanner) Scan(b []byte) []Finding {
 	// characters dropped. Matches only it has are mapped back to b; one
 	// whose span held invisible characters is inject.invisible.
 	if needsNormalizing(b, nonASCII) {
-		norm, m := normalize(b)
+		// The decoded view and its map are scratch too (no finding
+		// points into them): pooled as the lower-cased view is.
+		ns := normBufs.Get().(*normScratch)
+		norm, m := normalizeInto(ns.buf, &ns.m, b)
 		nlow, nix, _ := lowerIndex(norm, norm) // in place: norm is scratch
+		ns.buf = nlow
 		out = s.scanView(out, b, nlow, nix, m)
+		normBufs.Put(ns)
 	}
 	if nonASCII && s.on("invisible") {
 		out = append(out, invisibleRuns(b)...)
@@ -839,6 +844,14 @@ func excerpt(b []byte) string {
 	}
 	return sb.String()
 }
+
+// normScratch is the storage of one decoded view and its map.
+type normScratch struct {
+	buf []byte
+	m   normMap
+}
+
+var normBufs = sync.Pool{New: func() any { return new(normScratch) }}
 
 // lowBufs holds the buffers of Scan's lower-cased views.
 var lowBufs = sync.Pool{New: func() any { return new([]byte) }}
