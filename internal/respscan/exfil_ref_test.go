@@ -55,3 +55,25 @@ func TestMightExfilMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestSlotWordAt: slotWordAt knows every slot word and no other start.
+func TestSlotWordAt(t *testing.T) {
+	for _, w := range slotWords {
+		for _, s := range []string{w, w + "x", w + "/"} {
+			if !slotWordAt([]byte(s)) {
+				t.Fatalf("slotWordAt(%q) is false", s)
+			}
+		}
+		if slotWordAt([]byte(w[:len(w)-1])) {
+			t.Fatalf("slotWordAt(%q) is true", w[:len(w)-1])
+		}
+		if exfilClass[w[0]] != exfilWord {
+			t.Fatalf("exfilClass[%q] does not start a slot word", w[0])
+		}
+	}
+	for _, s := range []string{"x", "ad", "pu", "pas", "yo", "us", "inser", "appen"} {
+		if slotWordAt([]byte(s)) {
+			t.Fatalf("slotWordAt(%q) is true", s)
+		}
+	}
+}

@@ -482,10 +482,8 @@ func mightExfil(u []byte) bool {
 			run = 0
 			continue
 		case exfilWord:
-			for _, w := range slotWords {
-				if bytes.HasPrefix(u[i:], w) {
-					return true
-				}
+			if slotWordAt(u[i:]) {
+				return true
 			}
 		}
 		if run++; run >= 64 {
@@ -501,21 +499,41 @@ const (
 	exfilWord            // may start a slot word
 )
 
-var (
-	slotWords  = [][]byte{[]byte("insert"), []byte("paste"), []byte("append"), []byte("add"), []byte("put"), []byte("your"), []byte("user")}
-	exfilClass = func() (t [256]uint8) {
-		for _, c := range []byte("{$<[%") {
-			t[c] = exfilMark
-		}
-		for _, c := range []byte("&=?#/;") {
-			t[c] = exfilSep
-		}
-		for _, w := range slotWords {
-			t[w[0]] = exfilWord
-		}
-		return t
-	}()
-)
+// slotWords may name a slot for data in a URL; slotWordAt knows them.
+var slotWords = []string{"insert", "paste", "append", "add", "put", "your", "user"}
+
+// slotWordAt: r starts with a slot word. By its first byte, so a URL's
+// many a, p and u cost one or two compares of a constant each.
+func slotWordAt(r []byte) bool {
+	switch r[0] {
+	case 'i':
+		return hasWord(r, "insert")
+	case 'p':
+		return hasWord(r, "paste") || hasWord(r, "put")
+	case 'a':
+		return hasWord(r, "append") || hasWord(r, "add")
+	case 'y':
+		return hasWord(r, "your")
+	case 'u':
+		return hasWord(r, "user")
+	}
+	return false
+}
+
+func hasWord(r []byte, w string) bool { return len(r) >= len(w) && string(r[:len(w)]) == w }
+
+var exfilClass = func() (t [256]uint8) {
+	for _, c := range []byte("{$<[%") {
+		t[c] = exfilMark
+	}
+	for _, c := range []byte("&=?#/;") {
+		t[c] = exfilSep
+	}
+	for _, w := range slotWords {
+		t[w[0]] = exfilWord
+	}
+	return t
+}()
 
 // randomValue: 64+ characters of a base64/base32 alphabet, not only hex
 // digits (digests), with 4.5+ bits of entropy per character.
