@@ -21,7 +21,8 @@ var (
 // compare there. One pass instead of one bytes.Index per literal is most
 // of the scanner's speed on ordinary text.
 type index struct {
-	pos [][]int // by literal id
+	pos  [][]int // by literal id; nil: no hit
+	flat []int   // the storage of pos
 }
 
 // literals are all trigger literals, bucketed by their first two bytes.
@@ -146,13 +147,20 @@ func newIndex(low []byte) *index {
 	sc := scratchPool.Get().(*indexScratch)
 	defer scratchPool.Put(sc)
 	lowerMark(nil, low, sc.marksFor(len(low)))
-	return sc.index(low)
+	return sc.indexInto(new(index), low)
 }
 
 // lowerIndex lower-cases src into dst's storage when it is large enough
 // (ASCII letters only, as lowerASCII in the tests) and indexes the lower-cased view in the same pass.
 // nonASCII: src holds a byte >= 0x80.
 func lowerIndex(dst, src []byte) (low []byte, ix *index, nonASCII bool) {
+	return lowerIndexInto(dst, src, new(index))
+}
+
+// lowerIndexInto is lowerIndex filling ix, whose storage it reuses:
+// Scan keeps one per view across windows instead of a position table
+// and a slice of every hit per window.
+func lowerIndexInto(dst, src []byte, ix *index) (low []byte, _ *index, nonASCII bool) {
 	low = dst[:0]
 	if cap(low) >= len(src) {
 		low = low[:len(src)]
@@ -162,7 +170,7 @@ func lowerIndex(dst, src []byte) (low []byte, ix *index, nonASCII bool) {
 	sc := scratchPool.Get().(*indexScratch)
 	defer scratchPool.Put(sc)
 	nonASCII = lowerMark(low, src, sc.marksFor(len(src)))
-	return low, sc.index(low), nonASCII
+	return low, sc.indexInto(ix, low), nonASCII
 }
 
 // indexScratch: the candidate marks and the verified hits of one index,
@@ -190,7 +198,7 @@ func (sc *indexScratch) marksFor(n int) []uint64 {
 // its first two bytes, then lays the positions out by literal in one
 // allocation: the same positions in the same order as comparing at every
 // byte would give.
-func (sc *indexScratch) index(low []byte) *index {
+func (sc *indexScratch) indexInto(ix *index, low []byte) *index {
 	hits := sc.hits[:0]
 	for w, m := range sc.marks {
 		for m != 0 {
@@ -226,7 +234,11 @@ func (sc *indexScratch) index(low []byte) *index {
 		}
 	}
 	sc.hits = hits
-	ix := &index{pos: make([][]int, len(literalID))}
+	if cap(ix.pos) < len(literalID) {
+		ix.pos = make([][]int, len(literalID))
+	}
+	ix.pos = ix.pos[:len(literalID)]
+	clear(ix.pos)
 	if len(hits) == 0 {
 		return ix
 	}
@@ -238,7 +250,10 @@ func (sc *indexScratch) index(low []byte) *index {
 	for _, h := range hits {
 		count[h.id]++
 	}
-	flat := make([]int, len(hits))
+	if cap(ix.flat) < len(hits) {
+		ix.flat = make([]int, len(hits))
+	}
+	flat := ix.flat[:len(hits)]
 	off := 0
 	for id, c := range count {
 		if c > 0 {

@@ -2,7 +2,9 @@ package respscan
 
 import (
 	"encoding/binary"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -31,5 +33,27 @@ func TestMaybeLiteralKeepsEveryLiteral(t *testing.T) {
 	}
 	if drop < 4 {
 		t.Fatalf("maybeLiteral keeps most non-literals (%d of 6 dropped)", drop)
+	}
+}
+
+// TestLowerIndexIntoReuse: an index built in the storage of another
+// (more hits, fewer, none) is the index built afresh, nil entries
+// included.
+func TestLowerIndexIntoReuse(t *testing.T) {
+	texts := indexTexts(t)
+	names := slices.Sorted(maps.Keys(texts))
+	names = append(names, names...)
+	var ix index
+	var buf []byte
+	for _, name := range append(names, "") {
+		text := texts[name]
+		_, want, _ := lowerIndex(nil, text)
+		low, got, _ := lowerIndexInto(buf, text, &ix)
+		buf = low
+		for id := range want.pos {
+			if !slices.Equal(got.pos[id], want.pos[id]) || (got.pos[id] == nil) != (want.pos[id] == nil) {
+				t.Fatalf("%s: literal %d at %v, fresh %v", name, id, got.pos[id], want.pos[id])
+			}
+		}
 	}
 }

@@ -132,10 +132,10 @@ func (s *Scanner) Scan(b []byte) []Finding {
 	// The lower-cased view is scratch: no finding points into it, so its
 	// buffer is reused across windows instead of a new 64 KiB per Scan.
 	// One pass lower-cases b and finds every trigger literal (lowerIndex).
-	bp := lowBufs.Get().(*[]byte)
-	defer lowBufs.Put(bp)
-	low, ix, nonASCII := lowerIndex((*bp)[:0], b)
-	*bp = low
+	vs := lowBufs.Get().(*viewScratch)
+	defer lowBufs.Put(vs)
+	low, ix, nonASCII := lowerIndexInto(vs.low, b, &vs.ix)
+	vs.low = low
 	out = s.scanView(out, b, low, ix, nil)
 	// Decoded view: HTML entities and JSON escapes undone, invisible
 	// characters dropped. Matches only it has are mapped back to b; one
@@ -145,7 +145,7 @@ func (s *Scanner) Scan(b []byte) []Finding {
 		// points into them): pooled as the lower-cased view is.
 		ns := normBufs.Get().(*normScratch)
 		norm, m := normalizeInto(ns.buf, &ns.m, b)
-		nlow, nix, _ := lowerIndex(norm, norm) // in place: norm is scratch
+		nlow, nix, _ := lowerIndexInto(norm, norm, &ns.ix) // in place: norm is scratch
 		ns.buf = nlow
 		out = s.scanView(out, b, nlow, nix, m)
 		normBufs.Put(ns)
@@ -859,9 +859,16 @@ func excerpt(b []byte) string {
 type normScratch struct {
 	buf []byte
 	m   normMap
+	ix  index
 }
 
 var normBufs = sync.Pool{New: func() any { return new(normScratch) }}
 
+// viewScratch is the storage of one lower-cased view and its index.
+type viewScratch struct {
+	low []byte
+	ix  index
+}
+
 // lowBufs holds the buffers of Scan's lower-cased views.
-var lowBufs = sync.Pool{New: func() any { return new([]byte) }}
+var lowBufs = sync.Pool{New: func() any { return new(viewScratch) }}
