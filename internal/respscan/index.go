@@ -207,14 +207,10 @@ func (sc *indexScratch) indexInto(ix *index, low []byte) *index {
 			if i+8 <= len(low) && !maybeLiteral(binary.LittleEndian.Uint64(low[i:])) {
 				continue
 			}
-			if i+1 >= len(low) {
+			bl := bucketAt(low, i)
+			if bl == nil {
 				continue
 			}
-			b := pairBucket[uint16(low[i])<<8|uint16(low[i+1])]
-			if b == 0 {
-				continue
-			}
-			bl := buckets[b-1]
 			inWord := i > 0 && isWordByte(low[i-1])
 			if i+8 > len(low) {
 				for j := range bl {
@@ -267,6 +263,18 @@ func (sc *indexScratch) indexInto(ix *index, low []byte) *index {
 	return ix
 }
 
+// bucketAt is the literals that share low[i:i+2], the first two bytes of
+// a candidate, or nil.
+func bucketAt(low []byte, i int) []literal {
+	if i+1 >= len(low) {
+		return nil
+	}
+	if b := pairBucket[uint16(low[i])<<8|uint16(low[i+1])]; b != 0 {
+		return buckets[b-1]
+	}
+	return nil
+}
+
 func newLiteral(b []byte, id int) literal {
 	l := literal{b: b, id: id}
 	for j := range min(8, len(b)) {
@@ -295,14 +303,7 @@ func anyTrigger(low []byte) bool {
 		for m != 0 {
 			i := w*64 + bits.TrailingZeros64(m)
 			m &= m - 1
-			if i+1 >= len(low) {
-				continue
-			}
-			b := pairBucket[uint16(low[i])<<8|uint16(low[i+1])]
-			if b == 0 {
-				continue
-			}
-			bl := buckets[b-1]
+			bl := bucketAt(low, i)
 			for j := range bl {
 				if bl[j].at(low, i) {
 					return true
