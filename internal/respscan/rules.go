@@ -103,8 +103,11 @@ var (
 
 	// directive: what turns a role or authority marker, a hidden comment
 	// or a hidden element into an instruction to the agent.
-	reDirective       = regexp.MustCompile(`\byou (?:are|must|will|should|shall|need to|have to|may now)\b|\b(?:` + overrideVerbs + `)\b|\bnew (?:instructions|rules|task|directive|role)|\b(?:do not|don't|never) (?:tell|inform|mention|reveal|alert|notify|show)\b|\b(?:execute|run|send|post|upload|exfiltrate|fetch|curl|wget|email|forward|print|output|include|read|cat|open|visit|download|install|delete|rm|push|commit)\b`)
-	reStrongDirective = regexp.MustCompile(`\byou(?:'re| are| must| will| should| have to| need to| may now)\b|\byour (?:new |real |actual |next )?(?:task|instructions|job|goal|orders)\b|\b(?:ignore|disregard|override|bypass)\b|\bnew (?:instructions|rules|task|directive|role)|\b(?:do not|don't|never) (?:tell|inform|mention|reveal|alert|notify|show)\b`)
+	reDirective = regexp.MustCompile(`\byou (?:are|must|will|should|shall|need to|have to|may now)\b|\b(?:` + overrideVerbs + `)\b|\bnew (?:instructions|rules|task|directive|role)|\b(?:do not|don't|never) (?:tell|inform|mention|reveal|alert|notify|show)\b|\b(?:execute|run|send|post|upload|exfiltrate|fetch|curl|wget|email|forward|print|output|include|read|cat|open|visit|download|install|delete|rm|push|commit)\b`)
+	// A bare override verb counts, but not as the head of a compound
+	// name: "[inst] ... in ignore-case mode" in a real ChangeLog
+	// (libonig5's) read as an order.
+	reStrongDirective = regexp.MustCompile(`\byou(?:'re| are| must| will| should| have to| need to| may now)\b|\byour (?:new |real |actual |next )?(?:task|instructions|job|goal|orders)\b|\b(?:ignore|disregard|override|bypass)\b(?:[^-]|$)|\bnew (?:instructions|rules|task|directive|role)|\b(?:do not|don't|never) (?:tell|inform|mention|reveal|alert|notify|show)\b`)
 	reOrderFirst      = regexp.MustCompile(`^[ \t\r\n:,>\]|-]{0,6}(?:execute|run|send|post|upload|exfiltrate|fetch|curl|wget|email|forward|print|output|reveal|read|cat|open|visit|download|install|delete|push|commit|disable|remove)\b`)
 	// addressee: who a hidden comment or element speaks to.
 	// It must be spoken to ("AI agents:", "note to the assistant", "if you
