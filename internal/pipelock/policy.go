@@ -45,7 +45,8 @@ type Policy struct {
 	maxBody     int64 // cap on a request body (raw and decoded); 0: none
 	resp        *respscan.Scanner
 	respMode    respscan.Mode
-	warnings    []string // logged once when the policy is installed
+	respUnread  map[string]bool // hosts whose responses are not read (the model's)
+	warnings    []string        // logged once when the policy is installed
 }
 
 // BuildPolicy compiles cfg. getenv reads the known_secret_env variables.
@@ -129,6 +130,10 @@ func BuildPolicy(cfg *sidecarconfig.Pipelock, getenv func(string) string, sc *se
 		return nil, fmt.Errorf("responses_%w", err)
 	}
 	p.resp = rs
+	p.respUnread = map[string]bool{}
+	for _, h := range cfg.ResponsesUnread {
+		p.respUnread[normHost(h)] = true
+	}
 	return p, nil
 }
 

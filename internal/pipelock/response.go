@@ -36,7 +36,7 @@ const (
 // round trip, before goproxy sees the body, keeps a Content-Length the
 // origin sent: goproxy re-chunks only a body its response filters swap.
 func (s *Server) scanResponses(p *Policy, ctx *goproxy.ProxyCtx, d *decision) {
-	if p.respMode == respscan.Off {
+	if p.respMode == respscan.Off || p.respUnread[d.Host] {
 		return
 	}
 	ctx.RoundTripper = goproxy.RoundTripperFunc(func(req *http.Request, _ *goproxy.ProxyCtx) (*http.Response, error) {

@@ -163,6 +163,37 @@ func TestResponseModes(t *testing.T) {
 	}
 }
 
+// TestResponsesUnreadHost: a host in responses_unread (the plan puts the
+// model's there) has its answers passed as sent even in block mode, and
+// the list names hosts, not all of them: another host is still read.
+func TestResponsesUnreadHost(t *testing.T) {
+	for _, c := range []struct {
+		unread    []string
+		wantBlock bool
+	}{
+		{[]string{"LocalHost"}, false}, // host names compare normalized
+		{[]string{"api.anthropic.com"}, true},
+		{nil, true},
+	} {
+		r := newRig(t, rigOpts{cfg: sidecarconfig.Pipelock{Responses: "block", ResponsesUnread: c.unread}, serve: respOrigin(nil)})
+		for _, path := range []string{"/cl", "/sse"} {
+			before := len(r.logs.decisions(t))
+			st, _, body, readErr := fetch(t, r, r.httpsURL(path+"?n=3000&at=100"))
+			var logged []any
+			for _, d := range r.logs.decisions(t)[before:] {
+				if d["mode"] == "response" {
+					logged = append(logged, d["rule"])
+				}
+			}
+			passed := st == 200 && readErr == nil && strings.Contains(body, respAttack)
+			if passed == c.wantBlock || (len(logged) == 0) == c.wantBlock {
+				t.Errorf("unread %v, %s: status %d, read error %v, attack passed %v, response decisions %v; want blocked %v",
+					c.unread, path, st, readErr, passed, logged, c.wantBlock)
+			}
+		}
+	}
+}
+
 // fetch GETs u and reads the whole body, reporting a read error apart.
 func fetch(t *testing.T, r *rig, u string) (int, http.Header, string, error) {
 	t.Helper()

@@ -72,7 +72,7 @@ func (p *Plan) Describe(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  supervise:    %v\n", p.Bottle.Supervise)
 	fmt.Fprintf(w, "  dlp:          %s\n", dlpLine(p.Pipelock.DLPOff))
-	fmt.Fprintf(w, "  responses:    %s\n", responsesLine(p.Pipelock.Responses, p.Pipelock.ResponsesOff))
+	fmt.Fprintf(w, "  responses:    %s\n", responsesLine(p.Pipelock.Responses, p.Pipelock.ResponsesOff, p.Pipelock.ResponsesUnread))
 	if len(p.Bottle.Env) > 0 {
 		fmt.Fprintf(w, "  env:\n")
 		for _, e := range p.Bottle.Env {
@@ -116,8 +116,8 @@ func dlpLine(off []string) string {
 }
 
 // responsesLine says what pipelock does with prompt injection in
-// responses, and which rule kinds are off.
-func responsesLine(mode string, off []string) string {
+// responses, which rule kinds are off and which hosts are not read.
+func responsesLine(mode string, off, unread []string) string {
 	if mode == "" {
 		mode = "warn"
 	}
@@ -129,6 +129,9 @@ func responsesLine(mode string, off []string) string {
 	}[mode]
 	if len(off) > 0 && mode != "off" {
 		line += " (off: " + strings.Join(off, ", ") + ")"
+	}
+	if len(unread) > 0 && mode != "off" {
+		line += "; not read from " + strings.Join(unread, ", ") + " (the model's answers)"
 	}
 	return line
 }

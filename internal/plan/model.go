@@ -38,6 +38,15 @@ type Model struct {
 	BaseURL string
 }
 
+// modelHost is where Claude Code's requests go: the gateway's host, or
+// api.anthropic.com when the bottle names none.
+func (p *Plan) modelHost() string {
+	if p.Model != nil && p.Model.Host != "" {
+		return p.Model.Host
+	}
+	return manifest.DefaultModelHost
+}
+
 // Credentialed reports whether egress injects a model credential.
 func (m *Model) Credentialed() bool { return m != nil && m.Kind != "" }
 

@@ -327,6 +327,7 @@ func (p *Plan) planPipelock() {
 	p.Pipelock.DLPOff = p.Bottle.DLPOff
 	p.Pipelock.Responses = p.Bottle.Responses
 	p.Pipelock.ResponsesOff = p.Bottle.ResponsesOff
+	p.Pipelock.ResponsesUnread = []string{p.modelHost()}
 	p.Pipelock.MaxBodyBytes = p.Bottle.MaxUpload
 	p.Pipelock.AllowIPLiterals = append([]string(nil), p.Bottle.AllowIPLiterals...)
 	for _, e := range p.Bottle.Env {

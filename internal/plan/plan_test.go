@@ -240,18 +240,20 @@ func TestDLPClassesPlanned(t *testing.T) {
 // The bottle's responses: key reaches pipelock.json, and the plan says
 // what pipelock does with prompt injection in responses.
 func TestResponsesPlanned(t *testing.T) {
-	for _, c := range []struct{ front, mode, off, line string }{
-		{"", "", "", "responses:    warn (prompt injection in responses is logged, passed on)\n"},
-		{"responses: block\n", "block", "", "responses:    block (a response with prompt injection becomes an error)\n"},
-		{"responses:\n  mode: strip\n  css-hidden: off\n  exfil-link: off\n", "strip", "css-hidden,exfil-link", "responses:    strip (prompt injection in responses is overwritten) (off: css-hidden, exfil-link)\n"},
-		{"responses: off\n", "off", "", "responses:    off (responses are not read)\n"},
+	const model = "; not read from api.anthropic.com (the model's answers)"
+	for _, c := range []struct{ front, mode, off, unread, line string }{
+		{"", "", "", "api.anthropic.com", "responses:    warn (prompt injection in responses is logged, passed on)" + model + "\n"},
+		{"responses: block\n", "block", "", "api.anthropic.com", "responses:    block (a response with prompt injection becomes an error)" + model + "\n"},
+		{"responses:\n  mode: strip\n  css-hidden: off\n  exfil-link: off\n", "strip", "css-hidden,exfil-link", "api.anthropic.com", "responses:    strip (prompt injection in responses is overwritten) (off: css-hidden, exfil-link)" + model + "\n"},
+		{"responses: off\n", "off", "", "api.anthropic.com", "responses:    off (responses are not read)\n"},
+		{"claude:\n  base_url: https://llm-gw.example.com:8443\n", "", "", "llm-gw.example.com", "; not read from llm-gw.example.com (the model's answers)\n"},
 	} {
 		p, err := New(agentFor("b"), mustBottle(t, "---\n"+c.front+"---\n"), Options{Slug: "a-00000", Home: "/h"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Pipelock.Responses != c.mode || strings.Join(p.Pipelock.ResponsesOff, ",") != c.off {
-			t.Errorf("%q: pipelock responses = %q off %v", c.front, p.Pipelock.Responses, p.Pipelock.ResponsesOff)
+		if p.Pipelock.Responses != c.mode || strings.Join(p.Pipelock.ResponsesOff, ",") != c.off || strings.Join(p.Pipelock.ResponsesUnread, ",") != c.unread {
+			t.Errorf("%q: pipelock responses = %q off %v unread %v", c.front, p.Pipelock.Responses, p.Pipelock.ResponsesOff, p.Pipelock.ResponsesUnread)
 		}
 		var out bytes.Buffer
 		p.Describe(&out)

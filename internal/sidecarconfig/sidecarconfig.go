@@ -130,6 +130,12 @@ type Pipelock struct {
 	Responses string `json:"responses,omitempty"`
 	// ResponsesOff lists response rule kinds turned off (ResponseKinds).
 	ResponsesOff []string `json:"responses_off,omitempty"`
+	// ResponsesUnread lists hosts whose responses are not read for prompt
+	// injection: the model's host (api.anthropic.com or the gateway). Its
+	// answers are the agent's own output, not content for it to obey, and
+	// a model explaining prompt injection must not have its stream
+	// blocked (docs/DLP.md, "Responses").
+	ResponsesUnread []string `json:"responses_unread,omitempty"`
 }
 
 // ResponseModes are the values of the bottle's responses: key; warn is
@@ -276,6 +282,11 @@ func (p *Pipelock) Validate() error {
 			if !strings.HasPrefix(pp, "/") {
 				return fmt.Errorf("path_allowlists[%d].paths[%d]: %q must start with /", i, j, pp)
 			}
+		}
+	}
+	for i, h := range p.ResponsesUnread {
+		if err := ValidateHost(h); err != nil {
+			return fmt.Errorf("responses_unread[%d]: %w", i, err)
 		}
 	}
 	if p.MaxBodyBytes < 0 {
