@@ -89,6 +89,11 @@ var (
 		[]byte("real instruction"), []byte("actual instruction"), []byte("override instruction"),
 	}
 
+	// Instruction overrides in German, Dutch, French, Spanish,
+	// Portuguese and Italian (overridesIntl): the model reads them as
+	// well as English ones.
+	reOverrideIntl = regexp.MustCompile(intlOverridePattern())
+
 	// Fake system / role blocks: a chat-template token or system tag.
 	reRole       = regexp.MustCompile(`^(?:<\s*/?\s*(?:system|system[_ -]?(?:prompt|message|instructions?)|sys|admin|developer|operator)\s*>|<\|\s*(?:im_start|im_end|system|endoftext|start_header_id|end_header_id|eot_id)\s*\|>|<<\s*/?sys\s*>>|\[\s*/?\s*(?:system|inst|sys|admin|developer|system (?:message|prompt|override|note))\s*\]|(?:\n|>)[ \t>#*]*(?:system|developer|admin)(?: (?:prompt|message|override|notice|instruction))?[ \t]*:|\n\n(?:human|assistant)[ \t]*:)`)
 	roleTriggers = [][]byte{[]byte("system"), []byte("<|"), []byte("<<"), []byte("[inst"), []byte("[/inst"), []byte("admin"), []byte("developer"), []byte("operator"), []byte("sys>"), []byte("human"), []byte("assistant")}
@@ -414,6 +419,7 @@ func trimSpaceRE2(b []byte) []byte {
 func overrides(low []byte, ix *index) [][2]int {
 	var out [][2]int
 	for _, tr := range overrideTriggers {
+		ignor := string(tr) == "ignor"
 		for _, at := range ix.at(tr) {
 			if at > 0 && isWordByte(low[at-1]) {
 				continue
@@ -425,6 +431,9 @@ func overrides(low []byte, ix *index) [][2]int {
 			}
 			if m == nil && !isVerbTrigger(tr) {
 				m = reOverride2.FindIndex(rest)
+			}
+			if m == nil && ignor && intlShape(rest) { // ignoriere, ignorez, ignora
+				m = reOverrideIntl.FindIndex(rest)
 			}
 			if m != nil && imperativeAt(low, at) {
 				out = append(out, [2]int{at, at + m[1]})
@@ -481,6 +490,11 @@ var prefixWords = map[string]bool{
 	"urgent": true, "note": true, "attention": true, "warning": true, "ai": true, "assistant": true,
 	"agent": true, "claude": true, "llm": true, "model": true, "bot": true, "chatbot": true, "system": true,
 	"also": true, "so": true, "then": true, "and": true,
+	// the same in the languages of intlOverrides ("bitte", "por favor",
+	// "s'il vous plaît", "veuillez ignorer")
+	"bitte": true, "jetzt": true, "sofort": true, "nun": true, "ahora": true, "por": true, "favor": true,
+	"maintenant": true, "veuillez": true, "s'il": true, "vous": true, "pla\u00eet": true, "plait": true,
+	"agora": true, "ora": true, "adesso": true, "subito": true, "nu": true, "alsjeblieft": true, "alstublieft": true,
 }
 
 // imperativeAt: what precedes at is a sentence, line, element or list
@@ -503,9 +517,11 @@ func imperativeAt(low []byte, at int) bool {
 		case c == ',':
 			i--
 			continue
-		case c >= 'a' && c <= 'z':
+		case c >= 'a' && c <= 'z' || c >= 0x80:
+			// Letters beyond ASCII and an apostrophe belong to the word
+			// ("plaît", "s'il"); only prefixWords lets the walk go on.
 			j := i
-			for j > 0 && low[j-1] >= 'a' && low[j-1] <= 'z' {
+			for j > 0 && (low[j-1] >= 'a' && low[j-1] <= 'z' || low[j-1] >= 0x80 || low[j-1] == '\'') {
 				j--
 			}
 			w := string(low[j:i])
@@ -732,11 +748,16 @@ var discussion = [][]byte{
 	[]byte("for example"), []byte("e.g."), []byte("such as"), []byte("phrases like"), []byte("strings like"),
 	[]byte("for instance"), []byte("example:"), []byte("examples:"), []byte("payload"), []byte("attacker"),
 	[]byte("malicious"), []byte("owasp"), []byte("llm01"), []byte("detect"), []byte("classifier"),
+	// and in the languages of intlOverrides: for example, attacker,
+	// injection
+	[]byte("beispiel"), []byte("angreifer"), []byte("exemple"), []byte("attaquant"), []byte("ejemplo"), []byte("atacante"),
+	[]byte("exemplo"), []byte("esempio"), []byte("attaccante"), []byte("bijvoorbeeld"), []byte("aanvaller"),
+	[]byte("inyecci\u00f3n"), []byte("inje\u00e7\u00e3o"), []byte("iniezione"), []byte("injectie"),
 }
 
 // action: an override that goes on to order something is an attack even
 // in a page that discusses attacks.
-var reAction = regexp.MustCompile(`^[^.\n]{0,40}?\b(?:and|then|instead)\b[^.\n]{0,40}?\b(?:send|post|upload|exfiltrate|fetch|curl|wget|email|forward|print|output|reveal|read|cat|run|execute|delete|push|tell)\b`)
+var reAction = regexp.MustCompile(`^[^.\n]{0,40}?\b(?:and|then|instead|und|dann|stattdessen|et|puis|y|luego|e|depois|poi|en|dan)\b[^.\n]{0,40}?\b(?:send|post|upload|exfiltrate|fetch|curl|wget|email|forward|print|output|reveal|read|cat|run|execute|delete|push|tell|sende|sendet|schicke|lade|f\x{fc}hre|zeige|envoie|envoyez|ex\x{e9}cute|ex\x{e9}cutez|affiche|env\x{ed}a|envia|envie|ejecuta|executa|sube|muestra|mostra|invia|esegui|carica|stuur|voer|toon)\b`)
 
 // quotedOrDiscussed is the false-positive guard of the phrase rules: the
 // match is quoted (quote mark or backtick right before it, inside a code
@@ -756,8 +777,8 @@ func quotedOrDiscussed(low []byte, start, end int, markerRule bool) bool {
 			}
 		}
 	}
-	for _, q := range []string{"\u201c", "\u2018", "\u00ab", "&quot;", "&#39;", "\\\""} {
-		if bytes.HasSuffix(low[:p], []byte(q)) || bytes.HasSuffix(bytes.TrimRight(low[:start], " \t"), []byte(q)) {
+	for _, q := range []string{"\u201c", "\u2018", "\u00ab", "\u201e", "\u00bb", "\u2039", "\u203a", "&quot;", "&#39;", "\\\""} {
+		if bytes.HasSuffix(low[:p], []byte(q)) || bytes.HasSuffix(bytes.TrimRight(low[:start], " \t\u00a0\u202f"), []byte(q)) {
 			return true
 		}
 	}
