@@ -1,9 +1,15 @@
 package deptest
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -114,5 +120,66 @@ func TestNoProgramLinksTestHelpers(t *testing.T) {
 				t.Errorf("%s links %s (under %s)", prog, p, pre)
 			}
 		}
+	}
+}
+
+// TestOneWayToTheEngine: the docker and kubectl CLIs are run by their
+// own packages only (internal/engine, internal/composecli for compose,
+// internal/kubectl), so every call gets the same error translation and
+// there is one place to change how the engine is reached. The test
+// helpers internal/dockertest and internal/k8stest are the exceptions
+// tests need (they check the engine or cluster before any of it runs).
+func TestOneWayToTheEngine(t *testing.T) {
+	owners := map[string]string{
+		"docker": "internal/engine", "docker-compose": "internal/composecli", "kubectl": "internal/kubectl",
+	}
+	allowed := []string{"internal/engine", "internal/composecli", "internal/kubectl", "internal/dockertest", "internal/k8stest"}
+	fset := token.NewFileSet()
+	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel("../..", path)
+		if d.IsDir() {
+			if strings.HasPrefix(d.Name(), ".") && rel != "." || d.Name() == "testdata" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		if _, ok := hasPrefix(filepath.ToSlash(filepath.Dir(rel)), allowed); ok {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			// Any call handed the CLI's name runs it (exec.Command, or a
+			// package's own runner), but exec.LookPath, which only looks, and a
+			// path join naming the binary.
+			if sel, ok := call.Fun.(*ast.SelectorExpr); ok && (sel.Sel.Name == "LookPath" || sel.Sel.Name == "Join") {
+				return true
+			}
+			for _, a := range call.Args {
+				if lit, ok := a.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					name, _ := strconv.Unquote(lit.Value)
+					if owner, ok := owners[name]; ok {
+						t.Errorf("%s: runs %s directly; go through %s", fset.Position(call.Pos()), name, owner)
+					}
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/claude-bottle/claude-bottle/internal/engine"
 )
 
 // Agent is the default Claude Code agent image (plan.DefaultAgentImage),
@@ -62,7 +64,11 @@ func BuildAgent(ctx context.Context, opt Options, registry string) error {
 	}
 	defer os.RemoveAll(ctxDir)
 	p.printf("building %s from Dockerfile.agent (npm registry %s)", Agent, registry)
-	if err := run(ctx, root, p.sub(Agent), nil, "docker", append(args, ctxDir)...); err != nil {
+	// Through engine.Run, as every docker call: one path to the engine.
+	lw := &lineWriter{p: p.sub(Agent)}
+	err = engine.Run(ctx, engine.Stdio{Dir: root, Stdout: lw, Stderr: lw}, append(args, ctxDir)...)
+	lw.flush()
+	if err != nil {
 		return fmt.Errorf("images: docker build of %s from %s failed (output above): %w", Agent, filepath.Join(root, "Dockerfile.agent"), err)
 	}
 	p.printf("built %s", Agent)
