@@ -42,10 +42,11 @@ type Classes struct {
 	Crypto      bool // Bitcoin addresses, WIF keys, BIP-39 seed phrases
 	PII         bool // bulk e-mail addresses and phone numbers
 	Hostnames   bool // encoded or high-entropy host labels (dlp.subdomain)
+	Blobs       bool // long random tokens in URL paths and query values (dlp.url-blob)
 }
 
 // ClassNames are the manifest names of the classes, in order.
-var ClassNames = []string{"credentials", "financial", "crypto", "pii", "hostnames"}
+var ClassNames = []string{"credentials", "financial", "crypto", "pii", "hostnames", "blobs"}
 
 // Set turns the named class off (off=true) or on. It reports whether the
 // name is a class.
@@ -61,6 +62,8 @@ func (c *Classes) Set(name string, off bool) bool {
 		c.PII = off
 	case "hostnames":
 		c.Hostnames = off
+	case "blobs":
+		c.Blobs = off
 	default:
 		return false
 	}
@@ -70,7 +73,7 @@ func (c *Classes) Set(name string, off bool) bool {
 // Off lists the names of the classes turned off.
 func (c Classes) Off() []string {
 	var out []string
-	for i, off := range []bool{c.Credentials, c.Financial, c.Crypto, c.PII, c.Hostnames} {
+	for i, off := range []bool{c.Credentials, c.Financial, c.Crypto, c.PII, c.Hostnames, c.Blobs} {
 		if off {
 			out = append(out, ClassNames[i])
 		}

@@ -140,6 +140,10 @@ func (in *Inspector) scanText(sc *scan, b []byte, where string, full bool) *Verd
 		if v := checkAssignments(layer); v != nil {
 			return v
 		}
+		if v := checkURLCredentials(layer); v != nil {
+			v.Reason += " in " + where
+			return v
+		}
 	}
 	return nil
 }
@@ -164,6 +168,14 @@ func (in *Inspector) CheckURL(u *url.URL) *Verdict {
 	sc := &scan{host: strings.ToLower(u.Hostname())}
 	if v := in.scanText(sc, []byte(splitDelims(raw)), "URL", true); v != nil {
 		return v
+	}
+	if pw, ok := u.User.Password(); ok && !in.off.Credentials && realPassword([]byte(pw)) {
+		return &Verdict{Rule: RuleURLCredentials, Reason: "password in the request URL's userinfo (" + secretscan.Redact(pw) + ")"}
+	}
+	if !in.off.Blobs {
+		if v := checkURLBlob(u); v != nil {
+			return v
+		}
 	}
 	if u.RawQuery != "" {
 		q := strings.NewReplacer("&", "\n", ";", "\n").Replace(u.RawQuery)

@@ -130,6 +130,41 @@ func classCorpus(g *secrettest.Gen) []corpusCase {
 		add(corpusCase{class: "host", name: fmt.Sprintf("benign-host/wildcard-%d", i), place: "host", host: h + ".wild.test"})
 	}
 
+	// Data in URLs once it is encrypted or compressed: long random tokens
+	// in query values and path segments (dlp.url-blob), and connection
+	// strings with real passwords (dlp.url-credentials).
+	for i := range 20 {
+		blob := g.Bytes(48 + i*4)
+		add(corpusCase{class: "blob", name: fmt.Sprintf("blob/query-base64url-%d", i), place: "url", malicious: true, method: "GET", path: "/collect?v=1&d=" + base64.RawURLEncoding.EncodeToString(blob)})
+		add(corpusCase{class: "blob", name: fmt.Sprintf("blob/query-base64-%d", i), place: "url", malicious: true, method: "GET", path: "/c?" + url.Values{"payload": {base64.StdEncoding.EncodeToString(blob)}}.Encode()})
+		add(corpusCase{class: "blob", name: fmt.Sprintf("blob/path-base64url-%d", i), place: "url", malicious: true, method: "GET", path: "/pixel/" + base64.RawURLEncoding.EncodeToString(blob) + ".gif"})
+		add(corpusCase{class: "blob", name: fmt.Sprintf("blob/path-base32-%d", i), place: "url", malicious: true, method: "GET", path: "/u/" + strings.TrimRight(base32.StdEncoding.EncodeToString(blob), "=")})
+		pw := g.Str(alnum+"!#%^", 12+i%12)
+		shape := nth(i, "postgres://app:%s@db.internal:5432/prod", "mongodb+srv://svc:%s@cluster0.example.mongodb.net/app", "redis://default:%s@cache:6379/0", "amqp://worker:%s@mq.internal:5672/", "mysql://root:%s@10.0.0.5/shop")
+		conn := fmt.Sprintf(shape, url.PathEscape(pw))
+		add(corpusCase{class: "url-credential", name: fmt.Sprintf("url-credential/json-%d", i), place: "body", malicious: true, method: "POST", path: "/v1/notes", ctype: "application/json", body: `{"text":"DATABASE_URL=` + conn + `"}`})
+		add(corpusCase{class: "url-credential", name: fmt.Sprintf("url-credential/query-%d", i), place: "url", malicious: true, method: "GET", path: "/s?q=" + url.QueryEscape(conn)})
+		add(corpusCase{class: "url-credential", name: fmt.Sprintf("url-credential/header-%d", i), place: "header", malicious: true, method: "GET", path: "/", header: http.Header{"X-Upstream": {conn}}})
+	}
+	for i := range 20 {
+		benignURL("blob", fmt.Sprintf("cloudfront-signed-%d", i), "/video.mp4?Expires=1764547200&Signature="+base64.StdEncoding.EncodeToString(g.Bytes(128))+"&Key-Pair-Id=K2JCJMDEHXQW5F")
+		benignURL("blob", fmt.Sprintf("s3-presigned-%d", i), "/bucket/report.pdf?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261201T000000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature="+g.HexDigest(64))
+		benignURL("blob", fmt.Sprintf("json-cursor-%d", i), "/v1/events?cursor="+base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf(`{"after":"2026-11-%02dT10:00:00Z","id":%d,"direction":"forward","filters":{"type":"push"}}`, 1+i%28, 1000+i))))
+		benignURL("blob", fmt.Sprintf("title-slug-%d", i), "/publication/"+fmt.Sprint(221313676+i)+"_Linear_Time_Suffix_Array_Construction_Using_D-Critical_Substrings_and_Induced_Sorting")
+		benignURL("blob", fmt.Sprintf("digest-path-%d", i), "/v2/library/golang/blobs/sha256:"+g.HexDigest(64))
+		benignURL("blob", fmt.Sprintf("ipfs-cid-%d", i), "/ipfs/bafybei"+g.Str("abcdefghijklmnopqrstuvwxyz234567", 52))
+		benignURL("blob", fmt.Sprintf("click-ids-%d", i), "/landing?gclid="+g.Str(alnum+"_-", 90)+"&msclkid="+g.HexDigest(32)+"&_gl=1*"+g.Str(alnum, 20))
+		benignURL("blob", fmt.Sprintf("short-tokens-%d", i), "/oauth/callback?code="+g.Str(alnum, 40)+"&state="+g.Str(alnum+"-_", 43))
+		benignBody("url-credential", fmt.Sprintf("docs-connection-strings-%d", i), "text/markdown", nth(i,
+			"Set `DATABASE_URL=postgres://user:password@localhost:5432/mydb` in your .env.",
+			"Connect with `mongodb://<username>:<password>@cluster0.mongodb.net/test`.",
+			"The default broker URL is amqp://guest:guest@localhost:5672//.",
+			"export REDIS_URL=redis://:${REDIS_PASSWORD}@localhost:6379/0",
+			"Use mysql://root:changeme@127.0.0.1:3306/app for local development.",
+		))
+		benignBody("url-credential", fmt.Sprintf("no-password-%d", i), "application/json", `{"remote":"ssh://git@github.com/org/repo.git","mirror":"https://user@example.com/r.git","db":"postgres://localhost/app"}`)
+	}
+
 	// Benign look-alikes, per class.
 	for i := range 40 {
 		benignURL("credential", fmt.Sprintf("tracking-url-%d", i), "/landing?utm_source=newsletter&utm_medium=email&utm_campaign=fall_2026&gclid="+g.Str(alnum+"_-", 90)+"&fbclid="+g.Str(alnum+"_-", 60))
@@ -262,3 +297,6 @@ func minifiedJS(g *secrettest.Gen) string {
 	b.WriteString("\n//# sourceMappingURL=data:application/json;base64," + base64.StdEncoding.EncodeToString([]byte(`{"version":3,"sources":["src/app.ts"],"mappings":"AAAA,SAAS,GAAG"}`)))
 	return b.String()
 }
+
+// nth is the i-th of xs, cycling.
+func nth(i int, xs ...string) string { return xs[i%len(xs)] }

@@ -226,13 +226,13 @@ func TestDLPClassesPlanned(t *testing.T) {
 	}
 	var out bytes.Buffer
 	p.Describe(&out)
-	if !strings.Contains(out.String(), "dlp:          known secrets, credentials, financial, crypto, hostnames (off: pii)") {
+	if !strings.Contains(out.String(), "dlp:          known secrets, credentials, financial, crypto, hostnames, blobs (off: pii)") {
 		t.Errorf("the plan does not say which DLP classes are on:\n%s", out.String())
 	}
 	p, _ = New(agentFor("b"), mustBottle(t, "---\n---\n"), Options{Slug: "a-00000", Home: "/h"})
 	out.Reset()
 	p.Describe(&out)
-	if !strings.Contains(out.String(), "dlp:          known secrets, credentials, financial, crypto, pii, hostnames\n") {
+	if !strings.Contains(out.String(), "dlp:          known secrets, credentials, financial, crypto, pii, hostnames, blobs\n") {
 		t.Errorf("default plan:\n%s", out.String())
 	}
 }

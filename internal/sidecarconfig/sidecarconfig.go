@@ -150,9 +150,10 @@ var ResponseKinds = []string{"override", "role", "authority", "hidden-comment", 
 // DLPClasses are the DLP rule classes a bottle can turn off: provider
 // credential shapes, gitleaks and credential assignments; cards and
 // IBANs; Bitcoin addresses, WIF keys and BIP-39 phrases; bulk e-mail
-// addresses and phone numbers; encoded host labels. internal/dlp has the
+// addresses and phone numbers; encoded host labels; long random tokens
+// in URL paths and query values. internal/dlp has the
 // same list (a test keeps them equal).
-var DLPClasses = []string{"credentials", "financial", "crypto", "pii", "hostnames"}
+var DLPClasses = []string{"credentials", "financial", "crypto", "pii", "hostnames", "blobs"}
 
 // PathAllowlist is the path prefixes a route host allows.
 type PathAllowlist struct {
