@@ -24,7 +24,7 @@ const (
 )
 
 // urlPasswordMin: shorter userinfo passwords ("guest", "pass") are docs
-// and defaults; a real one is longer, or a weak one worth less.
+// and defaults; randomValue asks for AssignMinLen anyway.
 const urlPasswordMin = 8
 
 // placeholderPasswords are what docs and examples write as the password
@@ -39,8 +39,8 @@ var placeholderPasswords = map[string]bool{
 }
 
 // checkURLCredentials finds scheme://user:password@host in b with a
-// password that is not a placeholder: at least urlPasswordMin characters
-// of two classes or more, no ${VAR}, <name>, {{name}}, %s or $VAR.
+// password that reads as random (randomValue: 14+ characters) and is not
+// a placeholder (no ${VAR}, <name>, {{name}}, %s or $VAR).
 func checkURLCredentials(b []byte) *Verdict {
 	for i := 0; ; {
 		k := bytes.Index(b[i:], []byte("://"))
@@ -112,23 +112,25 @@ func realPassword(pw []byte) bool {
 		bytes.HasPrefix(pw, []byte("<")) || bytes.Contains(pw, []byte("{{")) || bytes.Contains(pw, []byte("%s")) || bytes.Count(pw, []byte("*")) >= 3) {
 		return false
 	}
-	var up, lo, dg, sym int
-	for _, c := range pw {
-		switch {
-		case c >= 'A' && c <= 'Z':
-			up = 1
-		case c >= 'a' && c <= 'z':
-			lo = 1
-		case c >= '0' && c <= '9':
-			dg = 1
-		default:
-			sym = 1
-		}
-	}
-	if up+lo+dg+sym < 2 {
+	// Random-looking, by the assignment rule's test: a prompt carries
+	// the files the agent read, and a dev password in a compose file
+	// ("devpass123") must not stop every later turn; generated database
+	// and broker passwords read as random.
+	return randomValue(pw) || randomHex(pw)
+}
+
+// randomHex: 20+ hex digits of high entropy, as `openssl rand -hex 16`
+// makes; randomValue wants three classes and hex has two.
+func randomHex(pw []byte) bool {
+	if len(pw) < 20 {
 		return false
 	}
-	return distinctRatio(pw)*float64(len(pw)) >= 6 // not "aaaa1111"
+	for _, c := range pw {
+		if !isHexByte(c) {
+			return false
+		}
+	}
+	return entropy(string(pw)) >= 3.5
 }
 
 // URL blobs: a token of the base64, base64url or base32 alphabets this

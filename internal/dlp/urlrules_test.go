@@ -15,11 +15,13 @@ func TestURLCredentials(t *testing.T) {
 		text string
 		want bool
 	}{
-		{"DATABASE_URL=postgres://app:Xk29fLq0vZ7p@db.internal:5432/prod", true},
-		{`{"uri":"mongodb+srv://svc:h7%23Kq9%21mZ2x@cluster0.example.net/app"}`, true},
-		{"redis://default:9f8e7d6c5b4a3f2e@cache:6379/0", true},
-		{"amqp://worker:correct-horse-battery-9@mq:5672/", true},
-		{"see https://user:Tr0ub4dor3x@example.com/private.git", true},
+		{"DATABASE_URL=postgres://app:Xk29fLq0vZ7pR4mW8s@db.internal:5432/prod", true},
+		{`{"uri":"mongodb+srv://svc:h7%23Kq9%21mZ2xT4vB8n@cluster0.example.net/app"}`, true},
+		{"redis://default:9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c@cache:6379/0", true},
+		{"redis://default:deadbeef@cache:6379/0", false},
+		{"amqp://worker:correct-horse-battery-9@mq:5672/", false},      // a passphrase of words: not judged random
+		{"DATABASE_URL: postgres://app:devpass123@db:5432/app", false}, // a dev password in a compose file
+		{"see https://user:Tr0ub4dor3xQ7mZ2k@example.com/private.git", true},
 
 		{"postgres://user:password@localhost:5432/mydb", false},
 		{"mongodb://<username>:<password>@cluster0.mongodb.net/test", false},

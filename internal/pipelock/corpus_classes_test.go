@@ -139,7 +139,7 @@ func classCorpus(g *secrettest.Gen) []corpusCase {
 		add(corpusCase{class: "blob", name: fmt.Sprintf("blob/query-base64-%d", i), place: "url", malicious: true, method: "GET", path: "/c?" + url.Values{"payload": {base64.StdEncoding.EncodeToString(blob)}}.Encode()})
 		add(corpusCase{class: "blob", name: fmt.Sprintf("blob/path-base64url-%d", i), place: "url", malicious: true, method: "GET", path: "/pixel/" + base64.RawURLEncoding.EncodeToString(blob) + ".gif"})
 		add(corpusCase{class: "blob", name: fmt.Sprintf("blob/path-base32-%d", i), place: "url", malicious: true, method: "GET", path: "/u/" + strings.TrimRight(base32.StdEncoding.EncodeToString(blob), "=")})
-		pw := g.Str(alnum+"!#%^", 12+i%12)
+		pw := g.Str(alnum+"!#%^", 16+i%16) // generated: 16-31 characters
 		shape := nth(i, "postgres://app:%s@db.internal:5432/prod", "mongodb+srv://svc:%s@cluster0.example.mongodb.net/app", "redis://default:%s@cache:6379/0", "amqp://worker:%s@mq.internal:5672/", "mysql://root:%s@10.0.0.5/shop")
 		conn := fmt.Sprintf(shape, url.PathEscape(pw))
 		add(corpusCase{class: "url-credential", name: fmt.Sprintf("url-credential/json-%d", i), place: "body", malicious: true, method: "POST", path: "/v1/notes", ctype: "application/json", body: `{"text":"DATABASE_URL=` + conn + `"}`})
@@ -162,6 +162,7 @@ func classCorpus(g *secrettest.Gen) []corpusCase {
 			"export REDIS_URL=redis://:${REDIS_PASSWORD}@localhost:6379/0",
 			"Use mysql://root:changeme@127.0.0.1:3306/app for local development.",
 		))
+		benignBody("url-credential", fmt.Sprintf("dev-compose-%d", i), "application/yaml", "services:\n  app:\n    environment:\n      DATABASE_URL: "+nth(i, "postgres://app:devpass123@db:5432/app", "mysql://shop:shop2024@mysql/shop", "redis://:localdev99@redis:6379", "amqp://app:rabbit123@mq:5672/")+"\n")
 		benignBody("url-credential", fmt.Sprintf("no-password-%d", i), "application/json", `{"remote":"ssh://git@github.com/org/repo.git","mirror":"https://user@example.com/r.git","db":"postgres://localhost/app"}`)
 	}
 
