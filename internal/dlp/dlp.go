@@ -156,8 +156,9 @@ func (in *Inspector) CheckURL(u *url.URL) *Verdict {
 	if u.User != nil {
 		raw = u.User.String() + "@" + raw
 	}
-	if u.RawQuery != "" {
-		raw += "?" + u.RawQuery
+	query, payloads := audienceJWTs(u)
+	if query != "" {
+		raw += "?" + query
 	}
 	if u.Fragment != "" {
 		raw += "#" + u.Fragment
@@ -169,6 +170,11 @@ func (in *Inspector) CheckURL(u *url.URL) *Verdict {
 	if v := in.scanText(sc, []byte(splitDelims(raw)), "URL", true); v != nil {
 		return v
 	}
+	for _, p := range payloads { // a JWT for this host: its claims are still read
+		if v := in.scanText(sc, p, "URL (a JWT's claims)", true); v != nil {
+			return v
+		}
+	}
 	if pw, ok := u.User.Password(); ok && !in.off.Credentials && realPassword([]byte(pw)) {
 		return &Verdict{Rule: RuleURLCredentials, Reason: "password in the request URL's userinfo (" + secretscan.Redact(pw) + ")"}
 	}
@@ -177,8 +183,8 @@ func (in *Inspector) CheckURL(u *url.URL) *Verdict {
 			return v
 		}
 	}
-	if u.RawQuery != "" {
-		q := strings.NewReplacer("&", "\n", ";", "\n").Replace(u.RawQuery)
+	if query != "" {
+		q := strings.NewReplacer("&", "\n", ";", "\n").Replace(query)
 		if v := in.assignmentsIn(sc, []byte(q), "URL query"); v != nil {
 			return v
 		}

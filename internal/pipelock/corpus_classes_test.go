@@ -146,6 +146,15 @@ func classCorpus(g *secrettest.Gen) []corpusCase {
 		add(corpusCase{class: "url-credential", name: fmt.Sprintf("url-credential/query-%d", i), place: "url", malicious: true, method: "GET", path: "/s?q=" + url.QueryEscape(conn)})
 		add(corpusCase{class: "url-credential", name: fmt.Sprintf("url-credential/header-%d", i), place: "header", malicious: true, method: "GET", path: "/", header: http.Header{"X-Upstream": {conn}}})
 	}
+	// GitHub's release-download redirect carries a JWT for the storage
+	// host (dlp.jwt spares a token sent to its own audience); the same
+	// ticket sent anywhere else is a credential leaving.
+	for i := range 10 {
+		claims := fmt.Sprintf(`{"iss":"github.com","aud":"localhost","key":"key1","exp":%d,"nbf":%d,"path":"releaseassetproduction.blob.core.windows.net"}`, 1771771401+i, 1771771101+i)
+		ticket := base64.RawURLEncoding.EncodeToString([]byte(`{"typ":"JWT","alg":"HS256"}`)) + "." + base64.RawURLEncoding.EncodeToString([]byte(claims)) + "." + g.Str(alnum+"-_", 43)
+		benignURL("credential", fmt.Sprintf("release-redirect-jwt-%d", i), "/github-production-release-asset/124157517/"+g.UUID()+"?sp=r&sv=2018-11-09&sr=b&spr=https&sig="+url.QueryEscape(base64.StdEncoding.EncodeToString(g.Bytes(32)))+"&jwt="+ticket+"&response-content-type=application%2Foctet-stream")
+		add(corpusCase{class: "credential", name: fmt.Sprintf("jwt/ticket-in-a-header-%d", i), place: "header", malicious: true, method: "GET", path: "/", header: http.Header{"X-Ticket": {ticket}}})
+	}
 	for i := range 20 {
 		benignURL("blob", fmt.Sprintf("cloudfront-signed-%d", i), "/video.mp4?Expires=1764547200&Signature="+base64.StdEncoding.EncodeToString(g.Bytes(128))+"&Key-Pair-Id=K2JCJMDEHXQW5F")
 		benignURL("blob", fmt.Sprintf("s3-presigned-%d", i), "/bucket/report.pdf?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261201T000000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature="+g.HexDigest(64))
