@@ -146,11 +146,19 @@ const (
 // compared lower-cased as substrings of the name.
 var signingParams = []string{"signature", "sig", "policy", "key-pair-id", "credential", "security-token", "integrity"}
 
-// clickIDParams are ad and analytics click identifiers: random by design,
-// set by the page the agent followed, compared whole and lower-cased. A
-// value under one of these names is this rule's blind spot by name (the
-// credential, known-secret and decoding rules still read it).
+// clickIDParams are parameters random by design that the agent hands back
+// to whoever issued them: pagination cursors, OAuth round trips, and ad
+// and analytics click identifiers set by the page the agent followed;
+// compared whole and lower-cased. A value under one of these names is
+// this rule's blind spot by name (the credential, known-secret and
+// decoding rules still read it).
 var clickIDParams = map[string]bool{
+	// pagination and OAuth round trips, handed back to the API that
+	// issued them (Google APIs' pageToken is base64 of binary protobuf)
+	"pagetoken": true, "page_token": true, "nextpagetoken": true, "next_page_token": true, "cursor": true, "next": true,
+	"after": true, "before": true, "continuation": true, "continuation-token": true, "continuationtoken": true,
+	"marker": true, "resume": true, "synctoken": true, "sync_token": true, "state": true, "code": true,
+
 	"gclid": true, "gbraid": true, "wbraid": true, "dclid": true, "fbclid": true, "msclkid": true, "yclid": true,
 	"ttclid": true, "twclid": true, "li_fat_id": true, "igshid": true, "mc_eid": true, "_ga": true, "_gl": true,
 	"epik": true, "srsltid": true, "_hsenc": true, "mkt_tok": true,

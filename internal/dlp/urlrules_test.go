@@ -61,6 +61,7 @@ func TestURLBlob(t *testing.T) {
 		{"https://h.test/e?cursor=" + base64.RawURLEncoding.EncodeToString([]byte(`{"after":"2026-11-01T10:00:00Z","id":1234,"direction":"forward"}`)), false},
 		{"https://h.test/publication/221313676_Linear_Time_Suffix_Array_Construction_Using_D-Critical_Substrings", false},
 		{"https://h.test/l?gclid=" + random, false},
+		{"https://h.test/v1/items?pageToken=" + random + "&maxResults=50", false},
 		{"https://h.test/v.mp4?Expires=1&Signature=" + random + "&Key-Pair-Id=K2J", false},
 		{"https://h.test/cb?code=" + random[:40] + "&state=" + random[40:83], false},
 		{"https://h.test/search?q=how+to+rotate+a+token", false},
