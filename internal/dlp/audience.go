@@ -19,7 +19,8 @@ import (
 // body is judged as before.
 
 // audienceJWTs returns u's raw query with the values of such JWTs
-// blanked, and their decoded payloads, for the caller to scan apart.
+// blanked, and what to scan in their place: each one's decoded claims
+// and its segments one per line.
 func audienceJWTs(u *url.URL) (query string, payloads [][]byte) {
 	if !strings.Contains(u.RawQuery, "eyJ") {
 		return u.RawQuery, nil
@@ -37,7 +38,11 @@ func audienceJWTs(u *url.URL) (query string, payloads [][]byte) {
 		}
 		if p, ok := jwtPayloadFor(v, host); ok {
 			parts[i] = name + "="
-			payloads = append(payloads, p)
+			// The decoded claims, and the three segments apart (no longer
+			// a JWT's shape): every other rule still reads all of it, so
+			// a known secret in the claims or packed into a forged
+			// "signature" is still found.
+			payloads = append(payloads, p, []byte(strings.ReplaceAll(v, ".", "\n")))
 		}
 	}
 	return strings.Join(parts, "&"), payloads

@@ -3,6 +3,7 @@ package dlp
 import (
 	"encoding/base64"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -30,6 +31,7 @@ func TestAudienceJWT(t *testing.T) {
 		{"a token for another audience", "https://" + assets + "/x?jwt=" + testJWT(`{"aud":"api.openai.com","sub":"u1"}`), "dlp.jwt"},
 		{"no audience", "https://" + assets + "/x?jwt=" + testJWT(`{"sub":"u1","exp":1}`), "dlp.jwt"},
 		{"a known secret in the claims", "https://" + assets + "/x?jwt=" + testJWT(`{"aud":"`+assets+`","note":"`+known+`"}`), "dlp.known-secret"},
+		{"a known secret packed into the signature", "https://" + assets + "/x?jwt=" + strings.TrimSuffix(testJWT(`{"aud":"`+assets+`"}`), ".vuDSFp6jpQ1qmDYLW_nkeiXlKrUlFSPEsdt3-5INljg") + "." + base64.RawURLEncoding.EncodeToString([]byte(known)), "dlp.known-secret"},
 		{"a provider key in the claims", "https://" + assets + "/x?jwt=" + testJWT(`{"aud":"`+assets+`","k":"ghp_`+"Zq3Lk9VbW2xT7mN4cR8pJ1sD6fH0gY5aE2uI"+`"}`), "dlp.github"},
 	} {
 		u, err := url.Parse(c.raw)
