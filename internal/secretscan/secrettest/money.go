@@ -19,6 +19,9 @@ func (g *Gen) Card(sep string) string {
 	}
 	nets := []net{{"4", 16}, {"51", 16}, {"55", 16}, {"2221", 16}, {"34", 15}, {"37", 15}, {"6011", 16}, {"35", 16}, {"4", 13}}
 	nt := nets[g.IntN(len(nets))]
+	if nt.prefix == "35" { // JCB is 3528-3589, not all of 35
+		nt.prefix = fmt.Sprint(3528 + g.IntN(62))
+	}
 	d := nt.prefix + g.Str(digits, nt.n-len(nt.prefix)-1)
 	d += string(rune('0' + luhnDigit(d)))
 	if sep == "" {
