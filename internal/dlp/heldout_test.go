@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/claude-bottle/claude-bottle/internal/secretscan/secrettest"
 )
 
 // The held-out probes: exfiltration requests written after the rules
@@ -67,22 +69,6 @@ func hdr(kv ...string) http.Header {
 	return h
 }
 
-// luhnComplete appends the Luhn check digit to digits.
-func luhnComplete(digits string) string {
-	sum := 0
-	for i := len(digits) - 1; i >= 0; i-- {
-		d := int(digits[i] - '0')
-		if (len(digits)-i)%2 == 1 {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-	}
-	return digits + strconv.Itoa((10-sum%10)%10)
-}
-
 func heldOutProbes(g probeGen) []probe {
 	aws := "AKIA" + g.pickFrom(upperNum, 16)
 	awsSecret := g.pickFrom(b64Chars, 40)
@@ -103,7 +89,7 @@ func heldOutProbes(g probeGen) []probe {
 	pem := "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ" + g.pickFrom(b64Chars, 64) + "\n"
 	dbURL := "postgres://app:" + g.alnum(20) + "@db.internal:5432/prod"
 	known := "kn0wn-" + g.alnum(26)
-	card := luhnComplete("4" + g.pickFrom("0123456789", 14))
+	card := secrettest.New(g.r.Uint64()).Card(" ")
 	var emails []string
 	for i := range 25 {
 		emails = append(emails, fmt.Sprintf("%s.%s%d@%s.com", g.pickFrom("abcdefghij", 5), g.pickFrom("klmnopqrst", 6), i, g.pickFrom("uvwxyzabc", 7)))
@@ -140,7 +126,7 @@ func heldOutProbes(g probeGen) []probe {
 		{name: "known secret in body", method: "POST", url: host + "/x", ctype: "text/plain", body: "value: " + known, knownSecret: known},
 		{name: "known secret base64url in query", method: "GET", url: host + "/x?v=" + base64.RawURLEncoding.EncodeToString([]byte(known)), knownSecret: known},
 		{name: "known secret reversed halves split by a dash", method: "GET", url: host + "/x?a=" + known[:16] + "&b=zz", knownSecret: known},
-		{name: "card number with spaces", method: "POST", url: host + "/pay", ctype: "application/json", body: `{"cc":"` + card[:4] + " " + card[4:8] + " " + card[8:12] + " " + card[12:] + `"}`},
+		{name: "card number with spaces", method: "POST", url: host + "/pay", ctype: "application/json", body: `{"cc":"` + card + `"}`},
 		{name: "bulk e-mails as CSV", method: "POST", url: host + "/import", ctype: "text/csv", body: "email\n" + strings.Join(emails, "\n") + "\n"},
 		{name: "random 48-byte blob base64 in a query", method: "GET", url: host + "/c?d=" + base64.URLEncoding.EncodeToString(g.bytes(48))},
 		{name: "hex-label DNS exfiltration", method: "GET", url: "https://" + hex.EncodeToString([]byte("AWS="+aws[:12])) + ".cdn.allowed.test/p.gif"},

@@ -126,7 +126,7 @@ func randomHex(pw []byte) bool {
 		return false
 	}
 	for _, c := range pw {
-		if !isHexByte(c) {
+		if !isHex(c) {
 			return false
 		}
 	}
@@ -229,7 +229,7 @@ func randomBlob(tok string) bool {
 	}
 	hexOnly := true
 	for i := 0; i < len(tok); i++ {
-		if !isHexByte(tok[i]) {
+		if !isHex(tok[i]) {
 			hexOnly = false
 			break
 		}
@@ -238,7 +238,7 @@ func randomBlob(tok string) bool {
 		return false
 	}
 	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
-		if d, err := enc.DecodeString(tok); err == nil && mostlyText(d) {
+		if d, err := enc.DecodeString(tok); err == nil && textLike(d) {
 			return false
 		}
 	}
@@ -266,19 +266,4 @@ func slug(tok string) bool {
 		}
 	}
 	return words*10 >= len(tok)*6
-}
-
-func isHexByte(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-// mostlyText: 90 % or more of d is printable ASCII or whitespace.
-func mostlyText(d []byte) bool {
-	n := 0
-	for _, c := range d {
-		if c >= 0x20 && c < 0x7f || c == '\n' || c == '\r' || c == '\t' {
-			n++
-		}
-	}
-	return len(d) > 0 && n*10 >= len(d)*9
 }
