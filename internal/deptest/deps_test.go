@@ -183,3 +183,51 @@ func TestOneWayToTheEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOneShapeForAToolFailure: a failed docker, Compose or kubectl call
+// is a toolcall.Failure (kubectl's adds what its message says), so every
+// command prints, unwraps and tests them the same way. A second struct
+// holding a command line and its exit status outside toolcall is a
+// second shape.
+func TestOneShapeForAToolFailure(t *testing.T) {
+	fset := token.NewFileSet()
+	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel("../..", path)
+		if d.IsDir() {
+			if strings.HasPrefix(d.Name(), ".") && rel != "." || d.Name() == "testdata" || filepath.ToSlash(rel) == "internal/toolcall" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			st, ok := n.(*ast.StructType)
+			if !ok {
+				return true
+			}
+			var fields []string
+			for _, fl := range st.Fields.List {
+				for _, name := range fl.Names {
+					fields = append(fields, name.Name)
+				}
+			}
+			if slices.Contains(fields, "Command") && slices.Contains(fields, "ExitCode") {
+				t.Errorf("%s: a struct with a Command and an ExitCode: a failed tool call is a toolcall.Failure", fset.Position(st.Pos()))
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

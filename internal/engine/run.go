@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+
+	"github.com/claude-bottle/claude-bottle/internal/toolcall"
 )
 
 // ErrUnreachable is what a failed call wraps when the engine did not answer
@@ -18,41 +20,8 @@ var ErrUnreachable = errors.New("the Docker Engine does not answer (is it runnin
 // Error is a failed docker or Compose tool call, said for a user: the
 // command as a person would type it (Go templates left out), the tool's own
 // message (a Python traceback cut to its last line), and its exit status.
-type Error struct {
-	Command  string // "docker inspect claude-bottle-demo-abc12"
-	Msg      string // the tool's message, trimmed; may be empty
-	ExitCode int    // -1 when the tool did not run or was killed
-	// Unreachable: the message says the engine did not answer.
-	Unreachable bool
-	Err         error // the underlying error (exec, context)
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Command)
-	b.WriteString(": ")
-	switch {
-	case e.Unreachable:
-		b.WriteString(ErrUnreachable.Error())
-		if e.Msg != "" {
-			b.WriteString(": " + firstLine(e.Msg))
-		}
-	case e.Msg != "":
-		b.WriteString(e.Msg)
-	default:
-		b.WriteString(e.Err.Error())
-	}
-	return b.String()
-}
-
-// Unwrap gives ErrUnreachable when the engine did not answer, else the
-// underlying error (an *exec.ExitError, a context error).
-func (e *Error) Unwrap() []error {
-	if e.Unreachable {
-		return []error{ErrUnreachable, e.Err}
-	}
-	return []error{e.Err}
-}
+// It is the shape kubectl's failures take too (toolcall).
+type Error = toolcall.Failure
 
 // Explain turns a failed call of program with args and its captured output
 // into an *Error. It is the one place where docker's and the Compose tools'
@@ -61,19 +30,13 @@ func Explain(ctx context.Context, program string, args []string, output string, 
 	if err == nil {
 		return nil
 	}
-	e := &Error{Command: Describe(program, args), ExitCode: -1, Err: err}
-	// A cancelled or timed-out context kills the tool; say that (Ctrl-C,
-	// deadline) rather than "signal: killed".
-	if ctx != nil && ctx.Err() != nil {
-		e.Err = context.Cause(ctx)
+	e, cancelled := toolcall.New(ctx, Describe(program, args), err)
+	if cancelled {
 		return e
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		e.ExitCode = ee.ExitCode()
 	}
 	e.Msg = cleanOutput(output)
 	e.Unreachable = unreachable(output)
+	e.Down = ErrUnreachable
 	return e
 }
 
@@ -98,19 +61,14 @@ func Describe(program string, args []string) string {
 // unreachable recognises the messages of the docker CLI, Compose v2 and
 // Python docker-compose 1.x for an engine that did not answer.
 func unreachable(out string) bool {
-	for _, s := range []string{
+	return toolcall.Contains(out,
 		"Cannot connect to the Docker daemon",
 		"Is the docker daemon running",
 		"permission denied while trying to connect to the Docker daemon",
 		"error during connect",
 		"Error while fetching server API version",
 		"Couldn't connect to Docker daemon",
-	} {
-		if strings.Contains(out, s) {
-			return true
-		}
-	}
-	return false
+	)
 }
 
 // cleanOutput trims a tool's output for an error message: a Python
@@ -132,15 +90,7 @@ func cleanOutput(out string) string {
 		}
 		lines = append(slices.Clip(before), exc)
 	}
-	if len(lines) > 40 {
-		lines = lines[len(lines)-40:]
-	}
-	return strings.TrimSpace(strings.Join(lines, "\n"))
-}
-
-func firstLine(s string) string {
-	l, _, _ := strings.Cut(s, "\n")
-	return l
+	return toolcall.LastLines(strings.Join(lines, "\n"), 40)
 }
 
 // Stdio connects a call to the caller's streams; nil writers discard, a

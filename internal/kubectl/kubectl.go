@@ -23,6 +23,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/claude-bottle/claude-bottle/internal/toolcall"
 )
 
 // EnvKubectl names the kubectl binary to run instead of the one on PATH.
@@ -138,7 +140,7 @@ func (c *Client) Version(ctx context.Context) (string, error) {
 		} `json:"serverVersion"`
 	}
 	if err := json.Unmarshal([]byte(out), &v); err != nil || v.ServerVersion == nil {
-		return "", fmt.Errorf("kubectl version -o json: no server version in %q", firstLine(out))
+		return "", fmt.Errorf("kubectl version -o json: no server version in %q", toolcall.FirstLine(out))
 	}
 	return v.ServerVersion.GitVersion, nil
 }
@@ -309,51 +311,17 @@ func (c *Client) Logs(ctx context.Context, ns, pod, container string, o LogOptio
 var ErrUnreachable = errors.New("the Kubernetes API server does not answer (is the cluster up, and is the kubeconfig the right one? see --kubeconfig / KUBECONFIG)")
 
 // Error is a failed kubectl call, said for a user: the command as a person
-// would type it, kubectl's own message, and its exit status.
+// would type it, kubectl's own message, and its exit status (the shape of
+// the engine's failures, toolcall), and what kubectl's message says.
 type Error struct {
-	Command  string // "kubectl -n claude-bottle-demo-abc12 get pod x -o json"
-	Msg      string // kubectl's message, trimmed; may be empty
-	ExitCode int    // -1 when kubectl did not run or was killed
+	toolcall.Failure
 	// Remote: ExitCode is that of the command kubectl exec ran, not
 	// kubectl's own.
 	Remote bool
-	// Unreachable: the API server did not answer.
-	Unreachable bool
 	// NotFound: the object does not exist.
 	NotFound bool
 	// Forbidden: the server refused the credentials' RBAC.
 	Forbidden bool
-	Err       error
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Command)
-	b.WriteString(": ")
-	switch {
-	case e.Unreachable:
-		b.WriteString(ErrUnreachable.Error())
-		if e.Msg != "" {
-			b.WriteString(": " + firstLine(e.Msg))
-		}
-	case e.Msg != "":
-		b.WriteString(e.Msg)
-		if e.Forbidden {
-			b.WriteString(" (the kubeconfig's user lacks an RBAC permission: docs/KUBERNETES.md lists what claude-bottle needs)")
-		}
-	default:
-		b.WriteString(e.Err.Error())
-	}
-	return b.String()
-}
-
-// Unwrap gives ErrUnreachable when the cluster did not answer, else the
-// underlying error.
-func (e *Error) Unwrap() []error {
-	if e.Unreachable {
-		return []error{ErrUnreachable, e.Err}
-	}
-	return []error{e.Err}
 }
 
 // remoteExit is what kubectl exec prints when the command it ran failed.
@@ -366,14 +334,10 @@ func Explain(ctx context.Context, args []string, output string, err error) error
 	if err == nil {
 		return nil
 	}
-	e := &Error{Command: Describe(args), ExitCode: -1, Err: err}
-	if ctx != nil && ctx.Err() != nil {
-		e.Err = context.Cause(ctx)
+	te, cancelled := toolcall.New(ctx, Describe(args), err)
+	e := &Error{Failure: *te}
+	if cancelled {
 		return e
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		e.ExitCode = ee.ExitCode()
 	}
 	out := strings.TrimSpace(output)
 	if m := remoteExit.FindStringSubmatch(out); m != nil {
@@ -381,10 +345,14 @@ func Explain(ctx context.Context, args []string, output string, err error) error
 		e.ExitCode, _ = strconv.Atoi(m[1])
 		out = strings.TrimSpace(remoteExit.ReplaceAllString(out, ""))
 	}
-	e.Msg = lastLines(out, 20)
+	e.Msg = toolcall.LastLines(out, 20)
 	e.Unreachable = unreachable(out)
+	e.Down = ErrUnreachable
 	e.NotFound = strings.Contains(out, "(NotFound)")
 	e.Forbidden = strings.Contains(out, "(Forbidden)")
+	if e.Forbidden {
+		e.Hint = "the kubeconfig's user lacks an RBAC permission: docs/KUBERNETES.md lists what claude-bottle needs"
+	}
 	return e
 }
 
@@ -405,28 +373,10 @@ func Describe(args []string) string {
 // unreachable recognises kubectl's messages for an API server that did
 // not answer.
 func unreachable(out string) bool {
-	for _, s := range []string{
+	return toolcall.Contains(out,
 		"Unable to connect to the server",
 		"The connection to the server",
 		"couldn't get current server API group list",
 		"no configuration has been provided",
-	} {
-		if strings.Contains(out, s) {
-			return true
-		}
-	}
-	return false
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.TrimSpace(strings.Join(lines, "\n"))
-}
-
-func firstLine(s string) string {
-	l, _, _ := strings.Cut(s, "\n")
-	return l
+	)
 }
