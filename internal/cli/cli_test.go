@@ -5,12 +5,14 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -41,6 +43,34 @@ func setupHome(t *testing.T) string {
 	t.Setenv("CLAUDE_BOTTLE_HOME", home)
 	t.Chdir(t.TempDir())
 	return home
+}
+
+// bottleHome makes a new claude-bottle home holding one bottle, name,
+// whose frontmatter is front, and an agent of the same name in it whose
+// prompt is prompt; the working directory is a new empty one.
+func bottleHome(t *testing.T, name, front, prompt string) string {
+	t.Helper()
+	home := t.TempDir()
+	for _, f := range []struct{ path, data string }{
+		{"bottles/" + name + ".md", "---\n" + front + "---\n"},
+		{"agents/" + name + ".md", "---\nbottle: " + name + "\n---\n" + prompt},
+	} {
+		p := filepath.Join(home, f.path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f.data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("CLAUDE_BOTTLE_HOME", home)
+	t.Chdir(t.TempDir())
+	return home
+}
+
+// testSlug is a bottle slug no other run of the test uses.
+func testSlug(prefix string) string {
+	return fmt.Sprintf("%s-%05d", prefix, time.Now().UnixNano()%100000)
 }
 
 func run(t *testing.T, args ...string) (stdout, stderr string, err error) {

@@ -20,26 +20,11 @@ import (
 )
 
 // probeHome writes a one-sidecar probe bottle and agent into a new home.
+// The stand-in claude skips its model call (these tests are about the
+// bottle, not the model; internal/fakeclaude).
 func probeHome(t *testing.T) string {
 	t.Helper()
-	home := t.TempDir()
-	for _, f := range []struct{ path, data string }{
-		// The stand-in claude skips its model call (these tests are about
-		// the bottle, not the model; internal/fakeclaude).
-		{"bottles/probe.md", "---\nimage: " + images.AgentTest + "\nenv:\n  FAKE_CLAUDE_NO_MODEL: \"1\"\negress:\n  allowlist: [allowed.invalid]\n---\n"},
-		{"agents/probe.md", "---\nbottle: probe\n---\nYou are a probe.\n"},
-	} {
-		p := filepath.Join(home, f.path)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(f.data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Setenv("CLAUDE_BOTTLE_HOME", home)
-	t.Chdir(t.TempDir())
-	return home
+	return bottleHome(t, "probe", "image: "+images.AgentTest+"\nenv:\n  FAKE_CLAUDE_NO_MODEL: \"1\"\negress:\n  allowlist: [allowed.invalid]\n", "You are a probe.\n")
 }
 
 // buildCLI builds the claude-bottle binary for tests that must kill it.

@@ -47,13 +47,7 @@ func dockerSetup(t *testing.T, timeout time.Duration, imgs ...string) context.Co
 // firewall, and that stop leaves no container, network or volume behind.
 func TestBottleLifecycleDocker(t *testing.T) {
 	ctx := dockerSetup(t, 15*time.Minute)
-	home := t.TempDir()
-	t.Setenv("CLAUDE_BOTTLE_HOME", home)
-	t.Chdir(t.TempDir())
-	os.MkdirAll(filepath.Join(home, "bottles"), 0o755)
-	os.MkdirAll(filepath.Join(home, "agents"), 0o755)
-	os.WriteFile(filepath.Join(home, "bottles", "probe.md"), []byte("---\nimage: "+images.AgentTest+"\nenv:\n  PROBE_SECRET: ${PROBE_SECRET}\negress:\n  allowlist: [allowed.invalid]\n---\n"), 0o644)
-	os.WriteFile(filepath.Join(home, "agents", "probe.md"), []byte("---\nbottle: probe\n---\nYou are a probe.\n"), 0o644)
+	home := bottleHome(t, "probe", "image: "+images.AgentTest+"\nenv:\n  PROBE_SECRET: ${PROBE_SECRET}\negress:\n  allowlist: [allowed.invalid]\n", "You are a probe.\n")
 	t.Setenv("PROBE_SECRET", "probe-secret-value-0123456789")
 
 	for _, shape := range []string{"legacy", "bundle"} {

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,6 +40,19 @@ func k8sSetup(t *testing.T, tier string, timeout time.Duration, extra ...string)
 	return c, ctx
 }
 
+// k8sBottleNamespace is the namespace of the bottle slug, stopped and
+// deleted when the test ends, whatever the test left of it.
+func k8sBottleNamespace(t *testing.T, c *k8stest.Cluster, slug string) string {
+	ns := layout.ProjectName(slug)
+	t.Cleanup(func() {
+		_, _, _ = run(t, "stop", slug)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		_, _ = c.Run(ctx, nil, "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
+	})
+	return ns
+}
+
 // TestBottleLifecycleK8s is the user's path on a real cluster: start
 // --detach, exec (as the agent user, status passed on, the firewall the
 // only way out), run -p with the Claude stand-in, logs showing the blocked
@@ -48,21 +60,10 @@ func k8sSetup(t *testing.T, tier string, timeout time.Duration, extra ...string)
 // behind.
 func TestBottleLifecycleK8s(t *testing.T) {
 	c, ctx := k8sSetup(t, k8stest.TierNode, 15*time.Minute)
-	home := t.TempDir()
-	t.Setenv("CLAUDE_BOTTLE_HOME", home)
-	t.Chdir(t.TempDir())
-	os.MkdirAll(filepath.Join(home, "bottles"), 0o755)
-	os.MkdirAll(filepath.Join(home, "agents"), 0o755)
-	os.WriteFile(filepath.Join(home, "bottles", "kprobe.md"), []byte("---\nimage: "+images.AgentTest+"\nenv:\n  FAKE_CLAUDE_NO_MODEL: \"1\"\n  PROBE_SECRET: ${PROBE_SECRET}\negress:\n  allowlist: [allowed.invalid]\n---\n"), 0o644)
-	os.WriteFile(filepath.Join(home, "agents", "kprobe.md"), []byte("---\nbottle: kprobe\n---\nYou are a probe.\n"), 0o644)
+	bottleHome(t, "kprobe", "image: "+images.AgentTest+"\nenv:\n  FAKE_CLAUDE_NO_MODEL: \"1\"\n  PROBE_SECRET: ${PROBE_SECRET}\negress:\n  allowlist: [allowed.invalid]\n", "You are a probe.\n")
 	t.Setenv("PROBE_SECRET", "probe-secret-value-0123456789")
-	slug := fmt.Sprintf("kprobe-%05d", time.Now().UnixNano()%100000)
-	ns := layout.ProjectName(slug)
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		_, _ = c.Run(cctx, nil, "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
-	})
+	slug := testSlug("kprobe")
+	ns := k8sBottleNamespace(t, c, slug)
 
 	out, errOut, err := run(t, "start", "--detach", "kprobe", "--slug", slug)
 	if err != nil {
@@ -162,15 +163,9 @@ func commandExitOf(err error) int {
 // imports it, and leaves nothing behind.
 func TestMissingImageNamesImportK8s(t *testing.T) {
 	c, ctx := k8sSetup(t, k8stest.TierNode, 10*time.Minute)
-	home := t.TempDir()
-	t.Setenv("CLAUDE_BOTTLE_HOME", home)
-	t.Chdir(t.TempDir())
-	os.MkdirAll(filepath.Join(home, "bottles"), 0o755)
-	os.MkdirAll(filepath.Join(home, "agents"), 0o755)
 	const missing = "claude-bottle-not-imported:v0"
-	os.WriteFile(filepath.Join(home, "bottles", "noimg.md"), []byte("---\nimage: "+missing+"\n---\n"), 0o644)
-	os.WriteFile(filepath.Join(home, "agents", "noimg.md"), []byte("---\nbottle: noimg\n---\n"), 0o644)
-	slug := fmt.Sprintf("noimg-%05d", time.Now().UnixNano()%100000)
+	bottleHome(t, "noimg", "image: "+missing+"\n", "")
+	slug := testSlug("noimg")
 	_, errOut, err := run(t, "start", "--detach", "noimg", "--slug", slug)
 	if err == nil || !strings.Contains(err.Error(), "scripts/k8s-cluster.sh import "+missing) {
 		t.Fatalf("start with an image the cluster lacks: %v\n%s", err, errOut)
@@ -277,13 +272,7 @@ func sshKeyPair(t *testing.T) sshKey {
 // agent's only way anywhere is its sidecars Pod's ports.
 func TestEscapeK8s(t *testing.T) {
 	c, ctx := k8sSetup(t, k8stest.TierNetpol, 15*time.Minute, images.UpstreamTest)
-	home := t.TempDir()
-	t.Setenv("CLAUDE_BOTTLE_HOME", home)
-	t.Chdir(t.TempDir())
-	os.MkdirAll(filepath.Join(home, "bottles"), 0o755)
-	os.MkdirAll(filepath.Join(home, "agents"), 0o755)
-	os.WriteFile(filepath.Join(home, "bottles", "esc.md"), []byte("---\nimage: "+images.AgentTest+"\nenv:\n  FAKE_CLAUDE_NO_MODEL: \"1\"\n  ESC_SECRET: ${ESC_SECRET}\negress:\n  allowlist: [allowed.invalid, "+upAllowed+"]\n---\n"), 0o644)
-	os.WriteFile(filepath.Join(home, "agents", "esc.md"), []byte("---\nbottle: esc\n---\n"), 0o644)
+	bottleHome(t, "esc", "image: "+images.AgentTest+"\nenv:\n  FAKE_CLAUDE_NO_MODEL: \"1\"\n  ESC_SECRET: ${ESC_SECRET}\negress:\n  allowlist: [allowed.invalid, "+upAllowed+"]\n", "")
 	t.Setenv("ESC_SECRET", "escape-secret-value-0123456789")
 
 	// Another tenant's pod, and a client beside it that proves it listens.
@@ -310,12 +299,8 @@ func TestEscapeK8s(t *testing.T) {
 		Hosts: map[string]string{upAllowed: upIP, upBlocked: upIP}}
 	t.Cleanup(func() { testUpstream = nil })
 
-	slug := fmt.Sprintf("esc-%05d", time.Now().UnixNano()%100000)
-	ns := layout.ProjectName(slug)
-	t.Cleanup(func() {
-		_, _, _ = run(t, "stop", slug)
-		_, _ = c.Run(context.Background(), nil, "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
-	})
+	slug := testSlug("esc")
+	ns := k8sBottleNamespace(t, c, slug)
 	if _, e, err := run(t, "start", "--detach", "esc", "--slug", slug); err != nil {
 		t.Fatalf("start: %v\n%s", err, e)
 	}
@@ -389,19 +374,9 @@ func TestEscapeK8s(t *testing.T) {
 // force: the host the firewall refused passes it afterwards.
 func TestSuperviseQueueK8s(t *testing.T) {
 	c, ctx := k8sSetup(t, k8stest.TierNode, 15*time.Minute)
-	home := t.TempDir()
-	t.Setenv("CLAUDE_BOTTLE_HOME", home)
-	t.Chdir(t.TempDir())
-	os.MkdirAll(filepath.Join(home, "bottles"), 0o755)
-	os.MkdirAll(filepath.Join(home, "agents"), 0o755)
-	os.WriteFile(filepath.Join(home, "bottles", "sup.md"), []byte("---\nimage: "+images.AgentTest+"\nenv:\n  FAKE_CLAUDE_NO_MODEL: \"1\"\nsupervise: true\negress:\n  allowlist: [allowed.invalid]\n---\n"), 0o644)
-	os.WriteFile(filepath.Join(home, "agents", "sup.md"), []byte("---\nbottle: sup\n---\n"), 0o644)
-	slug := fmt.Sprintf("sup-%05d", time.Now().UnixNano()%100000)
-	ns := layout.ProjectName(slug)
-	t.Cleanup(func() {
-		_, _, _ = run(t, "stop", slug)
-		_, _ = c.Run(context.Background(), nil, "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
-	})
+	home := bottleHome(t, "sup", "image: "+images.AgentTest+"\nenv:\n  FAKE_CLAUDE_NO_MODEL: \"1\"\nsupervise: true\negress:\n  allowlist: [allowed.invalid]\n", "")
+	slug := testSlug("sup")
+	k8sBottleNamespace(t, c, slug)
 	if _, e, err := run(t, "start", "--detach", "sup", "--slug", slug); err != nil {
 		t.Fatalf("start: %v\n%s", err, e)
 	}
@@ -463,18 +438,9 @@ func TestSuperviseQueueK8s(t *testing.T) {
 // dir; a second cleanup finds nothing.
 func TestCleanupK8s(t *testing.T) {
 	c, ctx := k8sSetup(t, k8stest.TierNode, 10*time.Minute)
-	home := t.TempDir()
-	t.Setenv("CLAUDE_BOTTLE_HOME", home)
-	t.Chdir(t.TempDir())
-	os.MkdirAll(filepath.Join(home, "bottles"), 0o755)
-	os.MkdirAll(filepath.Join(home, "agents"), 0o755)
-	os.WriteFile(filepath.Join(home, "bottles", "cl.md"), []byte("---\nimage: "+images.AgentTest+"\n---\n"), 0o644)
-	os.WriteFile(filepath.Join(home, "agents", "cl.md"), []byte("---\nbottle: cl\n---\n"), 0o644)
-	slug := fmt.Sprintf("cl-%05d", time.Now().UnixNano()%100000)
-	ns := layout.ProjectName(slug)
-	t.Cleanup(func() {
-		_, _ = c.Run(context.Background(), nil, "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
-	})
+	home := bottleHome(t, "cl", "image: "+images.AgentTest+"\n", "")
+	slug := testSlug("cl")
+	ns := k8sBottleNamespace(t, c, slug)
 	if _, e, err := run(t, "start", "--detach", "cl", "--slug", slug); err != nil {
 		t.Fatalf("start: %v\n%s", err, e)
 	}

@@ -24,14 +24,8 @@ import (
 // the keys and ignored the detected Compose tool).
 func TestCapabilityApprovalTearsDownDocker(t *testing.T) {
 	ctx := dockerSetup(t, 10*time.Minute)
-	home := t.TempDir()
-	t.Setenv("CLAUDE_BOTTLE_HOME", home)
+	home := bottleHome(t, "cap", "image: "+images.AgentTest+"\nsupervise: true\negress:\n  allowlist: [allowed.invalid]\n", "You are a probe.\n")
 	t.Setenv("CLAUDE_BOTTLE_SIDECAR_BUNDLE", "1")
-	t.Chdir(t.TempDir())
-	os.MkdirAll(filepath.Join(home, "bottles"), 0o755)
-	os.MkdirAll(filepath.Join(home, "agents"), 0o755)
-	os.WriteFile(filepath.Join(home, "bottles", "cap.md"), []byte("---\nimage: "+images.AgentTest+"\nsupervise: true\negress:\n  allowlist: [allowed.invalid]\n---\n"), 0o644)
-	os.WriteFile(filepath.Join(home, "agents", "cap.md"), []byte("---\nbottle: cap\n---\nYou are a probe.\n"), 0o644)
 	slug := fmt.Sprintf("cap-t%d", time.Now().UnixNano()%100000)
 	project := layout.ProjectName(slug)
 	t.Cleanup(func() { dockertest.CleanupProject(t, project) })
