@@ -176,25 +176,44 @@ var reservedEnv = []string{
 // ValidName reports whether s is a valid bottle or agent name.
 func ValidName(s string) bool { return sidecarconfig.ValidName(s) }
 
-// ParseBottle parses a bottle file's contents. name is the file's base name
-// without .md; file is its path (for errors and relative paths).
-func ParseBottle(name, file string, data []byte) (*Bottle, error) {
+// parsedFile is a bottle or agent file read: its frontmatter's top
+// mapping (keys in order) and the Markdown body after it.
+type parsedFile struct {
+	d     decoder
+	root  *yaml.Node
+	order []string
+	top   map[string]*yaml.Node
+	body  string
+}
+
+// parseFile checks a bottle's or agent's name (kind says which) and reads
+// its file, whose frontmatter keys must be among keys.
+func parseFile(kind, name, file string, data []byte, keys []string) (*parsedFile, error) {
 	if !ValidName(name) {
-		return nil, &Error{File: file, Msg: fmt.Sprintf("bottle name %q must match [a-z][a-z0-9-]*; rename the file", name)}
+		return nil, &Error{File: file, Msg: fmt.Sprintf("%s name %q must match [a-z][a-z0-9-]*; rename the file", kind, name)}
 	}
 	front, line, body, err := splitFrontmatter(file, data)
 	if err != nil {
 		return nil, err
 	}
-	root, err := parseYAML(file, front, line)
+	p := &parsedFile{d: decoder{file: file}, body: body}
+	if p.root, err = parseYAML(file, front, line); err != nil {
+		return nil, err
+	}
+	if p.order, p.top, err = p.d.mapping(p.root, "", keys); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ParseBottle parses a bottle file's contents. name is the file's base name
+// without .md; file is its path (for errors and relative paths).
+func ParseBottle(name, file string, data []byte) (*Bottle, error) {
+	p, err := parseFile("bottle", name, file, data, bottleKeys)
 	if err != nil {
 		return nil, err
 	}
-	d := decoder{file: file}
-	_, top, err := d.mapping(root, "", bottleKeys)
-	if err != nil {
-		return nil, err
-	}
+	d, top, body := p.d, p.top, p.body
 	b := &Bottle{Name: name, File: file, Body: body}
 	if n, ok := top["env"]; ok {
 		if b.Env, err = d.env(n); err != nil {
@@ -754,22 +773,11 @@ func (d decoder) ipLiterals(n *yaml.Node) ([]string, error) {
 
 // ParseAgent parses an agent file's contents.
 func ParseAgent(name, file string, data []byte) (*Agent, error) {
-	if !ValidName(name) {
-		return nil, &Error{File: file, Msg: fmt.Sprintf("agent name %q must match [a-z][a-z0-9-]*; rename the file", name)}
-	}
-	front, line, body, err := splitFrontmatter(file, data)
+	p, err := parseFile("agent", name, file, data, agentKeys)
 	if err != nil {
 		return nil, err
 	}
-	root, err := parseYAML(file, front, line)
-	if err != nil {
-		return nil, err
-	}
-	d := decoder{file: file}
-	order, f, err := d.mapping(root, "", agentKeys)
-	if err != nil {
-		return nil, err
-	}
+	d, root, order, f, body := p.d, p.root, p.order, p.top, p.body
 	a := &Agent{Name: name, File: file, Prompt: strings.TrimSpace(body), Extra: map[string]any{}}
 	bn, ok := f["bottle"]
 	if !ok {
