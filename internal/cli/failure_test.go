@@ -1,12 +1,14 @@
 package cli
 
 import (
-	"os/exec"
+	"bytes"
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/internal/dockertest"
+	"github.com/claude-bottle/claude-bottle/internal/engine"
 	"github.com/claude-bottle/claude-bottle/internal/images"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 )
@@ -21,12 +23,11 @@ func TestStartFailureShowsTheCauseDocker(t *testing.T) {
 	t.Setenv("CLAUDE_BOTTLE_SIDECAR_BUNDLE", "")
 	img := "claude-bottle-test-crash:" + dockertest.RunID()
 	df := "FROM " + images.Sidecars + "\nUSER root\nRUN printf '#!/bin/sh\\necho \"pipelock: cannot load its config: cause-7f3a\" >&2\\nexit 3\\n' > /usr/local/bin/claude-bottle-sidecar && chmod 755 /usr/local/bin/claude-bottle-sidecar\nUSER 10001:10001\n"
-	build := exec.CommandContext(ctx, "docker", "build", "--label", dockertest.Label(), "-t", img, "-")
-	build.Stdin = strings.NewReader(df)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("docker build: %v\n%s", err, out)
+	var out bytes.Buffer
+	if err := engine.Run(ctx, engine.Stdio{Stdin: strings.NewReader(df), Stdout: &out, Stderr: &out}, "build", "--label", dockertest.Label(), "-t", img, "-"); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
 	}
-	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", img).Run() })
+	t.Cleanup(func() { _, _ = engine.Docker(context.Background(), "rmi", "-f", img) })
 	t.Setenv("CLAUDE_BOTTLE_SIDECAR_IMAGE", img)
 	slug := "crash-" + dockertest.RunID()[1:6]
 	t.Cleanup(func() { dockertest.CleanupProject(t, layout.ProjectName(slug)) })

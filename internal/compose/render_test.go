@@ -5,7 +5,6 @@ import (
 	"context"
 	"flag"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/claude-bottle/claude-bottle/internal/composecli"
 	"github.com/claude-bottle/claude-bottle/internal/plan"
 	"github.com/claude-bottle/claude-bottle/internal/plantest"
 )
@@ -243,60 +243,56 @@ func TestComposeGoAcceptsGoldens(t *testing.T) {
 // golden: docker-compose 1.x gets the v1 form with -p, Compose v2 the
 // canonical file. Under CI=true a missing docker-compose is a failure.
 func TestComposeCLIsAcceptGoldens(t *testing.T) {
-	v1, errV1 := exec.LookPath("docker-compose")
-	if errV1 != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	tools := composecli.Installed(ctx)
+	if !slices.ContainsFunc(tools, func(r *composecli.Runner) bool { return r.Argv[0] == "docker-compose" }) {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("docker-compose not found; CI must have it (apt-get install docker-compose)")
 		}
 		t.Log("docker-compose not found; skipping the 1.x check")
 	}
-	v2 := false
-	if docker, err := exec.LookPath("docker"); err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		v2 = exec.CommandContext(ctx, docker, "compose", "version").Run() == nil
-		cancel()
-	}
-	if errV1 != nil && !v2 {
+	if len(tools) == 0 {
 		t.Skip("no Compose tool on this machine")
 	}
+	env := append(os.Environ(), "EGRESS_TOKEN_0=x", "PIPELOCK_SECRET_0=x", "API_KEY=x")
 	dir := t.TempDir()
+	// The control: each tool rejects a file with a key Compose does not
+	// know, so a pass below is the tool's verdict, not a check that ran
+	// nothing.
+	bad := filepath.Join(dir, "bad.yml")
+	if err := os.WriteFile(bad, []byte("version: \"2.4\"\nservices:\n  x:\n    image: busybox\n    not_a_compose_key: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range tools {
+		if err := r.Config(ctx, "claude-bottle-bad", bad, env); err == nil || !strings.Contains(err.Error(), "not_a_compose_key") {
+			t.Errorf("%s accepts a file with an unknown key (or says so without naming it): %v", r, err)
+		}
+	}
 	for _, c := range allCombos() {
-		c := c
 		t.Run(c.Name(), func(t *testing.T) {
 			d, canonical := render(t, planFor(t, c))
-			if errV1 == nil {
-				v1doc, err := Marshal(ForComposeV1(d))
-				if err != nil {
+			for _, r := range tools {
+				doc, name := canonical, c.Name()+".yml"
+				if r.V1 {
+					v1doc, err := Marshal(ForComposeV1(d))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if bytes.Contains(v1doc, []byte("\nname:")) || bytes.HasPrefix(v1doc, []byte("name:")) {
+						t.Fatal("v1 form still has name:")
+					}
+					doc, name = v1doc, c.Name()+"-v1.yml"
+				}
+				f := filepath.Join(dir, name)
+				if err := os.WriteFile(f, doc, 0o644); err != nil {
 					t.Fatal(err)
 				}
-				if bytes.Contains(v1doc, []byte("\nname:")) || bytes.HasPrefix(v1doc, []byte("name:")) {
-					t.Fatal("v1 form still has name:")
+				if err := r.Config(ctx, d.Name, f, env); err != nil {
+					t.Errorf("%s rejects %s: %v", r, name, err)
 				}
-				f := filepath.Join(dir, c.Name()+"-v1.yml")
-				if err := os.WriteFile(f, v1doc, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				runCompose(t, v1, "-p", d.Name, "-f", f, "config", "-q")
-			}
-			if v2 {
-				f := filepath.Join(dir, c.Name()+".yml")
-				if err := os.WriteFile(f, canonical, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				runCompose(t, "docker", "compose", "-f", f, "config", "-q")
 			}
 		})
-	}
-}
-
-func runCompose(t *testing.T, name string, args ...string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), "EGRESS_TOKEN_0=x", "PIPELOCK_SECRET_0=x", "API_KEY=x")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
 }
 

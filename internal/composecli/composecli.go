@@ -41,41 +41,59 @@ func Detect(ctx context.Context) (*Runner, error) { return DetectCached(ctx, "")
 // asked again.
 func DetectCached(ctx context.Context, cacheFile string) (*Runner, error) {
 	var problems []string
-	try := func(argv ...string) (string, bool) {
-		if _, err := exec.LookPath(argv[0]); err != nil {
-			return "", false
-		}
-		// docker-compose 1.x is a Python program: on a loaded machine
-		// (ten bottles starting at once) `version` alone takes 20 s.
-		c, cancel := context.WithTimeout(ctx, 90*time.Second)
-		defer cancel()
-		out, err := exec.CommandContext(c, argv[0], append(argv[1:], "version", "--short")...).Output()
-		if err != nil {
-			if c.Err() != nil {
-				problems = append(problems, fmt.Sprintf("`%s version` did not answer within 90 s", strings.Join(argv, " ")))
-			}
-			return "", false
-		}
-		return strings.TrimSpace(string(out)), true
-	}
-	if v, ok := try("docker", "compose"); ok {
+	if v, ok := probe(ctx, &problems, "docker", "compose"); ok {
 		return &Runner{Argv: []string{"docker", "compose"}, Version: v}, nil
-	}
-	v1 := func(v string) *Runner {
-		return &Runner{Argv: []string{"docker-compose"}, V1: strings.HasPrefix(v, "1."), Version: v}
 	}
 	key := programKey("docker-compose")
 	if v, ok := readCache(cacheFile, key); ok {
-		return v1(v), nil
+		return v1Runner(v), nil
 	}
-	if v, ok := try("docker-compose"); ok {
+	if v, ok := probe(ctx, &problems, "docker-compose"); ok {
 		writeCache(cacheFile, key, v)
-		return v1(v), nil
+		return v1Runner(v), nil
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("no working Compose tool: %s", strings.Join(problems, "; "))
 	}
 	return nil, errors.New("no Compose tool found: install Docker Compose v2 (the `docker compose` plugin) or docker-compose")
+}
+
+// Installed is every Compose tool that answers on this machine, v2 first:
+// for checking a file against each (Detect picks one to run bottles).
+func Installed(ctx context.Context) []*Runner {
+	var out []*Runner
+	var problems []string
+	if v, ok := probe(ctx, &problems, "docker", "compose"); ok {
+		out = append(out, &Runner{Argv: []string{"docker", "compose"}, Version: v})
+	}
+	if v, ok := probe(ctx, &problems, "docker-compose"); ok {
+		out = append(out, v1Runner(v))
+	}
+	return out
+}
+
+func v1Runner(version string) *Runner {
+	return &Runner{Argv: []string{"docker-compose"}, V1: strings.HasPrefix(version, "1."), Version: version}
+}
+
+// probe asks the tool argv for its version; a tool that is on PATH but does
+// not answer adds to problems.
+func probe(ctx context.Context, problems *[]string, argv ...string) (string, bool) {
+	if _, err := exec.LookPath(argv[0]); err != nil {
+		return "", false
+	}
+	// docker-compose 1.x is a Python program: on a loaded machine
+	// (ten bottles starting at once) `version` alone takes 20 s.
+	c, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(c, argv[0], append(argv[1:], "version", "--short")...).Output()
+	if err != nil {
+		if c.Err() != nil {
+			*problems = append(*problems, fmt.Sprintf("`%s version` did not answer within 90 s", strings.Join(argv, " ")))
+		}
+		return "", false
+	}
+	return strings.TrimSpace(string(out)), true
 }
 
 // programKey identifies an installed program by its resolved path, size and
@@ -158,6 +176,12 @@ func (r *Runner) Up(ctx context.Context, project, file string, env []string, pro
 // Down removes the project's containers, networks and volumes.
 func (r *Runner) Down(ctx context.Context, project, file string, env []string, progress io.Writer) error {
 	return r.run(ctx, r.cmd(ctx, project, file, env, "down", "-v", "--remove-orphans", "--timeout", "10"), progress)
+}
+
+// Config checks file as the tool reads it (config -q), printing nothing:
+// what the tool rejects comes back as its error.
+func (r *Runner) Config(ctx context.Context, project, file string, env []string) error {
+	return r.run(ctx, r.cmd(ctx, project, file, env, "config", "-q"), nil)
 }
 
 // Logs writes every service's logs to w.

@@ -5,10 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/claude-bottle/claude-bottle/internal/engine"
 	"github.com/claude-bottle/claude-bottle/internal/layout"
 )
 
@@ -249,11 +249,10 @@ func (b *bottle) attackLogEscape(t *testing.T) {
 	}
 	logged := false
 	for _, c := range containers {
-		out, err := exec.CommandContext(context.Background(), "docker", "logs", c).CombinedOutput()
+		s, err := engine.Logs(context.Background(), c)
 		if err != nil {
-			t.Fatalf("docker logs %s: %v", c, err)
+			t.Fatal(err)
 		}
-		s := string(out)
 		logged = logged || strings.Contains(s, "/log/")
 		for name, raw := range map[string]string{"8-bit CSI": "\u009b", "bidi override": "\u202e", "ESC": "\x1b", "BEL": "\x07"} {
 			if strings.Contains(s, raw) {
