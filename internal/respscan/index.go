@@ -57,7 +57,7 @@ func (l *literal) at(low []byte, i int) bool {
 
 func init() {
 	var all [][]byte
-	for _, set := range [][][]byte{overrideTriggers, roleTriggers, authorityTriggers, hidingTriggers, linkAttrs, {mdLink, commentOpen}} {
+	for _, set := range [][][]byte{overrideTriggers, intlVerbLiterals(), roleTriggers, authorityTriggers, hidingTriggers, linkAttrs, {mdLink, commentOpen}} {
 		all = append(all, set...)
 	}
 	seen := map[string]bool{}
@@ -75,6 +75,9 @@ func init() {
 		}
 		buckets[pairBucket[k]-1] = append(buckets[pairBucket[k]-1], newLiteral(l, literalID[string(l)]))
 		lits = append(lits, l)
+	}
+	for _, tr := range intlVerbTriggers {
+		intlVerbIDs = append(intlVerbIDs, literalID[string(tr.lit)])
 	}
 	teddy, _ = buildTeddy(lits, teddyHint)
 	for _, l := range lits {
@@ -130,8 +133,14 @@ func maybeLiteral(v uint64) bool {
 }
 
 // wordStartOnly: l is a trigger of overrides or authorities only, which
-// both skip a trigger that does not start a word.
+// both skip a trigger that does not start a word (or an intlVerbTrigger
+// that starts its verb).
 func wordStartOnly(l []byte) bool {
+	for _, tr := range intlVerbTriggers {
+		if tr.head != "" && bytes.Equal(tr.lit, l) {
+			return false // the verb starts len(head) bytes before it
+		}
+	}
 	for _, set := range [][][]byte{roleTriggers, hidingTriggers, linkAttrs, {mdLink, commentOpen}} {
 		for _, m := range set {
 			if bytes.Equal(m, l) {

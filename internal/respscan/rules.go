@@ -437,10 +437,14 @@ func overrides(low []byte, ix *index) [][2]int {
 			}
 			if m != nil && imperativeAt(low, at) {
 				out = append(out, [2]int{at, at + m[1]})
+			} else if ignor && (bytes.HasPrefix(rest[5:], []byte("ieren")) || bytes.HasPrefix(rest[5:], []byte("eren"))) {
+				if m, ok := verbFinal(low, at); ok { // "alle Anweisungen ignorieren"
+					out = append(out, m)
+				}
 			}
 		}
 	}
-	return out
+	return append(out, overridesIntl(low, ix)...)
 }
 
 // overrideShape is the cheap test in front of reOverride: the word after
