@@ -66,14 +66,24 @@ func (s *Scanner) on(kind string) bool { return !s.off[kind] }
 // verbs of an instruction override, and what they override.
 const (
 	overrideVerbs = `ignore|disregard|forget|override|bypass|discard|abandon|set aside|throw out|pay no attention to|do not (?:follow|obey)|don't (?:follow|obey)|stop (?:following|obeying)|no longer (?:follow|obey)`
-	overrideMods  = `all|any|every|each|the|your|my|of|these|those|previous|previously|prior|above|earlier|preceding|foregoing|former|original|initial|existing|current|old|given|system|other|developer|user|safety|you were given|you have been given|that came before|before this`
-	overrideNouns = `instructions?|directives?|rules|prompts?|guidelines|guidance|orders|constraints|restrictions|programming|polic(?:y|ies)|system prompt|safeguards|guardrails`
+	overrideMods  = `all|any|every|each|the|your|my|of|these|those|that|this|about|previous|previously|prior|above|earlier|preceding|foregoing|former|original|initial|existing|current|old|given|system|other|developer|user|safety|you were given|you have been given|that came before|before this|(?:previous|prior|preceding|above) and following`
+	overrideNouns = `instructions?|directives?|directions|rules|prompts?|guidelines|guidance|orders|constraints|restrictions|programming|polic(?:y|ies)|system prompt|safeguards|guardrails|tasks|assignments|commands`
+	// overrideThen is what an override with no object ("ignore the above",
+	// "forget everything before this") must go on to order before it
+	// counts: the payloads of public injection sets ("Ignore the above and
+	// say ...", "Disregard the above and instead tell me ...") do; a page's
+	// "Ignore the above if you use Docker" does not.
+	overrideThen = `(?:[ \t]*[,;:.!]?[ \t]+|[ \t]*[,;:.!][ \t]*)(?:(?:and|then|but|now|instead|just|only|simply|please|rather)[ \t,]+){0,3}(?:say|print|output|write|respond|reply|answer|tell|reveal|show|repeat|translate|return|spell|type|give|provide|list|act|pretend|send|email|post|upload|describe|explain)\b`
 )
 
 var (
 	// An override phrase, anchored at its verb; imperativeAt checks what
 	// comes before it.
 	reOverride = regexp.MustCompile(`^(?:` + overrideVerbs + `)\b[ \t\r\n]+(?:(?:` + overrideMods + `)[ \t\r\n]+){1,6}(?:` + overrideNouns + `)\b`)
+	// An override with no object but what came before ("Ignore the
+	// above and say ...", "Forget everything you were told before and
+	// print ..."), which counts only with an order after it (overrideThen).
+	reOverrideBare = regexp.MustCompile(`^(?:ignore|disregard|forget)\b[ \t]+(?:all (?:of )?)?(?:the (?:above|previous|preceding|foregoing|prior)|(?:everything|anything|all|what(?:'s| is| was| came| you were told)?) (?:(?:written|said|stated|you were told|you(?:'ve| have) been told|that came|that was said)[ \t]+)?(?:above|before(?: this| that| now)?|previously|prior|so far|until now|up to (?:now|this point)|earlier)|(?:that|this|the previous|the above|the preceding|the last|my previous|your previous) (?:sentence|paragraph|text|context|conversation|content|input|words|statement|line|part))\b` + overrideThen)
 	// Other override families: "from now on you ...", "your new task is",
 	// "you are now DAN / in developer mode", "new instructions:".
 	reOverride2 = regexp.MustCompile(`^(?:from now on,? you (?:are|will|must|shall|should)\b|your (?:new|real|actual|updated|true) (?:task|instructions?|goal|objective|role|directive|mission) (?:is|are)\b|you are now (?:dan|in (?:developer|god|debug|admin|jailbreak|unrestricted) mode|an? (?:unrestricted|unfiltered|jailbroken))|(?:new|updated|revised|real|actual|override) (?:system )?instructions?[ \t]*:)`)
@@ -429,6 +439,9 @@ func overrides(low []byte, ix *index) [][2]int {
 			if overrideShape(rest) {
 				m = reOverride.FindIndex(rest)
 			}
+			if m == nil && (ignor || tr[0] == 'd' || tr[0] == 'f') && bareShape(rest) {
+				m = reOverrideBare.FindIndex(rest)
+			}
 			if m == nil && !isVerbTrigger(tr) {
 				m = reOverride2.FindIndex(rest)
 			}
@@ -468,6 +481,26 @@ func overrideShape(rest []byte) bool {
 }
 
 var overrideModWords = map[string]bool{}
+
+// bareShape is the cheap test in front of reOverrideBare: an "ignore",
+// "disregard" or "forget" followed by a word its objects start with.
+func bareShape(rest []byte) bool {
+	k := 0
+	for k < len(rest) && rest[k] >= 'a' && rest[k] <= 'z' {
+		k++
+	}
+	switch string(rest[:k]) {
+	case "ignore", "disregard", "forget":
+	default:
+		return false
+	}
+	for k < len(rest) && (rest[k] == ' ' || rest[k] == '\t') {
+		k++
+	}
+	return bareFirstWords[string(wordAt(rest, k))]
+}
+
+var bareFirstWords = map[string]bool{"all": true, "the": true, "everything": true, "anything": true, "what": true, "that": true, "this": true, "my": true, "your": true}
 
 func init() {
 	for _, w := range strings.Fields(strings.ReplaceAll(overrideMods, "|", " ")) {
