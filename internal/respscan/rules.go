@@ -549,6 +549,8 @@ func imperativeAt(low []byte, at int) bool {
 		switch {
 		case strings.IndexByte(".!?:;>\n\r*])-", c) >= 0:
 			return true
+		case c == '"' && jsonValueOpen(low, i-1): // {"text":"Ignore all ..."}
+			return true
 		case c == 0xa2 && i >= 3 && low[i-3] == 0xe2 && low[i-2] == 0x80: // bullet
 			return true
 		case c == ',':
@@ -785,6 +787,8 @@ var discussion = [][]byte{
 	[]byte("for example"), []byte("e.g."), []byte("such as"), []byte("phrases like"), []byte("strings like"),
 	[]byte("for instance"), []byte("example:"), []byte("examples:"), []byte("payload"), []byte("attacker"),
 	[]byte("malicious"), []byte("owasp"), []byte("llm01"), []byte("detect"), []byte("classifier"),
+	// a dataset row that labels its text: {"text": "...", "label": "injection"}
+	[]byte(`"injection"`), []byte("is_injection"),
 	// and in the languages of intlOverrides: for example, attacker,
 	// injection
 	[]byte("beispiel"), []byte("angreifer"), []byte("exemple"), []byte("attaquant"), []byte("ejemplo"), []byte("atacante"),
@@ -809,7 +813,11 @@ func quotedOrDiscussed(low []byte, start, end int, markerRule bool) bool {
 	for _, q := range qs {
 		if q >= 0 {
 			switch low[q] {
-			case '"', '\'', '`':
+			case '"':
+				if !jsonValueOpen(low, q) {
+					return true
+				}
+			case '\'', '`':
 				return true
 			}
 		}
@@ -828,6 +836,31 @@ func quotedOrDiscussed(low []byte, start, end int, markerRule bool) bool {
 		if bytes.Contains(ctx, d) {
 			return !reAction.Match(low[end:min(len(low), end+120)])
 		}
+	}
+	return false
+}
+
+// jsonValueOpen: the '"' at q opens a JSON string value (after a key's
+// colon, `"text": "`, or an array's bracket, `["`), whose text starts
+// there as a page's text starts at its first byte: a tool result or API
+// answer is that text, not a quotation of it.
+func jsonValueOpen(low []byte, q int) bool {
+	i := q
+	for i > 0 && (low[i-1] == ' ' || low[i-1] == '\t' || low[i-1] == '\n' || low[i-1] == '\r') {
+		i--
+	}
+	if i == 0 {
+		return false
+	}
+	switch low[i-1] {
+	case '[':
+		return true
+	case ':':
+		i--
+		for i > 0 && (low[i-1] == ' ' || low[i-1] == '\t') {
+			i--
+		}
+		return i > 0 && low[i-1] == '"'
 	}
 	return false
 }
