@@ -47,14 +47,18 @@ func needsNormalizing(b []byte, nonASCII bool) bool {
 			if k > i+1 && !harmlessEntities[string(b[i+1:k])] {
 				return true
 			}
+			// "word&nbsp;word": the view spells it with a space.
+			if string(b[i+1:k]) == "nbsp" && k < len(b) && b[k] == ';' && i > 0 && isLetter(b[i-1]) && k+1 < len(b) && isLetter(b[k+1]) {
+				return true
+			}
 		case '\\':
 			if i+1 < len(b) && strings.IndexByte("nrtux\"'/\\", b[i+1]) >= 0 {
 				return true
 			}
 		default:
-			if normLead[b[i]] {
-				r, _ := utf8.DecodeRune(b[i:])
-				if isInvisible(r) {
+			if normLead[b[i]] || foldLead[b[i]] {
+				r, n := utf8.DecodeRune(b[i:])
+				if isInvisible(r) || foldLead[b[i]] && needsFolding(b, i, r, n) {
 					return true
 				}
 			}
@@ -213,6 +217,10 @@ func normalizeInto(buf []byte, m *normMap, b []byte) ([]byte, *normMap) {
 				if d := html.UnescapeString(string(e)); d != string(e) {
 					if r, _ := utf8.DecodeRuneInString(d); !isInvisible(r) {
 						out = []byte(d)
+						if f := foldRune(r, false); f != 0 && len(d) == utf8.RuneLen(r) {
+							tmp[0] = f
+							out = tmp[:1]
+						}
 					}
 					n = len(e)
 				}
@@ -228,9 +236,12 @@ func normalizeInto(buf []byte, m *normMap, b []byte) ([]byte, *normMap) {
 			r, k := utf8.DecodeRune(b[i:])
 			n = k
 			if !isInvisible(r) {
+				latin := len(norm) > 0 && isLetter(norm[len(norm)-1]) || i+k < len(b) && isLetter(b[i+k])
 				w := utf8.EncodeRune(tmp[:], r)
 				if r == utf8.RuneError {
 					w = copy(tmp[:], b[i:i+k])
+				} else if f := foldRune(r, latin); f != 0 {
+					tmp[0], w = f, 1
 				}
 				out = tmp[:w]
 			}

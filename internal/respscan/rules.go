@@ -435,18 +435,17 @@ func overrides(low []byte, ix *index) [][2]int {
 				continue
 			}
 			rest := low[at:min(len(low), at+240)]
-			var m []int
-			if overrideShape(rest) {
-				m = reOverride.FindIndex(rest)
-			}
-			if m == nil && (ignor || tr[0] == 'd' || tr[0] == 'f') && bareShape(rest) {
-				m = reOverrideBare.FindIndex(rest)
-			}
-			if m == nil && !isVerbTrigger(tr) {
-				m = reOverride2.FindIndex(rest)
-			}
-			if m == nil && ignor && intlShape(rest) { // ignoriere, ignorez, ignora
-				m = reOverrideIntl.FindIndex(rest)
+			shaped := overrideShape(rest)
+			m := overrideAt(tr, ignor, shaped, rest)
+			if m == nil && markupSplits(rest, shaped) {
+				// "Ignore <b>all</b> previous", "**Ignore** all previous":
+				// the phrase read with its inline markup taken out, the
+				// match's end mapped back.
+				var sc inlineScratch
+				clean := sc.strip(rest)
+				if m = overrideAt(tr, ignor, overrideShape(clean), clean); m != nil {
+					m = []int{0, sc.src[m[1]-1] + 1}
+				}
 			}
 			if m != nil && imperativeAt(low, at) {
 				out = append(out, [2]int{at, at + m[1]})
@@ -458,6 +457,115 @@ func overrides(low []byte, ix *index) [][2]int {
 		}
 	}
 	return append(out, overridesIntl(low, ix)...)
+}
+
+// overrideAt tries the override patterns anchored at rest, the text
+// from a hit of trigger tr on (shaped: overrideShape(rest)).
+func overrideAt(tr []byte, ignor, shaped bool, rest []byte) []int {
+	var m []int
+	if shaped {
+		m = reOverride.FindIndex(rest)
+	}
+	if m == nil && (ignor || tr[0] == 'd' || tr[0] == 'f') && bareShape(rest) {
+		m = reOverrideBare.FindIndex(rest)
+	}
+	if m == nil && !isVerbTrigger(tr) {
+		m = reOverride2.FindIndex(rest)
+	}
+	if m == nil && ignor && intlShape(rest) { // ignoriere, ignorez, ignora
+		m = reOverrideIntl.FindIndex(rest)
+	}
+	return m
+}
+
+// markupSplits: inline markup may split the phrase at rest (a hit with
+// no match): the verb is followed by an emphasis mark or a tag (the
+// word after it could not be read), or the word after it was a modifier
+// and a tag or emphasis mark comes within the next 120 bytes. The cheap
+// test that keeps the retry to those few hits.
+func markupSplits(rest []byte, shaped bool) bool {
+	k := 0
+	for k < len(rest) && (rest[k] >= 'a' && rest[k] <= 'z' || rest[k] == '\'') {
+		k++
+	}
+	// A closing emphasis mark right after the verb ("**Ignore** all"),
+	// not an identifier's underscore ("ignore_errors").
+	e := k
+	for e < len(rest) && (rest[e] == '*' || rest[e] == '_' || rest[e] == '~') {
+		e++
+	}
+	if e > k {
+		return e == len(rest) || !isWordByte(rest[e])
+	}
+	for k < len(rest) && (rest[k] == ' ' || rest[k] == '\t') {
+		k++
+	}
+	if k < len(rest) && (rest[k] == '<' || rest[k] == '*' || rest[k] == '_' || rest[k] == '~') {
+		return true
+	}
+	if !shaped {
+		return false
+	}
+	h := rest[:min(len(rest), 120)]
+	return bytes.IndexByte(h, '<') >= 0 || bytes.IndexByte(h, '*') >= 0 || bytes.IndexByte(h, '_') >= 0
+}
+
+// inlineScratch is rest with its inline formatting taken out (strip):
+// the tags of <b>, <i>, <em>, <strong>, <span>, <a>, <u>, <mark>, <font>,
+// ... and markdown's *, _ and ~ runs, which a reader does not see as
+// text. src[i] is where clean byte i came from. Block tags, <code> and
+// quotes stay: they are what the guards read.
+type inlineScratch struct {
+	buf [256]byte
+	src [256]int
+}
+
+func (sc *inlineScratch) strip(rest []byte) []byte {
+	n := 0
+	for i := 0; i < len(rest) && n < len(sc.buf); {
+		c := rest[i]
+		if c == '<' {
+			if e := inlineTagLen(rest[i:]); e > 0 {
+				i += e
+				continue
+			}
+		}
+		if c == '*' || c == '_' || c == '~' {
+			i++
+			continue
+		}
+		sc.buf[n], sc.src[n] = c, i
+		n++
+		i++
+	}
+	return sc.buf[:n]
+}
+
+// inlineTags are the elements whose tags strip takes out.
+var inlineTags = map[string]bool{
+	"b": true, "i": true, "em": true, "strong": true, "span": true, "a": true, "u": true, "s": true, "mark": true,
+	"font": true, "small": true, "big": true, "sub": true, "sup": true, "abbr": true, "del": true, "ins": true, "strike": true,
+}
+
+// inlineTagLen is the length of the opening or closing inline tag at the
+// start of b, or 0.
+func inlineTagLen(b []byte) int {
+	k := 1
+	if k < len(b) && b[k] == '/' {
+		k++
+	}
+	s := k
+	for k < len(b) && b[k] >= 'a' && b[k] <= 'z' {
+		k++
+	}
+	if !inlineTags[string(b[s:k])] {
+		return 0
+	}
+	e := bytes.IndexByte(b[k:min(len(b), k+200)], '>')
+	if e < 0 || (k < len(b) && b[k] != '>' && b[k] != ' ' && b[k] != '\t' && b[k] != '\n') {
+		return 0
+	}
+	return k + e + 1
 }
 
 // overrideShape is the cheap test in front of reOverride: the word after
@@ -551,6 +659,13 @@ func imperativeAt(low []byte, at int) bool {
 			return true
 		case c == '"' && jsonValueOpen(low, i-1): // {"text":"Ignore all ..."}
 			return true
+		case c == '#': // a markdown heading: "# Ignore all ..."
+			j := i - 1
+			for j > 0 && low[j-1] == '#' {
+				j--
+			}
+			return j == 0 || low[j-1] == '\n'
+
 		case c == 0xa2 && i >= 3 && low[i-3] == 0xe2 && low[i-2] == 0x80: // bullet
 			return true
 		case c == ',':
