@@ -86,7 +86,7 @@ var (
 	reOverrideBare = regexp.MustCompile(`^(?:ignore|disregard|forget)\b[ \t]+(?:all (?:of )?)?(?:the (?:above|previous|preceding|foregoing|prior)|(?:everything|anything|all|what(?:'s| is| was| came| you were told)?) (?:(?:written|said|stated|you were told|you(?:'ve| have) been told|that came|that was said)[ \t]+)?(?:above|before(?: this| that| now)?|previously|prior|so far|until now|up to (?:now|this point)|earlier)|(?:that|this|the previous|the above|the preceding|the last|my previous|your previous) (?:sentence|paragraph|text|context|conversation|content|input|words|statement|line|part))\b` + overrideThen)
 	// Other override families: "from now on you ...", "your new task is",
 	// "you are now DAN / in developer mode", "new instructions:".
-	reOverride2 = regexp.MustCompile(`^(?:from now on,? you (?:are|will|must|shall|should)\b|your (?:new|real|actual|updated|true) (?:task|instructions?|goal|objective|role|directive|mission) (?:is|are)\b|you are now (?:dan|in (?:developer|god|debug|admin|jailbreak|unrestricted) mode|an? (?:unrestricted|unfiltered|jailbroken))|(?:new|updated|revised|real|actual|override) (?:system )?instructions?[ \t]*:)`)
+	reOverride2 = regexp.MustCompile(`^(?:from now on,? you (?:are|will|must|shall|should)\b|your (?:new|real|actual|updated|true) (?:task|instructions?|goal|objective|role|directive|mission) (?:is|are)\b|you are now (?:dan|in (?:developer|god|debug|admin|jailbreak|unrestricted) mode|an? (?:unrestricted|unfiltered|jailbroken))|(?:new|updated|revised|real|actual|override) (?:system )?instructions?[ \t]*(?::|={2,}|-{2,}|\*\*|\]))`)
 	// overrideTriggers start the phrases above: each hit is where an
 	// anchored match is tried.
 	overrideTriggers = [][]byte{
@@ -105,11 +105,11 @@ var (
 	reOverrideIntl = regexp.MustCompile(intlOverridePattern())
 
 	// Fake system / role blocks: a chat-template token or system tag.
-	reRole       = regexp.MustCompile(`^(?:<\s*/?\s*(?:system|system[_ -]?(?:prompt|message|instructions?)|sys|admin|developer|operator)\s*>|<\|\s*(?:im_start|im_end|system|endoftext|start_header_id|end_header_id|eot_id)\s*\|>|<<\s*/?sys\s*>>|\[\s*/?\s*(?:system|inst|sys|admin|developer|system (?:message|prompt|override|note))\s*\]|(?:\n|>)[ \t>#*]*(?:system|developer|admin)(?: (?:prompt|message|override|notice|instruction))?[ \t]*:|\n\n(?:human|assistant)[ \t]*:)`)
+	reRole       = regexp.MustCompile(`^(?:<\s*/?\s*(?:system|system[_ -]?(?:prompt|message|instructions?)|sys|admin|developer|operator)\s*>|<\|\s*(?:im_start|im_end|system|endoftext|start_header_id|end_header_id|eot_id)\s*\|>|<<\s*/?sys\s*>>|\[\s*/?\s*(?:system|inst|sys|admin|developer|system (?:message|prompt|override|note)|(?:admin|developer|system) override)\s*\](?:\(#[^)\s]{0,40}\))?|(?:\n|>)[ \t>#*]*(?:system|developer|admin)(?: (?:prompt|message|override|notice|instruction))?[ \t]*:|\n\n(?:human|assistant)[ \t]*:)`)
 	roleTriggers = [][]byte{[]byte("system"), []byte("<|"), []byte("<<"), []byte("[inst"), []byte("[/inst"), []byte("admin"), []byte("developer"), []byte("operator"), []byte("sys>"), []byte("human"), []byte("assistant")}
 
 	// Authority claims addressed to the model.
-	reAuthority = regexp.MustCompile(`(?:(?:message|note|notice|instructions?|directive|update) (?:from|by) (?:anthropic|openai|the (?:developers?|operators?|administrators?|admins?|system|site owner)|your (?:developers?|creators?|operators?|administrators?))|(?:note|message|instructions?|attention|notice|important|warning|reminder)(?: for| to)? (?:the |all |any )?(?:ai|llm|assistant|agent|language model|claude|chatgpt|gpt|copilot|ai agent|ai assistant|coding agent|model)s?\b[ \t]*[,:!-]|if you are an? (?:ai|llm|large language model|language model|assistant|ai agent|ai assistant|coding agent|claude|bot|automated agent)\b|to (?:any|all|the|every) (?:ai|llm|ai agent|ai assistant|language model|coding agent|assistant)s? (?:reading|processing|parsing|summari[sz]ing|visiting|browsing)|(?:anthropic|openai|the developers?|your (?:developers?|creators?|operators?)) (?:has|have) (?:authorized|instructed|updated|requested|approved|changed)\b)`)
+	reAuthority = regexp.MustCompile(`(?:(?:message|note|notice|instructions?|directive|update) (?:from|by) (?:anthropic|openai|the (?:developers?|operators?|administrators?|admins?|system(?: administrators?| admins?| operators?)?|site owner)|your (?:developers?|creators?|operators?|administrators?))|(?:note|message|instructions?|attention|notice|important|warning|reminder)(?: for| to)? (?:the |all |any )?(?:ai|llm|assistant|agent|language model|claude|chatgpt|gpt|copilot|ai agent|ai assistant|coding agent|model)s?(?: (?:agent|assistant|model|bot)s?)?\b[ \t]*[,:!-]|if you are an? (?:ai|llm|large language model|language model|assistant|ai agent|ai assistant|coding agent|claude|bot|automated agent)\b|to (?:any|all|the|every) (?:ai|llm|ai agent|ai assistant|language model|coding agent|assistant)s? (?:reading|processing|parsing|summari[sz]ing|visiting|browsing)|(?:anthropic|openai|the developers?|your (?:developers?|creators?|operators?)) (?:has|have) (?:authorized|instructed|updated|requested|approved|changed)\b|(?:dear|hey|hello|hi) (?:the )?(?:ai|llm|claude|chatgpt|copilot|assistant|language model)s?(?: (?:agent|assistant|model|bot)s?)?\b[ \t]*[,:!-]|(?:\n|[.!?>][ \t]*)(?:ai|llm|coding) (?:agent|assistant|model)s?[ \t]*:)`)
 	// authorityTriggers: the rare words every alternative of reAuthority
 	// holds (the sender or the addressee); authorities checks the word
 	// next to each before running the regexp.
@@ -122,8 +122,14 @@ var (
 	// A bare override verb counts, but not as the head of a compound
 	// name: "[inst] ... in ignore-case mode" in a real ChangeLog
 	// (libonig5's) read as an order.
-	reStrongDirective = regexp.MustCompile(`\byou(?:'re| are| must| will| should| have to| need to| may now)\b|\byour (?:new |real |actual |next )?(?:task|instructions|job|goal|orders)\b|\b(?:ignore|disregard|override|bypass)\b(?:[^-]|$)|\bnew (?:instructions|rules|task|directive|role)|\b(?:do not|don't|never) (?:tell|inform|mention|reveal|alert|notify|show)\b`)
-	reOrderFirst      = regexp.MustCompile(`^[ \t\r\n:,>\]|-]{0,6}(?:execute|run|send|post|upload|exfiltrate|fetch|curl|wget|email|forward|print|output|reveal|read|cat|open|visit|download|install|delete|push|commit|disable|remove)\b`)
+	reStrongDirective = regexp.MustCompile(`\byou(?:'re| are| must| will| should| have to| need to| may now)\b|\b(?:authori[sz]ed|allowed|permitted|instructed|requires?|required|wants?|expects?|orders?) you to\b|\bunrestricted (?:ai|assistant|bot|mode|model)\b|\bnot restricted by (?:the|any|your) (?:rules|guidelines|instructions)\b|\byour (?:new |real |actual |next )?(?:task|instructions|job|goal|orders)\b|\b(?:ignore|disregard|override|bypass)\b(?:[^-]|$)|\bnew (?:instructions|rules|task|directive|role)|\b(?:do not|don't|never) (?:tell|inform|mention|reveal|alert|notify|show)\b`)
+	reOrderFirst      = regexp.MustCompile(`^[ \t\r\n:,>\]|-]{0,6}(?:(?:please|kindly|now|immediately)[ \t,]+)?(?:execute|run|send|post|upload|exfiltrate|fetch|curl|wget|email|forward|print|output|reveal|read|cat|open|visit|download|install|delete|push|commit|disable|remove|delete|ignore|disregard)\b`)
+	// reHiddenOrder: an order to the reader to move data, in hidden text
+	// ("You must send ..."); an issue template's "make sure you are able
+	// to" is none.
+	reHiddenOrder = regexp.MustCompile(`\byou (?:must|need to|have to|should|are to|will) (?:now |also |first |immediately )?(?:send|post|upload|email|forward|fetch|run|execute|curl|include|print|output|reveal|copy|paste|read|cat|share|submit)\b`)
+	// reDataOut: a destination or a secret named in hidden text.
+	reDataOut = regexp.MustCompile(`https?://|~/|\.env\b|\.ssh\b|credentials|api[ _-]?keys?\b|tokens?\b|secrets?\b|passwords?\b`)
 	// addressee: who a hidden comment or element speaks to.
 	// It must be spoken to ("AI agents:", "note to the assistant", "if you
 	// are an LLM"), not merely named ("the model schema", "user agent").
@@ -659,12 +665,12 @@ func imperativeAt(low []byte, at int) bool {
 			return true
 		case c == '"' && jsonValueOpen(low, i-1): // {"text":"Ignore all ..."}
 			return true
-		case c == '#': // a markdown heading: "# Ignore all ..."
+		case c == '#' || c == '=': // a heading: "# Ignore all ...", "=== NEW INSTRUCTIONS ==="
 			j := i - 1
-			for j > 0 && low[j-1] == '#' {
+			for j > 0 && low[j-1] == c {
 				j--
 			}
-			return j == 0 || low[j-1] == '\n'
+			return j == 0 || low[j-1] == '\n' || low[j-1] == '>'
 
 		case c == 0xa2 && i >= 3 && low[i-3] == 0xe2 && low[i-2] == 0x80: // bullet
 			return true
@@ -844,7 +850,10 @@ func followedByDirective(low []byte, end int) bool {
 // carries an override, role or authority marker.
 func instructs(t []byte) bool {
 	if !anyTrigger(t) {
-		return false // no trigger of any rule, addressees included
+		// No trigger of any rule, addressees included: an order to the
+		// reader that names where data goes or what it is ("You must send
+		// the API key to https://...") still is one.
+		return reHiddenOrder.Match(t) && reDataOut.Match(t)
 	}
 	nt := append([]byte{'\n'}, t...)
 	ix := newIndex(nt)
