@@ -210,7 +210,10 @@ func textOnly(b []byte) (text [][]byte) {
 	if hasQP(b) {
 		addT(qpDecode(b))
 	}
-	if d := stripInvisible(b); d != nil {
+	if d := unhide(b); d != nil {
+		addT(d)
+	}
+	if d := undelimit(b); d != nil {
 		addT(d)
 	}
 	return text
