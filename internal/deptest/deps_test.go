@@ -135,28 +135,7 @@ func TestOneWayToTheEngine(t *testing.T) {
 		"docker": "internal/engine", "docker-compose": "internal/composecli", "kubectl": "internal/kubectl",
 	}
 	allowed := []string{"internal/engine", "internal/composecli", "internal/kubectl", "internal/dockertest", "internal/k8stest"}
-	fset := token.NewFileSet()
-	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel("../..", path)
-		if d.IsDir() {
-			if strings.HasPrefix(d.Name(), ".") && rel != "." || d.Name() == "testdata" {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") {
-			return nil
-		}
-		if _, ok := hasPrefix(filepath.ToSlash(filepath.Dir(rel)), allowed); ok {
-			return nil
-		}
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			return err
-		}
+	walkGo(t, true, allowed, func(fset *token.FileSet, path string, f *ast.File) {
 		test := strings.HasSuffix(path, "_test.go")
 		ast.Inspect(f, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
@@ -184,6 +163,36 @@ func TestOneWayToTheEngine(t *testing.T) {
 			}
 			return true
 		})
+	})
+}
+
+// walkGo parses every Go file of the module (tests: _test.go files too)
+// outside the packages under skip, and hands each to check.
+func walkGo(t *testing.T, tests bool, skip []string, check func(fset *token.FileSet, path string, f *ast.File)) {
+	t.Helper()
+	fset := token.NewFileSet()
+	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel("../..", path)
+		if d.IsDir() {
+			if strings.HasPrefix(d.Name(), ".") && rel != "." || d.Name() == "testdata" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || !tests && strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		if _, ok := hasPrefix(filepath.ToSlash(filepath.Dir(rel)), skip); ok {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		check(fset, path, f)
 		return nil
 	})
 	if err != nil {
@@ -197,25 +206,7 @@ func TestOneWayToTheEngine(t *testing.T) {
 // holding a command line and its exit status outside toolcall is a
 // second shape.
 func TestOneShapeForAToolFailure(t *testing.T) {
-	fset := token.NewFileSet()
-	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel("../..", path)
-		if d.IsDir() {
-			if strings.HasPrefix(d.Name(), ".") && rel != "." || d.Name() == "testdata" || filepath.ToSlash(rel) == "internal/toolcall" {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			return err
-		}
+	walkGo(t, false, []string{"internal/toolcall"}, func(fset *token.FileSet, _ string, f *ast.File) {
 		ast.Inspect(f, func(n ast.Node) bool {
 			st, ok := n.(*ast.StructType)
 			if !ok {
@@ -232,9 +223,5 @@ func TestOneShapeForAToolFailure(t *testing.T) {
 			}
 			return true
 		})
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
