@@ -197,11 +197,16 @@ func overridesIntl(low []byte, ix *index) [][2]int {
 				continue
 			}
 			rest := low[st:min(len(low), st+240)]
+			var m []int
 			if intlShape(rest) {
-				if m := reOverrideIntl.FindIndex(rest); m != nil && imperativeAt(low, st) {
-					out = append(out, [2]int{st, st + m[1]})
-					continue
-				}
+				m = reOverrideIntl.FindIndex(rest)
+			}
+			if m == nil && intlBareShape(rest) {
+				m = reIntlBare.FindIndex(rest)
+			}
+			if m != nil && imperativeAt(low, st) {
+				out = append(out, [2]int{st, st + m[1]})
+				continue
 			}
 			if m, ok := verbFinal(low, st); ok {
 				out = append(out, m)
@@ -209,6 +214,42 @@ func overridesIntl(low []byte, ix *index) [][2]int {
 		}
 	}
 	return out
+}
+
+// reIntlBare is reOverrideBare in German, French and Spanish: "forget
+// everything" with no object but what came before ("Vergiss alles davor",
+// "Oublie tout ce qu'on t'a dit", "Olvida todo lo anterior"), which counts
+// only with an order right after it ("... und sag ...", "... et réponds
+// ...", "... y dime ...").
+var reIntlBare = regexp.MustCompile(`^(?:` +
+	`(?:vergiss|vergi\x{df}|vergessen sie|ignoriere|ignorieren sie|missachte)[ \t]+alles(?:[ \t]+(?:davor|zuvor|vorher|bisherige|bisher gesagte|oben gesagte|obige|vorherige))?(?:,?[ \t]+was[^.!?\n]{0,60})?(?:[ \t]*[,.:;!]?[ \t]+(?:(?:und|dann|jetzt|nun|bitte)[ \t]+){0,2}(?:sag|sage|schreib|schreibe|gib|antworte|zeig|zeige|sende|schick|schicke|nenne|verrate|\x{fc}bersetze|(?:sagen|schreiben|geben|antworten|zeigen|senden|schicken|nennen|verraten|\x{fc}bersetzen) sie)\b|[ \t]*[.!][ \t]+was\b)` +
+	`|(?:oublie|oubliez|ignore|ignorez)[ \t]+tout(?:[ \t]+(?:ce qui pr\x{e9}c\x{e8}de|ce qu'on t'a dit|ce que (?:je t'ai|l'on vous a|on vous a|on t'a) dit|le reste))?[ \t]*[,.:;!]?[ \t]+(?:(?:et|puis|maintenant)[ \t]+){0,2}(?:dis|dites|\x{e9}cris|\x{e9}crivez|r\x{e9}ponds|r\x{e9}pondez|affiche|affichez|envoie|envoyez|donne|donnez|montre|montrez|traduis|traduisez)\b` +
+	`|(?:olvida|olvide|olviden|ignora|ignore)[ \t]+todo(?:[ \t]+(?:lo anterior|lo que te (?:dije|dijeron|han dicho)|lo dicho))?[ \t]*[,.:;!]?[ \t]+(?:(?:y|luego|ahora)[ \t]+){0,2}(?:di|dime|escribe|responde|muestra|env\x{ed}a|envia|dame|traduce|revela)\b` +
+	`)`)
+
+// intlBareShape: rest is an override verb of reIntlBare and the word after
+// it (past a formal "Sie") is "alles", "tout" or "todo".
+func intlBareShape(rest []byte) bool {
+	k := 0
+	for k < len(rest) && (rest[k] >= 'a' && rest[k] <= 'z' || rest[k] >= 0x80) {
+		k++
+	}
+	for k < len(rest) && rest[k] == ' ' {
+		k++
+	}
+	w := wordAt(rest, k)
+	if string(w) == "sie" {
+		k += len(w)
+		for k < len(rest) && rest[k] == ' ' {
+			k++
+		}
+		w = wordAt(rest, k)
+	}
+	switch string(w) {
+	case "alles", "tout", "todo":
+		return true
+	}
+	return false
 }
 
 // verbFinalVerbs are the German and Dutch infinitives an order may end on.

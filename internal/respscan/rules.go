@@ -481,6 +481,9 @@ func overrideAt(tr []byte, ignor, shaped bool, rest []byte) []int {
 	if m == nil && ignor && intlShape(rest) { // ignoriere, ignorez, ignora
 		m = reOverrideIntl.FindIndex(rest)
 	}
+	if m == nil && ignor && intlBareShape(rest) { // ignoriere alles ... und sag
+		m = reIntlBare.FindIndex(rest)
+	}
 	return m
 }
 
