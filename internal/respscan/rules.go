@@ -472,7 +472,7 @@ func overrideAt(tr []byte, ignor, shaped bool, rest []byte) []int {
 	if shaped {
 		m = reOverride.FindIndex(rest)
 	}
-	if m == nil && (ignor || tr[0] == 'd' || tr[0] == 'f') && bareShape(rest) {
+	if m == nil && bareShape(rest) {
 		m = reOverrideBare.FindIndex(rest)
 	}
 	if m == nil && !isVerbTrigger(tr) {
