@@ -9,7 +9,6 @@ import (
 	"math/bits"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -226,7 +225,7 @@ func normalizeInto(buf []byte, m *normMap, b []byte) ([]byte, *normMap) {
 				}
 			}
 		case c == '\\' && i+1 < len(b):
-			if d, k := jsEscape(b[i:]); k > 0 {
+			if d, k := jsEscape(b[i:], &tmp); k > 0 {
 				if r, _ := utf8.DecodeRune(d); !isInvisible(r) {
 					out = d
 				}
@@ -319,38 +318,56 @@ func (m *normMap) span(start, end int) (int, int) {
 
 // jsEscape decodes one JSON/JS escape at the start of b (\n, \", \uXXXX
 // with surrogate pairs, \xXX) and returns its bytes and length.
-func jsEscape(b []byte) ([]byte, int) {
+func jsEscape(b []byte, tmp *[utf8.UTFMax]byte) ([]byte, int) {
+	one := func(c byte) []byte { tmp[0] = c; return tmp[:1] }
 	switch b[1] {
 	case 'n':
-		return []byte{'\n'}, 2
+		return one('\n'), 2
 	case 'r':
-		return []byte{'\r'}, 2
+		return one('\r'), 2
 	case 't':
-		return []byte{'\t'}, 2
+		return one('\t'), 2
 	case '"', '\\', '/', '\'':
 		return b[1:2], 2
 	case 'x':
-		if len(b) >= 4 {
-			if v, err := strconv.ParseUint(string(b[2:4]), 16, 8); err == nil {
-				return []byte(string(rune(v))), 4
-			}
+		if v, ok := hexValue(b, 2, 4); ok {
+			return tmp[:utf8.EncodeRune(tmp[:], rune(v))], 4
 		}
 	case 'u':
-		if len(b) >= 6 {
-			v, err := strconv.ParseUint(string(b[2:6]), 16, 32)
-			if err != nil {
-				return nil, 0
-			}
-			r := rune(v)
-			if r >= 0xd800 && r < 0xdc00 && len(b) >= 12 && b[6] == '\\' && b[7] == 'u' {
-				if lo, err := strconv.ParseUint(string(b[8:12]), 16, 32); err == nil && lo >= 0xdc00 && lo < 0xe000 {
-					return []byte(string(0x10000 + (r-0xd800)<<10 + (rune(lo) - 0xdc00))), 12
-				}
-			}
-			return []byte(string(r)), 6
+		v, ok := hexValue(b, 2, 6)
+		if !ok {
+			return nil, 0
 		}
+		r := rune(v)
+		if r >= 0xd800 && r < 0xdc00 && len(b) >= 12 && b[6] == '\\' && b[7] == 'u' {
+			if lo, ok := hexValue(b, 8, 12); ok && lo >= 0xdc00 && lo < 0xe000 {
+				return tmp[:utf8.EncodeRune(tmp[:], 0x10000+(r-0xd800)<<10+(rune(lo)-0xdc00))], 12
+			}
+		}
+		return tmp[:utf8.EncodeRune(tmp[:], r)], 6
 	}
 	return nil, 0
+}
+
+// hexValue reads b[from:to] as hex digits, all of them there.
+func hexValue(b []byte, from, to int) (uint32, bool) {
+	if len(b) < to {
+		return 0, false
+	}
+	var v uint32
+	for _, c := range b[from:to] {
+		var d byte
+		switch {
+		case c >= '0' && c <= '9':
+			d = c - '0'
+		case c|0x20 >= 'a' && c|0x20 <= 'f':
+			d = c | 0x20 - 'a' + 10
+		default:
+			return 0, false
+		}
+		v = v<<4 | uint32(d)
+	}
+	return v, true
 }
 
 // invisibleRuns finds hidden characters that carry text: a run of tag
