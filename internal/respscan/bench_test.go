@@ -2,6 +2,7 @@ package respscan
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -128,4 +129,39 @@ func BenchmarkScanGoSource(b *testing.B) {
 		b.Fatal(err)
 	}
 	benchWindows(b, p)
+}
+
+// issuesJSON is about 8 MB of an issue tracker's JSON API answer: a list
+// of records whose bodies are docsHTML's text, so every record's "body"
+// joins the one before it (joined.go).
+func issuesJSON() []byte {
+	docs := docsHTML()
+	var b bytes.Buffer
+	b.WriteString("[\n")
+	for i := 0; b.Len() < 8_000_000; i++ {
+		k := i * 700 % (len(docs) - 700)
+		body, _ := json.Marshal(string(docs[k : k+700]))
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		fmt.Fprintf(&b, `{"id":%d,"number":%d,"title":"Release notes %d","state":"open","user":{"login":"octo","id":583231},"labels":[{"name":"docs"},{"name":"bug"}],"body":%s}`, 1000+i, i, i, body)
+	}
+	b.WriteString("\n]\n")
+	return b.Bytes()
+}
+
+// BenchmarkReaderJSON streams issuesJSON through a warn-mode Reader:
+// the plain views and the joined one.
+func BenchmarkReaderJSON(b *testing.B) {
+	s := mustNew(b)
+	page := issuesJSON()
+	b.SetBytes(int64(len(page)))
+	for b.Loop() {
+		var found []Finding
+		r := s.NewReader(io.NopCloser(bytes.NewReader(page)), Options{Mode: Warn, OnFinding: func(f Finding, _ int64) { found = append(found, f) }})
+		n, err := io.Copy(io.Discard, r)
+		if err != nil || n != int64(len(page)) || len(found) != 0 {
+			b.Fatalf("read %d of %d: %v; flagged %v", n, len(page), err, found)
+		}
+	}
 }

@@ -36,6 +36,10 @@ type Finding struct {
 	Start, End int
 	// Excerpt is a short, printable rendering of the match for the log.
 	Excerpt string
+	// Parts, when set, are the only bytes of [Start, End) that hold the
+	// match: a phrase joined from string values (joined.go) has the JSON
+	// between them, which a strip leaves alone.
+	Parts [][2]int
 }
 
 // Scanner holds the rules in force. It is immutable and safe for
@@ -149,6 +153,19 @@ var (
 
 // Scan reports the findings in b, one window of text. The spans are in b.
 func (s *Scanner) Scan(b []byte) []Finding {
+	var st lexState
+	return dedupe(s.scanJoined(s.scanText(b), b, 0, &st, nil))
+}
+
+// scanStream is Scan for a window of a streamed body whose bytes from on
+// were not lexed before: string values are joined after what earlier
+// windows carried (st, tails).
+func (s *Scanner) scanStream(b []byte, from int, st *lexState, tails *joinTails) []Finding {
+	return dedupe(s.scanJoined(s.scanText(b), b, from, st, tails))
+}
+
+// scanText reports the findings of the plain and decoded views of b.
+func (s *Scanner) scanText(b []byte) []Finding {
 	if len(b) == 0 {
 		return nil
 	}
@@ -1050,12 +1067,23 @@ func dedupe(fs []Finding) []Finding {
 	for _, f := range fs[1:] {
 		last := &out[len(out)-1]
 		if f.Start < last.End { // overlapping: keep one span, the union
+			if last.Parts != nil || f.Parts != nil {
+				last.Parts = append(partsOf(*last), partsOf(f)...)
+			}
 			last.End = max(last.End, f.End)
 			continue
 		}
 		out = append(out, f)
 	}
 	return out
+}
+
+// partsOf is f's bytes piece by piece.
+func partsOf(f Finding) [][2]int {
+	if f.Parts != nil {
+		return f.Parts
+	}
+	return [][2]int{{f.Start, f.End}}
 }
 
 // excerpt is a log-safe rendering: at most 80 bytes, control and

@@ -78,6 +78,8 @@ type Reader struct {
 	mu      sync.Mutex  // guards pf's start and closed against Close
 	pf      *prefetcher // set by the reading goroutine only
 	closed  bool
+	lex     lexState  // how far the body's strings were read (joined.go)
+	tails   joinTails // each key's joined text so far
 }
 
 // NewReader wraps body. The Reader's Close closes body.
@@ -85,7 +87,7 @@ func (s *Scanner) NewReader(body io.ReadCloser, o Options) *Reader {
 	if o.Mode == "" {
 		o.Mode = Warn
 	}
-	return &Reader{s: s, src: body, cl: body, o: o, buf: make([]byte, 0, Overlap+readChunk), lastRep: -1}
+	return &Reader{s: s, src: body, cl: body, o: o, buf: make([]byte, 0, Overlap+readChunk), lastRep: -1, lex: lexState{sse: o.SSE}}
 }
 
 // Prime reads and scans the start of the body before any of it is passed
@@ -335,9 +337,13 @@ func (r *Reader) scan(to int) {
 		lo = max(0, from-sseContext)
 	}
 	win := r.buf[lo:to]
+	fresh := r.scanned - lo // bytes before were lexed by an earlier scan
 	r.scanned = to
-	for _, f := range r.s.Scan(win) {
+	for _, f := range r.s.scanStream(win, fresh, &r.lex, &r.tails) {
 		f.Start, f.End = f.Start+lo, f.End+lo
+		for i := range f.Parts {
+			f.Parts[i] = [2]int{f.Parts[i][0] + lo, f.Parts[i][1] + lo}
+		}
 		if f.End <= from {
 			continue // seen whole before
 		}
@@ -355,7 +361,11 @@ func (r *Reader) scan(to int) {
 			return
 		case Strip:
 			// Only bytes not yet passed on can change.
-			overwrite(r.buf[max(f.Start, r.emitted):f.End], f.Rule)
+			for _, p := range partsOf(f) {
+				if p[1] > r.emitted {
+					overwrite(r.buf[max(p[0], r.emitted):p[1]], f.Rule)
+				}
+			}
 		}
 	}
 }
