@@ -2,6 +2,7 @@ package respscan
 
 import (
 	"bytes"
+	"slices"
 	"sync"
 )
 
@@ -391,8 +392,9 @@ type joinTails struct {
 }
 
 type tail struct {
-	b    []byte
-	used int
+	b     []byte
+	used  int
+	total int // bytes joined so far
 }
 
 func (t *joinTails) get(key []byte) []byte {
@@ -402,7 +404,37 @@ func (t *joinTails) get(key []byte) []byte {
 	return nil
 }
 
-func (t *joinTails) put(key, joined []byte) {
+// put sets key's tail to the end of joined, added bytes of it new.
+func (t *joinTails) put(key, joined []byte, added int) {
+	tl := t.slot(key)
+	tl.b = append(tl.b[:0], joined[max(0, len(joined)-tailLen):]...)
+	tl.total += added
+}
+
+// extend adds carried and b's pieces ps to key's tail without a view.
+func (t *joinTails) extend(key, carried, b []byte, ps []piece) {
+	tl := t.slot(key)
+	tl.b = append(tl.b, carried...)
+	tl.total += len(carried)
+	for _, p := range ps {
+		tl.b = append(tl.b, b[p.start:p.end]...)
+		tl.total += p.end - p.start
+	}
+	if n := len(tl.b); n > tailLen {
+		tl.b = tl.b[:copy(tl.b, tl.b[n-tailLen:])]
+	}
+}
+
+func (t *joinTails) total(key []byte) int {
+	if tl := t.m[string(key)]; tl != nil {
+		return tl.total
+	}
+	return 0
+}
+
+// slot is key's tail, made (and the least recently used one dropped
+// if maxTails are kept) when new.
+func (t *joinTails) slot(key []byte) *tail {
 	if t.m == nil {
 		t.m = map[string]*tail{}
 	}
@@ -415,8 +447,8 @@ func (t *joinTails) put(key, joined []byte) {
 		tl = &tail{}
 		t.m[string(key)] = tl
 	}
-	tl.b = append(tl.b[:0], joined[max(0, len(joined)-tailLen):]...)
 	tl.used = t.tick
+	return tl
 }
 
 func (t *joinTails) evict() {
@@ -450,10 +482,23 @@ func (s *Scanner) scanJoined(plain []Finding, b []byte, from int, st *lexState, 
 	defer joinBufs.Put(js)
 	j := &js.j
 	j.lex(b, from, st)
+	if len(j.pieces) == 0 && len(j.carried) == 0 {
+		return plain
+	}
 	out := plain
-	ps := js.byKey(j)
-	for k := range j.nkeys {
+	js.byKey(j)
+	budget := joinBudgetBase + joinBudgetPerByte*(len(b)-from)
+	for _, k := range js.order(j, tails) {
 		key := j.keys[k]
+		mine := js.run(k)
+		if budget <= 0 {
+			// Over budget: the text is carried on unread (see
+			// joinBudgetBase).
+			if tails != nil {
+				tails.extend(key, j.carriedOf(k), b, mine)
+			}
+			continue
+		}
 		js.view, js.segs = js.view[:0], js.segs[:0]
 		if tails != nil {
 			if t := tails.get(key); len(t) > 0 {
@@ -467,15 +512,14 @@ func (s *Scanner) scanJoined(plain []Finding, b []byte, from int, st *lexState, 
 				js.view = append(js.view, c.text...)
 			}
 		}
-		for ; len(ps) > 0 && ps[0].key == k; ps = ps[1:] {
-			p := ps[0]
+		for _, p := range mine {
 			js.segs = append(js.segs, seg{len(js.view), p.start, p.end, !p.cont})
 			js.view = append(js.view, b[p.start:p.end]...)
 		}
 		if tails != nil {
-			tails.put(key, js.view)
+			tails.put(key, js.view, len(js.view)-len(tails.get(key)))
 		}
-		for _, g := range s.scanJoins(js.view, js.segs) {
+		for _, g := range s.scanJoins(js.view, js.segs, &budget) {
 			if !overlapsAny(g, plain) {
 				out = append(out, g)
 			}
@@ -484,12 +528,55 @@ func (s *Scanner) scanJoined(plain []Finding, b []byte, from int, st *lexState, 
 	return out
 }
 
+const (
+	// joinBudgetBase and joinBudgetPerByte bound the joined view's
+	// scanning in one window to 1 KiB plus 4 bytes per new byte, so a
+	// sender cannot make pipelock scan far more than it sends (an SSE
+	// event of 64 short prose values would otherwise rescan 64 contexts
+	// of 900 bytes: 20 times its size). A delta event (one key, 150
+	// bytes) needs about 530. Keys go in order of the text they carried
+	// so far, this window's included: the stream's own text first. Past
+	// the budget the rest is carried on unread.
+	joinBudgetBase    = 1 << 10
+	joinBudgetPerByte = 4
+)
+
+// order is this window's keys, the one with the most text joined so far
+// (with this window's) first.
+func (js *joinScratch) order(j *joiner, tails *joinTails) []int {
+	js.ord = js.ord[:0]
+	js.weight = js.weight[:0]
+	for k := range j.nkeys {
+		w := 0
+		for _, p := range js.run(k) {
+			w += p.end - p.start
+		}
+		if tails != nil {
+			w += tails.total(j.keys[k])
+		}
+		js.ord = append(js.ord, k)
+		js.weight = append(js.weight, w)
+	}
+	slices.SortStableFunc(js.ord, func(a, b int) int { return js.weight[b] - js.weight[a] })
+	return js.ord
+}
+
+// carriedOf is the text carried into key k at this window's start.
+func (j *joiner) carriedOf(k int) []byte {
+	for _, c := range j.carried {
+		if c.key == k {
+			return c.text
+		}
+	}
+	return nil
+}
+
 // scanJoins scans the stretches of view around its joins and returns
 // what it finds near one (within joinNear), mapped to b. A join between
 // two bare values (no space, no markup: ids, URLs, dates) is none: a
 // phrase has a space in every word gap, and a join next to it is read
 // with joinBefore of context anyway.
-func (s *Scanner) scanJoins(view []byte, segs []seg) []Finding {
+func (s *Scanner) scanJoins(view []byte, segs []seg, budget *int) []Finding {
 	var out []Finding
 	end := func(i int) int {
 		if i+1 < len(segs) {
@@ -515,6 +602,10 @@ func (s *Scanner) scanJoins(view []byte, segs []seg) []Finding {
 				hi = min(len(view), segs[k].v+joinAfter)
 			}
 		}
+		if *budget <= 0 {
+			return out
+		}
+		*budget -= hi - lo
 		for _, f := range s.scanText(view[lo:hi]) {
 			f.Start, f.End = f.Start+lo, f.End+lo
 			if !nearAny(f, joins) {
@@ -597,11 +688,22 @@ func overlapsAny(g Finding, fs []Finding) bool {
 }
 
 type joinScratch struct {
-	j     joiner
-	view  []byte
-	segs  []seg
-	count []int
-	by    []piece
+	j      joiner
+	view   []byte
+	segs   []seg
+	count  []int // after byKey: count[k] is where key k's pieces end in by
+	by     []piece
+	ord    []int
+	weight []int
+}
+
+// run is key k's pieces, in order (after byKey).
+func (js *joinScratch) run(k int) []piece {
+	from := 0
+	if k > 0 {
+		from = js.count[k-1]
+	}
+	return js.by[from:js.count[k]]
 }
 
 // byKey is j's pieces grouped by key, each key's in order (a counting
