@@ -92,19 +92,17 @@ type joiner struct {
 	keyIx  map[string]*keySlot
 	gen    uint32
 	pieces []piece
-	// carried: the values a window's start settled (a pending string
-	// that was not a key), to join before this window's pieces.
-	carried []carriedText
+	// carried is the value a window's start settled (the rest of a
+	// string a read cut, or a pending string that was not a key), for key
+	// carriedKey (-1: none), to join before this window's pieces. A
+	// window starts inside a string or after one, never both: one at most.
+	carried    []byte
+	carriedKey int
 }
 
 type keySlot struct {
 	gen uint32 // the window it was last used in
 	idx int
-}
-
-type carriedText struct {
-	key  int
-	text []byte
 }
 
 // maxKeyIx bounds the keys a pooled joiner remembers across bodies.
@@ -114,7 +112,7 @@ func (j *joiner) reset() {
 	j.gen++
 	j.nkeys = 0
 	j.pieces = j.pieces[:0]
-	j.carried = j.carried[:0]
+	j.carried, j.carriedKey = j.carried[:0], -1
 	if len(j.keyIx) > maxKeyIx {
 		j.keyIx = nil
 	}
@@ -301,7 +299,8 @@ func (j *joiner) closed(b []byte, e, n int, st *lexState, value func(), key []by
 // earlier one) to key's values, before this window's.
 func (j *joiner) carry(key, text []byte) {
 	if len(text) > 0 {
-		j.carried = append(j.carried, carriedText{j.key(key), append([]byte(nil), text...)})
+		j.carriedKey = j.key(key)
+		j.carried = append(j.carried[:0], text...)
 	}
 }
 
@@ -478,11 +477,14 @@ type seg struct {
 // and Parts lists them piece by piece, since between two pieces lie the
 // quotes and keys that a strip must keep.
 func (s *Scanner) scanJoined(plain []Finding, b []byte, from int, st *lexState, tails *joinTails) []Finding {
+	if st.decided && !st.on {
+		return plain // HTML, text: every window after the first
+	}
 	js := joinBufs.Get().(*joinScratch)
 	defer joinBufs.Put(js)
 	j := &js.j
 	j.lex(b, from, st)
-	if len(j.pieces) == 0 && len(j.carried) == 0 {
+	if len(j.pieces) == 0 && j.carriedKey < 0 {
 		return plain
 	}
 	out := plain
@@ -506,11 +508,9 @@ func (s *Scanner) scanJoined(plain []Finding, b []byte, from int, st *lexState, 
 				js.segs = append(js.segs, seg{0, -1, -1, false})
 			}
 		}
-		for _, c := range j.carried {
-			if c.key == k {
-				js.segs = append(js.segs, seg{len(js.view), -1, -1, true})
-				js.view = append(js.view, c.text...)
-			}
+		if c := j.carriedOf(k); len(c) > 0 {
+			js.segs = append(js.segs, seg{len(js.view), -1, -1, true})
+			js.view = append(js.view, c...)
 		}
 		for _, p := range mine {
 			js.segs = append(js.segs, seg{len(js.view), p.start, p.end, !p.cont})
@@ -563,10 +563,8 @@ func (js *joinScratch) order(j *joiner, tails *joinTails) []int {
 
 // carriedOf is the text carried into key k at this window's start.
 func (j *joiner) carriedOf(k int) []byte {
-	for _, c := range j.carried {
-		if c.key == k {
-			return c.text
-		}
+	if k == j.carriedKey {
+		return j.carried
 	}
 	return nil
 }

@@ -211,8 +211,8 @@ func keyTexts(b []byte, n int, sse bool) map[string]string {
 	for lo := 0; lo < len(b); lo += n {
 		w := b[:min(len(b), lo+n)]
 		j.lex(w, lo, &st)
-		for _, c := range j.carried {
-			out[string(j.keys[c.key])] += string(c.text)
+		if j.carriedKey >= 0 {
+			out[string(j.keys[j.carriedKey])] += string(j.carried)
 		}
 		for _, p := range j.pieces {
 			out[string(j.keys[p.key])] += string(w[p.start:p.end])

@@ -356,14 +356,12 @@ func hexValue(b []byte, from, to int) (uint32, bool) {
 	}
 	var v uint32
 	for _, c := range b[from:to] {
-		var d byte
-		switch {
-		case c >= '0' && c <= '9':
-			d = c - '0'
-		case c|0x20 >= 'a' && c|0x20 <= 'f':
-			d = c | 0x20 - 'a' + 10
-		default:
+		if !isHex(c) {
 			return 0, false
+		}
+		d := c - '0'
+		if c > '9' {
+			d = c | 0x20 - 'a' + 10
 		}
 		v = v<<4 | uint32(d)
 	}

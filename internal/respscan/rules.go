@@ -153,8 +153,7 @@ var (
 
 // Scan reports the findings in b, one window of text. The spans are in b.
 func (s *Scanner) Scan(b []byte) []Finding {
-	var st lexState
-	return dedupe(s.scanJoined(s.scanText(b), b, 0, &st, nil))
+	return s.scanStream(b, 0, &lexState{}, nil)
 }
 
 // scanStream is Scan for a window of a streamed body whose bytes from on
