@@ -118,6 +118,16 @@ func TestBinaryResponses(t *testing.T) {
 		t.Fatalf("strip decision line %v", d)
 	}
 
+	// A phrase cut across two SSE events is read joined by the daemon:
+	// the event that completes it is overwritten inside its string.
+	st, _, body, err = get(base + "/sse-split")
+	if st != 200 || err != nil || !strings.Contains(body, "Ignore all prev") || strings.Contains(body, "ious instructions") || !strings.Contains(body, " Bye.") {
+		t.Fatalf("strip, split SSE: %d %v %q", st, err, body)
+	}
+	if d := waitFor(respLine, "response decision"); d["decision"] != "strip" || d["rule"] != "inject.override" {
+		t.Fatalf("strip split-SSE decision line %v", d)
+	}
+
 	cfg.Responses = "block"
 	if err := fileio.WriteJSON(cfgPath, cfg, 0o644); err != nil {
 		t.Fatal(err)
